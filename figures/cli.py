@@ -1,0 +1,103 @@
+"""The ``rmt`` command line (the contract of ../shared/DESIGN.md).
+
+``rmt constants``, ``rmt spectrum``, ``rmt theory``, ``rmt simulate``, ``rmt figure`` and ``rmt validate``; each
+model's sub-commands live in :mod:`figures.commands`. Bad input exits with code 2 and one line on stderr naming the
+argument; a solver that fails exits with code 1 and one line giving its residual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Sequence
+
+from rmt.solvers import SolverError
+
+__all__ = ["main", "build_parser", "UsageError"]
+
+PROG = "rmt"
+GROUPS = {
+    "theory": "exact high-dimensional limits of a model",
+    "simulate": "Monte Carlo simulation of a model (JAX)",
+    "spectrum": "limiting eigenvalue spectra (support edges, density)",
+    "figure": "draw a figure (PNG plus the numbers behind it)",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (``rmt: error: ...``) with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="rmt: exact random-matrix asymptotics of random-feature and NTK "
+                     "regression, checked against JAX Monte Carlo.")
+    from rmt import __version__
+
+    parser.add_argument("--version", action="version", version=f"rmt {__version__}")
+    root = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    groups: dict[str, argparse._SubParsersAction] = {"root": root}
+    for name, help_ in GROUPS.items():
+        p = root.add_parser(name, help=help_, description=help_)
+        groups[name] = p.add_subparsers(dest="model", metavar="MODEL", parser_class=_Parser)
+        p.set_defaults(func=_needs_model(p))
+    import figures.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        mod = importlib.import_module(f"figures.commands.{info.name}")
+        if hasattr(mod, "register"):
+            mod.register(groups)
+    return parser
+
+
+def _needs_model(p: argparse.ArgumentParser):
+    def run(args: argparse.Namespace) -> int:
+        choices = p._subparsers._group_actions[0].choices if p._subparsers else {}  # type: ignore[union-attr]
+        raise UsageError(f"{p.prog} needs a model: one of {', '.join(choices) or '(none registered)'}")
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rmt`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            return 0
+        args = parser.parse_args(argv)
+        if not hasattr(args, "func"):
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except SolverError as exc:
+        print(f"{PROG}: solver error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `rmt ... | head`
+        return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

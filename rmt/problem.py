@@ -1,0 +1,260 @@
+r"""The problem description shared by ``theory`` and ``montecarlo``.
+
+Canonical model (Adlam & Pennington 2020, arXiv:2011.03321; ../shared/DESIGN.md):
+
+* inputs ``x ~ N(0, I_n0)`` (or ``N(0, Sigma)`` for training and ``N(0, Sigma_*)`` for testing, given by a
+  :class:`CovarianceSpectrum`);
+* target ``y(x) = beta.x / sqrt(n0) + eps`` with ``|beta|^2 = n0 * signal`` and ``eps ~ N(0, noise)``; optionally a
+  nonlinear teacher component of power ``nonlinear_signal`` (Mei & Montanari's ``F_star^2``);
+* weights ``W`` (n1 x n0) i.i.d. N(0, 1); features ``f(x) = sigma(W x / sqrt(n0))``;
+* kernel ``K = F^T F / n1``; predictor ``yhat(x) = Y (K + ridge I_m)^-1 F^T f(x) / n1``.
+
+Ratios: ``phi = n0 / m`` and ``psi = n0 / n1`` (Adlam-Pennington); ``psi1 = n1 / n0 = 1/psi``,
+``psi2 = m / n0 = 1/phi`` and ``lambda_mm = phi * ridge`` (Mei-Montanari). A problem is described by the sizes
+``(n0, n1, m)`` as numbers: theory uses only their ratios, simulation uses them as integer sizes, so one
+``Problem(n0=400, n1=800, m=600, ...)`` serves both.
+
+Numeric fields may be numpy arrays (broadcast together) so that theory functions evaluate whole grids at once;
+simulation needs scalars.
+
+Example:
+    >>> p = Problem.from_ratios(phi=0.5, psi=0.25, ridge=0.1, activation="relu", n0=400)
+    >>> (p.n0, p.n1, p.m)
+    (400.0, 1600.0, 800.0)
+    >>> Problem.from_mei_montanari(psi1=2.0, psi2=4.0, lam=0.1, activation="relu").ridge
+    0.4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from rmt._validation import check_nonnegative, check_positive
+from rmt.activations import Activation, ActivationLike, get_activation
+
+__all__ = ["CovarianceSpectrum", "Problem", "ArrayLike"]
+
+ArrayLike = Any  # float or numpy array
+
+
+def _freeze(arr: np.ndarray) -> float | np.ndarray:
+    if arr.ndim == 0:
+        return float(arr)
+    arr = np.array(arr, dtype=float)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class CovarianceSpectrum:
+    r"""Train and test input covariances, simultaneously diagonal, as a joint spectral measure.
+
+    Atoms ``(train[k], test[k])`` with weights ``weights[k]`` (normalised to sum to one): a fraction ``weights[k]``
+    of the ``n0`` eigen-directions has train eigenvalue ``train[k]`` and test eigenvalue ``test[k]``
+    (Tripuraneni, Adlam & Pennington, arXiv:2111.08234). ``test=None`` means no shift (``Sigma_* = Sigma``).
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    weights: np.ndarray
+
+    def __init__(self, train: ArrayLike, test: ArrayLike | None = None, weights: ArrayLike | None = None):
+        tr = check_positive(np.atleast_1d(np.asarray(train, dtype=float)), "train eigenvalues")
+        if tr.ndim != 1:
+            raise ValueError("train eigenvalues must be a 1-d sequence")
+        te = tr.copy() if test is None else check_nonnegative(np.atleast_1d(np.asarray(test, dtype=float)),
+                                                              "test eigenvalues")
+        if te.shape != tr.shape:
+            raise ValueError(f"test eigenvalues must have the same length as train eigenvalues ({tr.size}), "
+                             f"got {te.size}")
+        w = np.full(tr.size, 1.0 / tr.size) if weights is None else check_positive(
+            np.atleast_1d(np.asarray(weights, dtype=float)), "weights")
+        if w.shape != tr.shape:
+            raise ValueError(f"weights must have the same length as the eigenvalues ({tr.size}), got {w.size}")
+        w = w / w.sum()
+        for name, arr in (("train", tr), ("test", te), ("weights", w)):
+            arr = np.array(arr, dtype=float)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @classmethod
+    def isotropic(cls) -> "CovarianceSpectrum":
+        return cls([1.0])
+
+    @property
+    def is_shifted(self) -> bool:
+        return not np.array_equal(self.train, self.test)
+
+    @property
+    def train_trace(self) -> float:
+        """``tr Sigma / n0``: the pre-activation variance on training inputs."""
+        return float(self.weights @ self.train)
+
+    @property
+    def test_trace(self) -> float:
+        """``tr Sigma_* / n0``: the pre-activation variance on test inputs."""
+        return float(self.weights @ self.test)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"train": self.train.tolist(), "test": self.test.tolist(), "weights": self.weights.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Sizes, ridge, activation, noise and signal of one regression problem (or a broadcast grid of them).
+
+    Args:
+        n0: input dimension (> 0).
+        n1: number of random features / hidden width (> 0).
+        m: number of training samples (> 0).
+        ridge: ``gamma >= 0`` multiplying the identity in ``K + gamma I_m`` (Adlam-Pennington scaling).
+        activation: name, :class:`~rmt.activations.Activation` or callable.
+        noise: variance of the training-label noise (``sigma_eps^2 >= 0``).
+        signal: ``|beta|^2 / n0 >= 0`` (``s_beta^2``, Mei-Montanari's ``F_1^2``).
+        nonlinear_signal: power of a nonlinear teacher component (Mei-Montanari's ``F_star^2 >= 0``).
+        covariance: train/test covariance spectra; ``None`` for isotropic inputs.
+
+    Raises:
+        ValueError: a non-positive size, a negative ridge/noise/signal, NaN, or an unknown activation.
+    """
+
+    n0: ArrayLike
+    n1: ArrayLike
+    m: ArrayLike
+    ridge: ArrayLike = 0.0
+    activation: Activation = field(default="relu")  # type: ignore[assignment]
+    noise: ArrayLike = 0.0
+    signal: ArrayLike = 1.0
+    nonlinear_signal: ArrayLike = 0.0
+    covariance: CovarianceSpectrum | None = None
+
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        for name in ("n0", "n1", "m"):
+            set_(name, _freeze(check_positive(getattr(self, name), name)))
+        for name in ("ridge", "noise", "signal", "nonlinear_signal"):
+            set_(name, _freeze(check_nonnegative(getattr(self, name), name)))
+        set_("activation", get_activation(self.activation))
+        if self.covariance is not None and not isinstance(self.covariance, CovarianceSpectrum):
+            raise ValueError("covariance must be a CovarianceSpectrum or None")
+        try:
+            np.broadcast_shapes(*(np.shape(getattr(self, k)) for k in _NUMERIC))
+        except ValueError:
+            raise ValueError("array-valued fields of Problem must broadcast together; shapes "
+                             + ", ".join(f"{k}={np.shape(getattr(self, k))}" for k in _NUMERIC)) from None
+
+    # --- constructors -------------------------------------------------------------------------------------
+    @classmethod
+    def from_ratios(cls, phi: ArrayLike, psi: ArrayLike, *, ridge: ArrayLike = 0.0,
+                    activation: ActivationLike = "relu", noise: ArrayLike = 0.0, signal: ArrayLike = 1.0,
+                    nonlinear_signal: ArrayLike = 0.0, n0: ArrayLike = 1.0,
+                    covariance: CovarianceSpectrum | None = None) -> "Problem":
+        """Adlam-Pennington ratios ``phi = n0/m`` and ``psi = n0/n1`` (``n0`` fixes the scale: 1 for theory,
+        the input dimension for simulation)."""
+        phi = check_positive(phi, "phi")
+        psi = check_positive(psi, "psi")
+        n0a = check_positive(n0, "n0")
+        return cls(n0=n0a, n1=n0a / psi, m=n0a / phi, ridge=ridge, activation=activation, noise=noise,
+                   signal=signal, nonlinear_signal=nonlinear_signal, covariance=covariance)
+
+    @classmethod
+    def from_mei_montanari(cls, psi1: ArrayLike, psi2: ArrayLike, lam: ArrayLike, *,
+                           activation: ActivationLike = "relu", tau2: ArrayLike = 0.0, F1_2: ArrayLike = 1.0,
+                           Fstar_2: ArrayLike = 0.0, n0: ArrayLike = 1.0) -> "Problem":
+        """Mei & Montanari (arXiv:1908.05355) ratios ``psi1 = N/d = n1/n0``, ``psi2 = n/d = m/n0``, their ridge
+        ``lambda`` (``= phi * ridge``, so ``ridge = lambda * psi2``), noise ``tau^2``, signal ``F_1^2`` and
+        nonlinear teacher power ``F_star^2``."""
+        psi1 = check_positive(psi1, "psi1")
+        psi2 = check_positive(psi2, "psi2")
+        lam = check_nonnegative(lam, "lam")
+        n0a = check_positive(n0, "n0")
+        return cls(n0=n0a, n1=psi1 * n0a, m=psi2 * n0a, ridge=lam * psi2, activation=activation, noise=tau2,
+                   signal=F1_2, nonlinear_signal=Fstar_2)
+
+    def replace(self, **changes: Any) -> "Problem":
+        return dataclasses.replace(self, **changes)
+
+    def with_n0(self, n0: float) -> "Problem":
+        """The same ratios at input dimension ``n0`` (for simulation at a chosen size)."""
+        scale = check_positive(n0, "n0") / np.asarray(self.n0)
+        return self.replace(n0=np.asarray(self.n0) * scale, n1=np.asarray(self.n1) * scale,
+                            m=np.asarray(self.m) * scale)
+
+    # --- ratios ---------------------------------------------------------------------------------------------
+    @property
+    def phi(self) -> ArrayLike:
+        """``n0 / m``."""
+        return _freeze(np.asarray(self.n0) / self.m)
+
+    @property
+    def psi(self) -> ArrayLike:
+        """``n0 / n1``."""
+        return _freeze(np.asarray(self.n0) / self.n1)
+
+    @property
+    def psi1(self) -> ArrayLike:
+        """Mei-Montanari ``N/d = n1 / n0``."""
+        return _freeze(np.asarray(self.n1) / self.n0)
+
+    @property
+    def psi2(self) -> ArrayLike:
+        """Mei-Montanari ``n/d = m / n0``."""
+        return _freeze(np.asarray(self.m) / self.n0)
+
+    @property
+    def lambda_mm(self) -> ArrayLike:
+        """Mei-Montanari ridge ``lambda = phi * ridge``."""
+        return _freeze(np.asarray(self.ridge) * self.phi)
+
+    @property
+    def width_ratio(self) -> ArrayLike:
+        """``n1 / m = phi / psi`` (> 1: over-parameterised)."""
+        return _freeze(np.asarray(self.n1) / self.m)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.broadcast_shapes(*(np.shape(getattr(self, k)) for k in _NUMERIC))
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    def integer_sizes(self) -> tuple[int, int, int]:
+        """``(n0, n1, m)`` rounded to integers for simulation.
+
+        Raises:
+            ValueError: the problem is a grid, or a size rounds to zero.
+        """
+        if not self.is_scalar:
+            raise ValueError("simulation needs a scalar Problem; this one is a grid of shape "
+                             f"{self.shape}")
+        out = []
+        for name in ("n0", "n1", "m"):
+            v = int(round(float(getattr(self, name))))
+            if v < 1:
+                raise ValueError(f"{name} must be at least 1 for simulation, got {getattr(self, name)!r}")
+            out.append(v)
+        return out[0], out[1], out[2]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (used as the key of stored simulation results)."""
+        def conv(v: Any) -> Any:
+            return v.tolist() if isinstance(v, np.ndarray) else v
+
+        d: dict[str, Any] = {k: conv(getattr(self, k)) for k in _NUMERIC}
+        d["activation"] = self.activation.name
+        d["covariance"] = None if self.covariance is None else self.covariance.as_dict()
+        return d
+
+    def map(self, fn: Callable[["Problem"], Any]) -> list[Any]:
+        """Apply ``fn`` to each scalar problem of a grid (in C order)."""
+        shape = self.shape
+        arrays = {k: np.broadcast_to(np.asarray(getattr(self, k), dtype=float), shape) for k in _NUMERIC}
+        return [fn(self.replace(**{k: float(arrays[k][idx]) for k in _NUMERIC})) for idx in np.ndindex(*shape)]
+
+
+_NUMERIC = ("n0", "n1", "m", "ridge", "noise", "signal", "nonlinear_signal")
