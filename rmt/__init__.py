@@ -7,7 +7,7 @@ bracketing, mpmath path) and :mod:`rmt.problem`.
 """
 
 from rmt.activations import Activation, ActivationConstants, KNOWN_ACTIVATIONS, constants, get_activation
-from rmt.problem import CovarianceSpectrum, Problem
+from rmt.problem import CovarianceSpectrum, LinearProblem, Problem
 from rmt.solvers import Solution, SolverError, Status
 
 __version__ = "0.1.0"
@@ -17,6 +17,7 @@ __all__ = [
     "ActivationConstants",
     "CovarianceSpectrum",
     "KNOWN_ACTIVATIONS",
+    "LinearProblem",
     "Problem",
     "Solution",
     "SolverError",

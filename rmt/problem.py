@@ -36,7 +36,7 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive
 from rmt.activations import Activation, ActivationLike, get_activation
 
-__all__ = ["CovarianceSpectrum", "Problem", "ArrayLike"]
+__all__ = ["ArrayLike", "CovarianceSpectrum", "LinearProblem", "Problem"]
 
 ArrayLike = Any  # float or numpy array
 
@@ -258,3 +258,107 @@ class Problem:
 
 
 _NUMERIC = ("n0", "n1", "m", "ridge", "noise", "signal", "nonlinear_signal")
+
+
+@dataclass(frozen=True, eq=False)
+class LinearProblem:
+    r"""Linear ridge regression (Hastie, Montanari, Rosset & Tibshirani, arXiv:1903.08560).
+
+    Model: ``x = Sigma^{1/2} z`` in dimension ``d`` with ``Sigma`` given by ``spectrum`` (eigenvalues with weights;
+    ``None`` = identity); ``y = x.beta + eps`` with ``|beta|^2 = signal`` (HMRT's ``r^2``) and ``eps ~ N(0, noise)``.
+    Estimator ``beta_hat = (X^T X / n + ridge I)^-1 X^T y / n`` (per-sample ridge; ``ridge = 0`` is the min-norm
+    least-squares interpolator). Risk: ``E[(x.beta_hat - x.beta)^2 | X]`` (excess, no test noise).
+
+    ``beta_weights[k]`` is the fraction of ``|beta|^2`` lying in the eigenspace of atom ``k`` (HMRT's
+    ``G_hat``); ``None`` means ``beta`` isotropic (``beta_weights = spectrum.weights``).
+
+    The ratio is ``gamma = d / n`` (:attr:`gamma`).
+    """
+
+    n: ArrayLike
+    d: ArrayLike
+    ridge: ArrayLike = 0.0
+    noise: ArrayLike = 0.0
+    signal: ArrayLike = 1.0
+    spectrum: CovarianceSpectrum | None = None
+    beta_weights: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        for name in ("n", "d"):
+            set_(name, _freeze(check_positive(getattr(self, name), name)))
+        for name in ("ridge", "noise", "signal"):
+            set_(name, _freeze(check_nonnegative(getattr(self, name), name)))
+        if self.spectrum is not None and not isinstance(self.spectrum, CovarianceSpectrum):
+            raise ValueError("spectrum must be a CovarianceSpectrum or None")
+        if self.beta_weights is not None:
+            k = 1 if self.spectrum is None else self.spectrum.train.size
+            bw = check_nonnegative(np.atleast_1d(np.asarray(self.beta_weights, dtype=float)), "beta_weights")
+            if bw.shape != (k,) or bw.sum() <= 0:
+                raise ValueError(f"beta_weights must have one non-negative entry per spectrum atom ({k}) "
+                                 "and a positive sum")
+            bw = bw / bw.sum()
+            bw.setflags(write=False)
+            set_("beta_weights", bw)
+        try:
+            np.broadcast_shapes(*(np.shape(getattr(self, k)) for k in _LINEAR_NUMERIC))
+        except ValueError:
+            raise ValueError("array-valued fields of LinearProblem must broadcast together") from None
+
+    @classmethod
+    def from_ratio(cls, gamma: ArrayLike, *, ridge: ArrayLike = 0.0, noise: ArrayLike = 0.0,
+                   signal: ArrayLike = 1.0, n: ArrayLike = 1.0, spectrum: CovarianceSpectrum | None = None,
+                   beta_weights: Any = None) -> "LinearProblem":
+        """From the ratio ``gamma = d / n`` (``n`` fixes the scale)."""
+        gamma = check_positive(gamma, "gamma")
+        n_arr = check_positive(n, "n")
+        return cls(n=n_arr, d=gamma * n_arr, ridge=ridge, noise=noise, signal=signal, spectrum=spectrum,
+                   beta_weights=beta_weights)
+
+    @property
+    def gamma(self) -> ArrayLike:
+        """``d / n``."""
+        return _freeze(np.asarray(self.d) / self.n)
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        return np.ones(1) if self.spectrum is None else self.spectrum.train
+
+    @property
+    def eigen_weights(self) -> np.ndarray:
+        return np.ones(1) if self.spectrum is None else self.spectrum.weights
+
+    @property
+    def signal_weights(self) -> np.ndarray:
+        """Fraction of ``|beta|^2`` per atom (isotropic ``beta`` if not given)."""
+        return self.eigen_weights if self.beta_weights is None else self.beta_weights
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.broadcast_shapes(*(np.shape(getattr(self, k)) for k in _LINEAR_NUMERIC))
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    def replace(self, **changes: Any) -> "LinearProblem":
+        return dataclasses.replace(self, **changes)
+
+    def integer_sizes(self) -> tuple[int, int]:
+        """``(n, d)`` rounded for simulation (scalar problems only)."""
+        if not self.is_scalar:
+            raise ValueError(f"simulation needs a scalar LinearProblem; this one has shape {self.shape}")
+        n, d = int(round(float(self.n))), int(round(float(self.d)))
+        if n < 1 or d < 1:
+            raise ValueError("n and d must be at least 1 for simulation")
+        return n, d
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {k: (v.tolist() if isinstance(v := getattr(self, k), np.ndarray) else v)
+                             for k in _LINEAR_NUMERIC}
+        d["spectrum"] = None if self.spectrum is None else self.spectrum.as_dict()
+        d["beta_weights"] = None if self.beta_weights is None else self.beta_weights.tolist()
+        return d
+
+
+_LINEAR_NUMERIC = ("n", "d", "ridge", "noise", "signal")
