@@ -88,6 +88,7 @@ def normal_draws(key: jax.Array, requests: Sequence[tuple[str, int, tuple[int, .
     ``fold_in(fold_in(key, STREAM[source] * 2**16 + i), b)``. So a draw depends only on the repetition key, its
     source, its index and its shape (raising a count adds draws and changes none), and XLA compiles the
     counter-based generator once per program instead of once per source (compilation dominated small runs).
+    The numbers are always drawn in float64 and rounded to ``dtype``, so float32 runs see the same draws.
     """
     codes, blocks, layout = [], [], []
     start = 0
@@ -103,9 +104,9 @@ def normal_draws(key: jax.Array, requests: Sequence[tuple[str, int, tuple[int, .
 
     def one(code, block):
         k = jax.random.fold_in(jax.random.fold_in(key, code), block)
-        return jax.random.normal(k, (BLOCK,), dtype)
+        return jax.random.normal(k, (BLOCK,), jnp.float64)
 
-    flat = jax.vmap(one)(jnp.asarray(codes_arr), jnp.asarray(blocks_arr))  # (total blocks, BLOCK)
+    flat = jax.vmap(one)(jnp.asarray(codes_arr), jnp.asarray(blocks_arr)).astype(dtype)  # (blocks, BLOCK)
     out = {}
     for source, count, shape, size, nb, first in layout:
         part = flat[first:first + count * nb].reshape(count, nb * BLOCK)[:, :size]
@@ -128,6 +129,8 @@ def check_trials(trials: Any, names: tuple[str, ...], *, inert: tuple[str, ...] 
     e.g. ``eps`` at zero noise): their count is forced to 1 and their components are exactly zero.
     """
     try:
+        if isinstance(trials, str):
+            raise TypeError
         values = tuple(trials)
     except TypeError:
         raise ValueError(f"trials must be a sequence of {len(names)} integers ({','.join(names)}), "

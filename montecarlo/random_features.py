@@ -359,14 +359,16 @@ class RFDraws:
 
     Attributes:
         w: ``(k_P, n1, n0)`` weights. x: ``(k_X, m, n0)`` training inputs. eps: ``(k_eps, m)`` label noise (zeros
-        when the noise is zero). beta: ``(n0,)``. x_test: ``(n_test, n0)``. y_train: ``(k_X, m)`` clean training
-        targets. y_test: ``(n_test,)`` clean test targets. mu0: the centring constant.
+        when the noise is zero). beta: ``(n0,)``. direction: ``(n0,)`` the nonlinear teacher's direction (zeros
+        without one). x_test: ``(n_test, n0)``. y_train: ``(k_X, m)`` clean training targets. y_test: ``(n_test,)``
+        clean test targets. mu0: the centring constant.
     """
 
     w: np.ndarray
     x: np.ndarray
     eps: np.ndarray
     beta: np.ndarray
+    direction: np.ndarray
     x_test: np.ndarray
     y_train: np.ndarray
     y_test: np.ndarray
@@ -382,5 +384,5 @@ def rf_draws(problem: Problem, *, seed: int = 0, rep: int = 0, trials: Any = (2,
     d = jax.jit(_draw, static_argnums=0)(cfg, key, prm)
     d = {k: np.asarray(v) for k, v in d.items()}
     eps = d.get("eps", np.zeros((1, cfg.m)))
-    return RFDraws(w=d["w"], x=d["x"], eps=eps, beta=d["beta"], x_test=d["x_test"][0], y_train=d["y_train"],
-                   y_test=d["y_test"][0], mu0=float(options["mu0"]))
+    return RFDraws(w=d["w"], x=d["x"], eps=eps, beta=d["beta"], direction=d.get("direction", np.zeros(cfg.n0)),
+                   x_test=d["x_test"][0], y_train=d["y_train"], y_test=d["y_test"][0], mu0=float(options["mu0"]))
