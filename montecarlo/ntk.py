@@ -55,10 +55,14 @@ def empirical_ntk(x1: Any, x2: Any, w: Any, a: Any, activation: ActivationLike =
         lr_ratio: learning rate of ``W`` relative to ``a`` (``0``: random features).
         mu0: centring subtracted from ``sigma`` (does not affect ``sigma'``).
     """
-    act = get_activation(activation)
+    return _ntk_jit(get_activation(activation), *(jnp.asarray(v) for v in (x1, x2, w, a, lr_ratio, mu0)))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _ntk_jit(act: Any, x1: jax.Array, x2: jax.Array, w: jax.Array, a: jax.Array, lr_ratio: jax.Array,
+             mu0: jax.Array) -> jax.Array:
     sig, dsig = act.jax_fn(), act.jax_derivative()
     n0, n1 = w.shape[1], w.shape[0]
-    x1, x2, w, a = (jnp.asarray(v) for v in (x1, x2, w, a))
     z1, z2 = _pre(x1, w), _pre(x2, w)
     f1, f2 = sig(z1) - mu0, sig(z2) - mu0
     second = f1 @ f2.T / n1
