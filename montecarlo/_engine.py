@@ -30,7 +30,6 @@ import contextlib
 import functools
 import math
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import jax

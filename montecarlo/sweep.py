@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
@@ -238,7 +238,8 @@ def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") 
     if fmt == "json":
         text = json.dumps(rows, indent=1) + "\n"
     else:
-        flat = [_flatten({k: v for k, v in r.items() if k not in ("config", "result")}) | _flatten(r["config"], "config.")
+        flat = [_flatten({k: v for k, v in r.items() if k not in ("config", "result")})
+                | _flatten(r["config"], "config.")
                 | _flatten({k: v for k, v in r["result"].items() if k != "config"}) for r in rows]
         columns: list[str] = []
         for row in flat:
