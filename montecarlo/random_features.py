@@ -314,7 +314,7 @@ def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, see
 
     Returns:
         :class:`montecarlo.results.SimulationResult` with ``extras = {"tau1", "tau2"}`` (means over fits; ``inf``
-        when ``K`` is singular; zero when ``taus=False``).
+        when ``K`` is singular; absent when ``taus=False``).
 
     Raises:
         ValueError: bad arguments (naming the argument and its allowed range).
@@ -330,8 +330,8 @@ def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, see
     samples, cfg, options, elapsed = _run(problem, trials=trials, reps=reps, seed=seed, n_test=n_test,
                                           center=center, taus=taus, solver=solver, dtype=dtype,
                                           max_memory=max_memory, devices=devices, progress=progress, test_sets=1)
-    return make_result("rf", samples, sources=SOURCES, trials=cfg.trials, extras=_TAU_NAMES, reps=reps, seed=seed,
-                       n_test=cfg.n_test, config=options, elapsed_s=elapsed)
+    return make_result("rf", samples, sources=SOURCES, trials=cfg.trials, extras=_TAU_NAMES if cfg.taus else (),
+                       reps=reps, seed=seed, n_test=cfg.n_test, config=options, elapsed_s=elapsed)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import json
 import math
 import sqlite3
@@ -200,7 +201,8 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
 
 
 def _simulate_one(simulate: Callable[..., Any], point: SweepPoint, quiet: bool, stream: Any) -> Any:
-    reps = check_positive_int(point.options.get("reps", 4), "reps")
+    default = inspect.signature(simulate).parameters["reps"].default
+    reps = check_positive_int(point.options.get("reps", default), "reps")
     with tqdm(total=reps, desc="repetitions", unit="rep", delay=2.0, disable=quiet, leave=False,
               file=stream) as bar:
         def progress(done: int) -> None:

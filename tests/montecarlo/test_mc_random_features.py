@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from montecarlo.estimators import FINE_GRAINED_KEYS
@@ -156,6 +158,26 @@ def test_singular_kernel_raises_solver_error():
 def test_bad_arguments_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         simulate_rf(KERNEL, **{"reps": 1, "n_test": 10, **kwargs})
+
+
+def _not_integral(x: float) -> bool:
+    return not (math.isfinite(x) and float(x).is_integer())
+
+
+@settings(max_examples=60, deadline=None)
+@given(bad=st.one_of(
+    st.tuples(st.just("reps"), st.one_of(st.integers(max_value=0), st.floats().filter(_not_integral),
+                                        st.text(max_size=4), st.booleans())),
+    st.tuples(st.just("seed"), st.one_of(st.integers(max_value=-1), st.integers(min_value=2**63),
+                                        st.floats().filter(_not_integral))),
+    st.tuples(st.just("n_test"), st.integers(max_value=0)),
+    st.tuples(st.just("trials"), st.lists(st.integers(max_value=1), min_size=3, max_size=3)),
+))
+def test_bad_arguments_always_name_the_argument(bad):
+    """Whatever the bad value, a ValueError naming the argument, raised before any compilation."""
+    name, value = bad
+    with pytest.raises(ValueError, match=name):
+        simulate_rf(KERNEL, **{name: value})
 
 
 def test_bad_problems_raise_value_error():
