@@ -147,30 +147,24 @@ def _draw(cfg: _Config, key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, 
 @functools.lru_cache(maxsize=64)
 def _rep_fn(cfg: _Config) -> Callable:
     act = cfg.activation.jax_fn()
-    k_p, k_x, k_e = cfg.trials
+    k_p, k_x, _ = cfg.trials
 
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
         d = _draw(cfg, key, prm)
         mu0 = prm["mu0"]
         inv = 1.0 / math.sqrt(cfg.n0)
         test_feats = act(jnp.einsum("stj,pij->psti", d["x_test"], d["w"]) * inv) - mu0  # (kP, sets, T, n1)
-        labels = d["y_train"][..., None]  # (kX, m, 1)
-        if cfg.noisy:
-            labels = jnp.concatenate([labels, jnp.broadcast_to(d["eps"].T, (k_x,) + d["eps"].T.shape)], axis=-1)
+        labels = eng.label_columns(d["y_train"], d.get("eps"))  # (kX, m, 1 + kE)
 
         def cell(c):
             p, i = c // k_x, c % k_x
             pred, res, taus = _solve_cell(cfg, act, d["w"][p], d["x"][i], labels[i], test_feats[p], prm["ridge"],
                                           mu0)
-            if cfg.noisy:
-                train = jnp.mean((res[:, :1] + res[:, 1:]) ** 2, axis=0)  # (kE,)
-            else:
-                train = jnp.mean(res[:, 0] ** 2)[None]
-            return pred, train, taus
+            return pred, jnp.mean(eng.combine_columns(res, cfg.noisy) ** 2, axis=0), taus  # train error per e
 
         pred, train, taus = jax.lax.map(cell, jnp.arange(cfg.n_cells), batch_size=cfg.cell_batch)
         pred = pred.reshape((k_p, k_x) + pred.shape[1:])  # (kP, kX, sets, T, c)
-        yhat = pred[..., :1] + pred[..., 1:] if cfg.noisy else pred
+        yhat = eng.combine_columns(pred, cfg.noisy)
         resid = jnp.moveaxis(yhat - d["y_test"][None, None, :, :, None], (2, 3), (0, 4))  # (sets, kP, kX, kE, T)
         return {"resid": resid, "train": train, "taus": taus}
 
