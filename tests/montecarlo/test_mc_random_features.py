@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -88,7 +89,11 @@ def test_primal_and_kernel_solves_agree(kernel_run):
 
 
 def test_zero_noise_makes_eps_inert_and_zero_ridge_below_threshold_gives_infinite_taus():
-    r = simulate_rf(KERNEL.replace(noise=0.0, n1=10.0, ridge=0.0), trials=(2, 2, 5), reps=2, n_test=N_TEST)
+    """Also: a custom activation (a JAX callable), centred by quadrature."""
+    relu = lambda u: jnp.maximum(u, 0.0)  # noqa: E731
+    r = simulate_rf(KERNEL.replace(noise=0.0, n1=10.0, ridge=0.0, activation=relu), trials=(2, 2, 5), reps=2,
+                    n_test=N_TEST)
+    assert r.config["mu0"] == pytest.approx(1 / math.sqrt(2 * math.pi), abs=2e-3)
     assert r.trials == (2, 2, 1)
     for k in ("eps", "Peps", "Xeps", "PXeps"):
         assert r.fine_grained[k] == 0.0 and r.stderr["fine_grained"][k] == 0.0
