@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.random_features import rf_draws, simulate_rf
+from montecarlo.random_features import rf_draws, simulate_rf, triangular_inverse, triangular_inverse_flops
 from rmt.problem import CovarianceSpectrum, Problem
 from rmt.solvers import SolverError
 from rmt.stieltjes import mp_G
@@ -65,6 +65,17 @@ def test_draw_conventions():
     more = rf_draws(KERNEL, seed=3, trials=(3, 3, 2), n_test=N_TEST)
     np.testing.assert_array_equal(more.w[:2], d.w)
     np.testing.assert_array_equal(more.x, d.x)
+
+
+@pytest.mark.parametrize("n, block", [(37, 8), (64, 16), (5, 8)])
+def test_blocked_triangular_inverse(n, block):
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n))
+    lower = np.linalg.cholesky(a @ a.T / n + np.eye(n))
+    got = np.asarray(triangular_inverse(jnp.asarray(lower), block))
+    np.testing.assert_allclose(got, np.linalg.inv(lower), rtol=1e-10, atol=1e-12)
+    assert np.all(np.triu(got, 1) == 0)
+    assert triangular_inverse_flops(n, block) >= n**3 / 3
 
 
 def test_internal_identities(kernel_run):
