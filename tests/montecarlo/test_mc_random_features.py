@@ -180,10 +180,18 @@ def _not_integral(x: float) -> bool:
     return not (math.isfinite(x) and float(x).is_integer())
 
 
+def _not_a_count(text: str) -> bool:
+    """Text that does not read as an integer >= 1 (``"3"`` is accepted by the validators, as is ``3.0``)."""
+    try:
+        return _not_integral(float(text)) or float(text) < 1
+    except ValueError:
+        return True
+
+
 @settings(max_examples=60, deadline=None)
 @given(bad=st.one_of(
     st.tuples(st.just("reps"), st.one_of(st.integers(max_value=0), st.floats().filter(_not_integral),
-                                        st.text(max_size=4), st.booleans())),
+                                        st.text(max_size=4).filter(_not_a_count), st.booleans())),
     st.tuples(st.just("seed"), st.one_of(st.integers(max_value=-1), st.integers(min_value=2**63),
                                         st.floats().filter(_not_integral))),
     st.tuples(st.just("n_test"), st.integers(max_value=0)),
