@@ -45,7 +45,8 @@ from rmt._validation import check_positive_int
 from rmt.activations import Activation
 from rmt.problem import Problem
 
-__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf", "triangular_inverse"]
+__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf", "symmetric_gram", "triangular_inverse",
+           "triangular_solve"]
 
 Solver = Literal["auto", "kernel", "primal"]
 _TAU_NAMES = ("tau1", "tau2")
@@ -73,6 +74,49 @@ class _Config:
     @property
     def n_cells(self) -> int:
         return self.trials[0] * self.trials[1]
+
+
+def _bounds(n: int, parts: int) -> list[int]:
+    return [round(i * n / parts) for i in range(parts + 1)]
+
+
+def gram_parts(n: int) -> int:
+    """Row blocks :func:`symmetric_gram` uses for an ``n x n`` Gram matrix: one below 1024, at most four, each
+    of at least 512 rows (large enough for the GEMM to run at full rate)."""
+    return max(1, min(4, n // 512))
+
+
+def symmetric_gram(rows: jax.Array, parts: int = 1) -> jax.Array:
+    r"""``rows @ rows.T`` computing only the diagonal and lower blocks of a ``parts x parts`` partition (the upper
+    blocks are their transposes): ``(parts + 1) / (2 parts)`` of the FLOPs of the full product, all in GEMMs
+    (XLA has no symmetric rank-k update)."""
+    if parts <= 1:
+        return rows @ rows.T
+    b = _bounds(rows.shape[0], parts)
+    blk = [rows[b[i]:b[i + 1]] for i in range(parts)]
+    lower = {(i, j): blk[i] @ blk[j].T for i in range(parts) for j in range(i + 1)}
+    return jnp.block([[lower[(i, j)] if j <= i else lower[(j, i)].T for j in range(parts)] for i in range(parts)])
+
+
+def symmetric_gram_flops(n: int, k: int, parts: int) -> float:
+    """FLOPs of :func:`symmetric_gram` for ``n`` rows of length ``k``."""
+    b = _bounds(n, parts)
+    sizes = [b[i + 1] - b[i] for i in range(parts)]
+    return sum(2.0 * sizes[i] * sizes[j] * k for i in range(parts) for j in range(i + 1))
+
+
+def triangular_solve(lower: jax.Array, rhs: jax.Array, block: int = 512) -> jax.Array:
+    r"""``L^{-1} B`` for lower-triangular ``L`` by recursive 2x2 blocking, ``Y1 = L11^{-1} B1``,
+    ``Y2 = L22^{-1} (B2 - L21 Y1)``: the ``n^2 k`` FLOPs of a triangular solve, nearly all in GEMMs (XLA's
+    multi-threaded products) rather than in LAPACK's triangular solve (single-threaded here, see
+    :mod:`montecarlo._engine`); blocks of order ``<= block`` are solved directly."""
+    n = lower.shape[-1]
+    if n <= block:
+        return jax.scipy.linalg.solve_triangular(lower, rhs, lower=True)
+    h = n // 2
+    y1 = triangular_solve(lower[:h, :h], rhs[:h], block)
+    y2 = triangular_solve(lower[h:, h:], rhs[h:] - lower[h:, :h] @ y1, block)
+    return jnp.concatenate([y1, y2], axis=0)
 
 
 def triangular_inverse(lower: jax.Array, block: int = 512) -> jax.Array:
@@ -109,7 +153,7 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
     n0, n1, m = cfg.n0, cfg.n1, cfg.m
     feats = act(x @ w.T * (1.0 / math.sqrt(n0))) - mu0  # (m, n1)
     if cfg.solver == "kernel":
-        gram = feats @ feats.T * (1.0 / n1) + ridge * jnp.eye(m, dtype=feats.dtype)
+        gram = symmetric_gram(feats, gram_parts(m)) * (1.0 / n1) + ridge * jnp.eye(m, dtype=feats.dtype)
         chol = jnp.linalg.cholesky(gram)
         alpha = jax.scipy.linalg.cho_solve((chol, True), y)
         coef = feats.T @ alpha * (1.0 / n1)
@@ -117,9 +161,9 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
         if cfg.taus:  # tr (K+ridge)^-1 = |L^-1|_F^2 and tr X^T (K+ridge)^-1 X = |L^-1 X|_F^2
             inv = triangular_inverse(chol)
             tau1 = jnp.sum(inv * inv) / m
-            tau2 = jnp.sum((inv @ x) ** 2) / (m * n0)
+            tau2 = jnp.sum(triangular_solve(chol, x) ** 2) / (m * n0)
     else:
-        gram = feats.T @ feats * (1.0 / n1) + ridge * jnp.eye(n1, dtype=feats.dtype)
+        gram = symmetric_gram(feats.T, gram_parts(n1)) * (1.0 / n1) + ridge * jnp.eye(n1, dtype=feats.dtype)
         chol = jnp.linalg.cholesky(gram)
         coef = jax.scipy.linalg.cho_solve((chol, True), feats.T @ y * (1.0 / n1))
         residual = y - feats @ coef
@@ -128,7 +172,7 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
             safe = jnp.where(ridge > 0, ridge, 1.0)
             inv = triangular_inverse(chol)
             tau1 = (jnp.sum(inv * inv) + (m - n1) / safe) / m
-            tau2 = (jnp.sum(x * x) - jnp.sum((inv @ (feats.T @ x)) ** 2) / n1) / (safe * m * n0)
+            tau2 = (jnp.sum(x * x) - jnp.sum(triangular_solve(chol, feats.T @ x) ** 2) / n1) / (safe * m * n0)
             tau1 = jnp.where(ridge > 0, tau1, jnp.inf)
             tau2 = jnp.where(ridge > 0, tau2, jnp.inf)
     if not cfg.taus:
@@ -208,33 +252,33 @@ def _summarize_reps(raw: dict[str, np.ndarray], cfg_noisy: bool, test_sets: int)
 def rf_flops(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], *, taus: bool = True,
              test_sets: int = 1) -> dict[str, float]:
     """FLOPs of one repetition as executed (a matrix product ``a x b`` by ``b x c`` counts ``2abc``, also when a
-    factor is triangular or the product symmetric; Cholesky ``n^3/3``; triangular solves ``n^2`` per right-hand
-    side), by stage, plus ``total``, ``per_trial`` (``total`` over the ``k_P k_X`` fits) and ``essential`` (the
-    same work counted with symmetry and triangularity exploited: Gram ``a^2 b``, triangular inverse ``n^3/3``,
-    ``L^{-1} X`` as a triangular solve)."""
+    factor is triangular; Cholesky ``n^3/3``; triangular solves ``n^2`` per right-hand side; the Gram matrix as
+    :func:`symmetric_gram` computes it), by stage, plus ``total``, ``per_trial`` (``total`` over the ``k_P k_X``
+    fits) and ``essential`` (the same work with symmetry and triangularity fully exploited: Gram ``a^2 b``,
+    triangular inverse ``n^3/3``)."""
     k_p, k_x, k_e = trials
     c = 1 + (k_e if k_e > 1 else 0)
     cells = k_p * k_x
     t = n_test * test_sets
     fl: dict[str, float] = {"test_features": 2.0 * k_p * t * n0 * n1, "features": 2.0 * cells * m * n0 * n1}
     if n1 >= m:
-        fl["gram"] = 2.0 * cells * m * m * n1
+        fl["gram"] = cells * symmetric_gram_flops(m, n1, gram_parts(m))
         fl["cholesky"] = cells * m**3 / 3.0
         fl["solve"] = cells * (2.0 * m * m * c + 2.0 * m * n1 * c)
         if taus:
-            fl["taus"] = cells * (triangular_inverse_flops(m) + 2.0 * m * m * n0)
+            fl["taus"] = cells * (triangular_inverse_flops(m) + m * m * n0)
     else:
-        fl["gram"] = 2.0 * cells * n1 * n1 * m
+        fl["gram"] = cells * symmetric_gram_flops(n1, m, gram_parts(n1))
         fl["cholesky"] = cells * n1**3 / 3.0
         fl["solve"] = cells * (2.0 * n1 * m * c + 2.0 * n1 * n1 * c + 2.0 * m * n1 * c)
         if taus:
-            fl["taus"] = cells * (triangular_inverse_flops(n1) + 2.0 * m * n1 * n0 + 2.0 * n1 * n1 * n0)
+            fl["taus"] = cells * (triangular_inverse_flops(n1) + 2.0 * m * n1 * n0 + n1 * n1 * n0)
     fl["predict"] = 2.0 * cells * t * n1 * c
     fl["total"] = sum(fl.values())
     fl["per_trial"] = fl["total"] / cells
-    k = m if n1 >= m else n1
-    fl["essential"] = fl["total"] - fl["gram"] / 2 - (cells * (triangular_inverse_flops(k) - k**3 / 3.0
-                                                               + k * k * n0) if taus else 0.0)
+    k, other = (m, n1) if n1 >= m else (n1, m)
+    fl["essential"] = fl["total"] - fl["gram"] + cells * k * k * other - (
+        cells * (triangular_inverse_flops(k) - k**3 / 3.0) if taus else 0.0)
     return fl
 
 

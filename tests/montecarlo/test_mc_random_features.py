@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.random_features import rf_draws, simulate_rf, triangular_inverse, triangular_inverse_flops
+from montecarlo.random_features import (rf_draws, rf_flops, simulate_rf, symmetric_gram, symmetric_gram_flops,
+                                        triangular_inverse, triangular_inverse_flops, triangular_solve)
 from rmt.problem import CovarianceSpectrum, Problem
 from rmt.solvers import SolverError
 from rmt.stieltjes import mp_G
@@ -76,6 +77,28 @@ def test_blocked_triangular_inverse(n, block):
     np.testing.assert_allclose(got, np.linalg.inv(lower), rtol=1e-10, atol=1e-12)
     assert np.all(np.triu(got, 1) == 0)
     assert triangular_inverse_flops(n, block) >= n**3 / 3
+    rhs = rng.standard_normal((n, 3))
+    np.testing.assert_allclose(np.asarray(triangular_solve(jnp.asarray(lower), jnp.asarray(rhs), block)),
+                               np.linalg.solve(lower, rhs), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n, parts", [(10, 1), (10, 3), (37, 4)])
+def test_symmetric_gram(n, parts):
+    f = np.random.default_rng(n).standard_normal((n, 6))
+    np.testing.assert_allclose(np.asarray(symmetric_gram(jnp.asarray(f), parts)), f @ f.T, rtol=1e-13, atol=1e-13)
+    assert symmetric_gram_flops(n, 6, parts) == pytest.approx(2.0 * n * n * 6 * (parts + 1) / (2 * parts), rel=0.1)
+
+
+def test_flop_count_of_the_benchmark_case():
+    """Hand count for n0=1000, n1=m=2000, T=2000, design 2x2x2 (Gram in 3 row blocks: 6/9 of 2 m^2 n1)."""
+    fl = rf_flops(1000, 2000, 2000, 2000, (2, 2, 2))
+    assert fl["features"] / 4 == 2 * 2000 * 1000 * 2000
+    assert fl["gram"] / 4 == pytest.approx(2 * 2000**2 * 2000 * 6 / 9, rel=1e-3)
+    assert fl["cholesky"] / 4 == pytest.approx(2000**3 / 3)
+    assert fl["test_features"] == 2 * 2 * 2000 * 1000 * 2000
+    assert fl["essential"] / 4 == pytest.approx(
+        2 * 2000 * 1000 * 2000 + 2000**2 * 2000 + 2000**3 / 3 + 2000**3 / 3 + 2000**2 * 1000 + 2 * 2000 * 1000 * 2000 / 2
+        + fl["solve"] / 4 + fl["predict"] / 4, rel=1e-12)
 
 
 def test_internal_identities(kernel_run):
