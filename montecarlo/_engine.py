@@ -157,7 +157,10 @@ def check_trials(trials: Any, names: tuple[str, ...], *, inert: tuple[str, ...] 
 
 def resolve_dtype(dtype: Any) -> str:
     """``"float64"`` (default) or ``"float32"``."""
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype.strip().lower()
+    try:
+        name = dtype.strip().lower() if isinstance(dtype, str) else np.dtype(dtype).name
+    except TypeError:
+        name = None
     if name not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     return name
