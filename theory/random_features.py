@@ -105,7 +105,9 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
         method: ``"effective-ridge"`` (default, described above) or ``"quartic"``: ``tau1`` as the sheet's root of the
             (S67)/(S68) quartic, the unique real root in ``(0, 1/gamma]`` with ``tau2 > 0`` among all four (computed
             by :func:`rmt.solvers.polyroots`; slower), with the distance to the effective-ridge route recorded in the
-            diagnostics as ``tau1_routes``.
+            diagnostics as ``tau1_routes``. Where ``n1 < m`` and the ridge is small the physical root has a spurious
+            twin within ~1e-5 relative, which float64 cannot always separate: such points are reported as failed
+            (``NO_PHYSICAL_ROOT`` or a residual above tolerance), never returned wrong.
         throw: raise :class:`rmt.SolverError` (with the worst residual) if any point fails; with ``False`` failed
             points are marked in ``result.diagnostics.status``.
 
@@ -218,10 +220,14 @@ def mei_montanari(zeta: ArrayLike, psi1: ArrayLike, psi2: ArrayLike, lam_bar: Ar
     with np.errstate(divide="ignore", invalid="ignore"):
         B = np.where(thr, np.inf, E1 / E0)
         V = np.where(thr, np.inf, E2 / E0)
-        s = np.sqrt(p1 * p2 * lb)
-        q = chi * (1.0 + z2f / (1.0 - z2f * chi))
-        a1 = np.where(pos, (p1 + q) / np.where(pos, s, 1.0), np.inf)
-        a2 = np.where(pos, (p2 + q) / np.where(pos, s, 1.0), np.inf)
+        # a1 - a2 = (psi1 - psi2)/s and a1 a2 = -chi: the larger root without cancellation, the smaller from the
+        # product (a_j = (psi_j + q)/s would cancel when a_j is small)
+        s = np.where(pos, np.sqrt(p1 * p2 * lb), 1.0)
+        d = (p1 - p2) / s
+        big = 0.5 * (np.abs(d) + np.sqrt(d * d - 4.0 * chi))
+        small = -chi / big
+        a1 = np.where(pos, np.where(d >= 0, big, small), np.inf)
+        a2 = np.where(pos, np.where(d >= 0, small, big), np.inf)
     out = MMResult(*(_rf_core._ro(v.reshape(shape)) for v in (B, V, chi, a1, a2)), zeta=_rf_core._ro(np.sqrt(z2)),
                    psi1=_rf_core._ro(psi1), psi2=_rf_core._ro(psi2), lam_bar=_rf_core._ro(lam_bar),
                    residual=_rf_core._ro(res.reshape(shape)), status=_rf_core._ro(status.reshape(shape)))
