@@ -18,7 +18,8 @@ stays within ``max_memory`` bytes and batching stops once a group carries enough
 LAPACK threads. On CPU, JAX's Cholesky and triangular solves call the OpenBLAS bundled with scipy. Its threads
 compete with XLA's own thread pool for the same cores, which makes solves many times slower (measured on 2 cores:
 a 50 x 50 triangular solve 20 ms instead of 30 us; a 2000 x 2000 Cholesky 0.7 s instead of 0.27 s), so a run holds
-that OpenBLAS at one thread for its duration (:func:`lapack_threads`) and leaves the parallelism to XLA's products.
+that OpenBLAS at :data:`LAPACK_THREADS` (one) thread for its duration (:func:`lapack_threads`) and leaves the
+parallelism to XLA's products. Set ``montecarlo._engine.LAPACK_THREADS = None`` to leave OpenBLAS alone.
 
 Compilation. Small programs are compiled with ``xla_backend_optimization_level=0`` (:func:`compiler_options`):
 on CPU their compilation, not their run, dominates; large ones get XLA's default optimisation.
@@ -30,7 +31,6 @@ import contextlib
 import functools
 import math
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import jax
@@ -46,11 +46,14 @@ jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
+    "LAPACK_THREADS",
     "STREAM",
     "atom_counts",
     "centering_mean",
     "check_seed",
     "check_trials",
+    "combine_columns",
+    "label_columns",
     "choose_cell_batch",
     "diagonal_covariances",
     "resolve_dtype",
@@ -60,6 +63,9 @@ __all__ = [
     "teacher",
     "unit_norm_rows",
 ]
+
+LAPACK_THREADS: int | None = 1
+"""Threads of scipy's OpenBLAS (jaxlib's CPU LAPACK) during a run; ``None`` leaves it as it is."""
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
 """Default bound (bytes) on the arrays one vmapped group of cells/repetitions holds."""
@@ -151,7 +157,10 @@ def check_trials(trials: Any, names: tuple[str, ...], *, inert: tuple[str, ...] 
 
 def resolve_dtype(dtype: Any) -> str:
     """``"float64"`` (default) or ``"float32"``."""
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype.strip().lower()
+    try:
+        name = dtype.strip().lower() if isinstance(dtype, str) else np.dtype(dtype).name
+    except TypeError:
+        name = None
     if name not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     return name
@@ -213,6 +222,22 @@ def teacher(x: jax.Array, beta: jax.Array, direction: jax.Array | None, nonlinea
         z = x @ direction
         y = y + nonlinear_scale * (z * z - 1.0) / math.sqrt(2.0)
     return y
+
+
+def label_columns(y_clean: jax.Array, eps: jax.Array | None) -> jax.Array:
+    """Right-hand sides of the fits: the clean labels ``(k_X, m)`` and, when noisy, the ``k_eps`` noise vectors
+    ``(k_eps, m)`` as extra columns: ``(k_X, m, 1 + k_eps)`` (or ``(k_X, m, 1)``). The fits are linear in the
+    labels, so the prediction for ``y_clean + eps_e`` is column 0 plus column ``1 + e``."""
+    cols = y_clean[..., None]
+    if eps is None:
+        return cols
+    return jnp.concatenate([cols, jnp.broadcast_to(eps.T, y_clean.shape + eps.shape[:1])], axis=-1)
+
+
+def combine_columns(values: jax.Array, noisy: bool) -> jax.Array:
+    """Per noise draw ``e``: column 0 (clean labels) plus column ``1 + e`` of the last axis (see
+    :func:`label_columns`); unchanged without noise."""
+    return values[..., :1] + values[..., 1:] if noisy else values
 
 
 def choose_cell_batch(*, n_cells: int, cell_bytes: float, cell_flops: float, shared_bytes: float,
@@ -323,7 +348,7 @@ def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps
     fn, mesh = _compiled(rep_fn, n_dev, compiler_options(rep_flops))
     seed_arr = jnp.asarray(seed, dtype=jnp.int64)
     outs: list[dict[str, np.ndarray]] = []
-    with lapack_threads(1):
+    with lapack_threads(LAPACK_THREADS):
         for start in range(0, reps, chunk):
             idx = np.arange(start, start + chunk, dtype=np.int64)  # the last chunk is padded, extra reps dropped
             if mesh is None:

@@ -56,8 +56,8 @@ def simulate_shift(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, 
                                              max_memory=max_memory, devices=devices, progress=progress,
                                              test_sets=2)
     options = dict(options, model="rf-shift")
-    common = dict(sources=SOURCES, trials=cfg.trials, extras=rf._TAU_NAMES, reps=reps, seed=seed,
-                  n_test=cfg.n_test, elapsed_s=elapsed)
+    common = dict(sources=SOURCES, trials=cfg.trials, extras=rf._TAU_NAMES if cfg.taus else (), reps=reps,
+                  seed=seed, n_test=cfg.n_test, elapsed_s=elapsed)
     ood = make_result("rf-shift", samples, config=options, **common)
     iid = make_result("rf-shift", samples, config=dict(options, test_law="train"), prefix="iid.", **common)
     return ShiftResult(ood=ood, iid=iid)

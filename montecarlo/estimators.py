@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -44,14 +42,12 @@ import numpy as np
 __all__ = [
     "FINE_GRAINED_KEYS",
     "SOURCES",
-    "Summary",
     "component_keys",
     "component_members",
     "crossed_anova",
     "ensemble_error",
     "ensemble_error_direct",
     "mean_and_stderr",
-    "summarize",
 ]
 
 SOURCES: tuple[str, ...] = ("P", "X", "eps")
@@ -199,29 +195,3 @@ def mean_and_stderr(samples: Any) -> tuple[float, float]:
     if x.size == 1:
         return mean, math.inf
     return mean, float(x.std(ddof=1) / math.sqrt(x.size))
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Mean and standard error over repetitions of named per-repetition estimates.
-
-    Attributes:
-        value: ``name -> mean``.
-        stderr: ``name -> standard error``.
-        samples: ``name -> array of shape (reps,)``.
-    """
-
-    value: Mapping[str, float]
-    stderr: Mapping[str, float]
-    samples: Mapping[str, np.ndarray] = field(repr=False)
-
-
-def summarize(samples: Mapping[str, Any]) -> Summary:
-    """Mean and standard error of every entry of ``samples`` (each of shape ``(reps,)``)."""
-    value, stderr, frozen = {}, {}, {}
-    for name, arr in samples.items():
-        a = np.array(arr, dtype=float)
-        a.setflags(write=False)
-        frozen[name] = a
-        value[name], stderr[name] = mean_and_stderr(a)
-    return Summary(MappingProxyType(value), MappingProxyType(stderr), MappingProxyType(frozen))

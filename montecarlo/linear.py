@@ -73,10 +73,7 @@ def _rep_fn(cfg: _Config) -> Callable:
         z = eng.normal_draws(key, requests, dt)
         beta = _beta(cfg, z["beta"][0], prm["signal"], prm["beta_weights"])
         x = z["X"] * prm["train_sd"]  # (kX, n, d)
-        labels = (x @ beta)[..., None]  # (kX, n, 1)
-        if cfg.noisy:
-            eps = z["eps"] * prm["noise_sd"]
-            labels = jnp.concatenate([labels, jnp.broadcast_to(eps.T, (k_x, n, k_e))], axis=-1)
+        labels = eng.label_columns(x @ beta, z["eps"] * prm["noise_sd"] if cfg.noisy else None)  # (kX, n, c)
 
         def fit(xi, yi):
             ridge = prm["ridge"]
@@ -89,12 +86,8 @@ def _rep_fn(cfg: _Config) -> Callable:
             return coef, yi - xi @ coef
 
         coef, res = jax.vmap(fit)(x, labels)  # (kX, d, c), (kX, n, c)
-        if cfg.noisy:
-            train = jnp.mean((res[..., :1] + res[..., 1:]) ** 2, axis=1)  # (kX, kE)
-            bhat = coef[..., :1] + coef[..., 1:]  # (kX, d, kE)
-        else:
-            train = jnp.mean(res * res, axis=1)  # (kX, 1)
-            bhat = coef
+        train = jnp.mean(eng.combine_columns(res, cfg.noisy) ** 2, axis=1)  # (kX, kE)
+        bhat = eng.combine_columns(coef, cfg.noisy)  # (kX, d, kE)
         # coordinates whose mean square is the risk under Sigma_*: sqrt(d) Sigma_*^{1/2} (beta_hat - beta)
         scale = prm["test_sd"] * math.sqrt(d)
         resid = jnp.moveaxis((bhat - beta[None, :, None]) * scale[None, :, None], 1, 2)  # (kX, kE, d)

@@ -110,7 +110,7 @@ class _Config:
 def _rep_fn(cfg: _Config) -> Callable:
     base = cfg.rf
     act, dact = base.activation.jax_fn(), base.activation.jax_derivative()
-    k_p, k_x, k_e = base.trials
+    k_p, k_x, _ = base.trials
     n0, n1, m = base.n0, base.n1, base.m
 
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
@@ -122,9 +122,7 @@ def _rep_fn(cfg: _Config) -> Callable:
         z_test = jnp.einsum("tj,pij->pti", x_test, d["w"]) / math.sqrt(n0)  # (kP, sets*T, n1)
         f_test, g_test = act(z_test) - mu0, dact(z_test) * (a * a)[:, None, :]
         f0_test = jnp.einsum("pti,pi->pt", f_test, a) / math.sqrt(n1)
-        labels = d["y_train"][..., None]  # (kX, m, 1)
-        if base.noisy:
-            labels = jnp.concatenate([labels, jnp.broadcast_to(d["eps"].T, (k_x, m, k_e))], axis=-1)
+        labels = eng.label_columns(d["y_train"], d.get("eps"))  # (kX, m, 1 + kE)
 
         def cell(c):
             p, i = c // k_x, c % k_x
@@ -142,12 +140,11 @@ def _rep_fn(cfg: _Config) -> Callable:
             if cfg.include_f0:
                 pred = pred.at[:, 0].add(f0_test[p])
             res = ridge * alpha  # Y - yhat(X) = ridge (Theta + ridge)^-1 (Y - f0(X))
-            train = jnp.mean((res[:, :1] + res[:, 1:]) ** 2, axis=0) if base.noisy else jnp.mean(res[:, 0] ** 2)[None]
-            return pred.reshape(sets, t, -1), train
+            return pred.reshape(sets, t, -1), jnp.mean(eng.combine_columns(res, base.noisy) ** 2, axis=0)
 
         pred, train = jax.lax.map(cell, jnp.arange(base.n_cells), batch_size=base.cell_batch)
         pred = pred.reshape((k_p, k_x) + pred.shape[1:])
-        yhat = pred[..., :1] + pred[..., 1:] if base.noisy else pred
+        yhat = eng.combine_columns(pred, base.noisy)
         resid = jnp.moveaxis(yhat - d["y_test"][None, None, :, :, None], (2, 3), (0, 4))
         return {"resid": resid, "train": train, "taus": jnp.zeros((base.n_cells, 2), resid.dtype)}
 

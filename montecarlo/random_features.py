@@ -45,7 +45,8 @@ from rmt._validation import check_positive_int
 from rmt.activations import Activation
 from rmt.problem import Problem
 
-__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf"]
+__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf", "symmetric_gram", "triangular_inverse",
+           "triangular_solve"]
 
 Solver = Literal["auto", "kernel", "primal"]
 _TAU_NAMES = ("tau1", "tau2")
@@ -75,6 +76,73 @@ class _Config:
         return self.trials[0] * self.trials[1]
 
 
+def _bounds(n: int, parts: int) -> list[int]:
+    return [round(i * n / parts) for i in range(parts + 1)]
+
+
+def gram_parts(n: int) -> int:
+    """Row blocks :func:`symmetric_gram` uses for an ``n x n`` Gram matrix: one below 1024, at most four, each
+    of at least 512 rows (large enough for the GEMM to run at full rate)."""
+    return max(1, min(4, n // 512))
+
+
+def symmetric_gram(rows: jax.Array, parts: int = 1) -> jax.Array:
+    r"""``rows @ rows.T`` computing only the diagonal and lower blocks of a ``parts x parts`` partition (the upper
+    blocks are their transposes): ``(parts + 1) / (2 parts)`` of the FLOPs of the full product, all in GEMMs
+    (XLA has no symmetric rank-k update)."""
+    if parts <= 1:
+        return rows @ rows.T
+    b = _bounds(rows.shape[0], parts)
+    blk = [rows[b[i]:b[i + 1]] for i in range(parts)]
+    lower = {(i, j): blk[i] @ blk[j].T for i in range(parts) for j in range(i + 1)}
+    return jnp.block([[lower[(i, j)] if j <= i else lower[(j, i)].T for j in range(parts)] for i in range(parts)])
+
+
+def symmetric_gram_flops(n: int, k: int, parts: int) -> float:
+    """FLOPs of :func:`symmetric_gram` for ``n`` rows of length ``k``."""
+    b = _bounds(n, parts)
+    sizes = [b[i + 1] - b[i] for i in range(parts)]
+    return sum(2.0 * sizes[i] * sizes[j] * k for i in range(parts) for j in range(i + 1))
+
+
+def triangular_solve(lower: jax.Array, rhs: jax.Array, block: int = 512) -> jax.Array:
+    r"""``L^{-1} B`` for lower-triangular ``L`` by recursive 2x2 blocking, ``Y1 = L11^{-1} B1``,
+    ``Y2 = L22^{-1} (B2 - L21 Y1)``: the ``n^2 k`` FLOPs of a triangular solve, nearly all in GEMMs (XLA's
+    multi-threaded products) rather than in LAPACK's triangular solve (single-threaded here, see
+    :mod:`montecarlo._engine`); blocks of order ``<= block`` are solved directly."""
+    n = lower.shape[-1]
+    if n <= block:
+        return jax.scipy.linalg.solve_triangular(lower, rhs, lower=True)
+    h = n // 2
+    y1 = triangular_solve(lower[:h, :h], rhs[:h], block)
+    y2 = triangular_solve(lower[h:, h:], rhs[h:] - lower[h:, :h] @ y1, block)
+    return jnp.concatenate([y1, y2], axis=0)
+
+
+def triangular_inverse(lower: jax.Array, block: int = 512) -> jax.Array:
+    r"""Inverse of a lower-triangular matrix by recursive 2x2 blocking, so that the work is in matrix products
+    (XLA's multi-threaded GEMM) rather than in a triangular solve (single-threaded LAPACK here):
+    ``inv([[A, 0], [B, C]]) = [[A^-1, 0], [-C^-1 B A^-1, C^-1]]``, with blocks of order ``<= block`` solved
+    directly. About ``(2/3) n^3`` FLOPs (``n^3/3`` would exploit the zeros of the products)."""
+    n = lower.shape[-1]
+    if n <= block:
+        return jax.scipy.linalg.solve_triangular(lower, jnp.eye(n, dtype=lower.dtype), lower=True)
+    h = n // 2
+    a_inv = triangular_inverse(lower[:h, :h], block)
+    c_inv = triangular_inverse(lower[h:, h:], block)
+    b = -(c_inv @ (lower[h:, :h] @ a_inv))
+    return jnp.block([[a_inv, jnp.zeros((h, n - h), lower.dtype)], [b, c_inv]])
+
+
+def triangular_inverse_flops(n: int, block: int = 512) -> float:
+    """FLOPs executed by :func:`triangular_inverse` (a solve against the identity counts ``n^3``)."""
+    if n <= block:
+        return float(n) ** 3
+    h = n // 2
+    return (triangular_inverse_flops(h, block) + triangular_inverse_flops(n - h, block)
+            + 2.0 * (n - h) * h * h + 2.0 * (n - h) ** 2 * h)
+
+
 def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.Array, test_feats: jax.Array,
                 ridge: jax.Array, mu0: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Fit one ``(W, X)`` for the label columns ``y`` (``m x c``).
@@ -85,28 +153,26 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
     n0, n1, m = cfg.n0, cfg.n1, cfg.m
     feats = act(x @ w.T * (1.0 / math.sqrt(n0))) - mu0  # (m, n1)
     if cfg.solver == "kernel":
-        gram = feats @ feats.T * (1.0 / n1) + ridge * jnp.eye(m, dtype=feats.dtype)
+        gram = symmetric_gram(feats, gram_parts(m)) * (1.0 / n1) + ridge * jnp.eye(m, dtype=feats.dtype)
         chol = jnp.linalg.cholesky(gram)
         alpha = jax.scipy.linalg.cho_solve((chol, True), y)
         coef = feats.T @ alpha * (1.0 / n1)
         residual = ridge * alpha  # Y - K (K + ridge)^-1 Y
-        if cfg.taus:  # tr (K+ridge)^-1 = |L^-1|_F^2 and tr X^T (K+ridge)^-1 X = |L^-1 X|_F^2, one solve
-            sol = jax.scipy.linalg.solve_triangular(chol, jnp.concatenate([jnp.eye(m, dtype=x.dtype), x], axis=1),
-                                                    lower=True)
-            tau1 = jnp.sum(sol[:, :m] ** 2) / m
-            tau2 = jnp.sum(sol[:, m:] ** 2) / (m * n0)
+        if cfg.taus:  # tr (K+ridge)^-1 = |L^-1|_F^2 and tr X^T (K+ridge)^-1 X = |L^-1 X|_F^2
+            inv = triangular_inverse(chol)
+            tau1 = jnp.sum(inv * inv) / m
+            tau2 = jnp.sum(triangular_solve(chol, x) ** 2) / (m * n0)
     else:
-        gram = feats.T @ feats * (1.0 / n1) + ridge * jnp.eye(n1, dtype=feats.dtype)
+        gram = symmetric_gram(feats.T, gram_parts(n1)) * (1.0 / n1) + ridge * jnp.eye(n1, dtype=feats.dtype)
         chol = jnp.linalg.cholesky(gram)
         coef = jax.scipy.linalg.cho_solve((chol, True), feats.T @ y * (1.0 / n1))
         residual = y - feats @ coef
         if cfg.taus:
             # K has the n1 eigenvalues of F F^T / n1 and m - n1 zeros; Woodbury for tau2. Singular at ridge 0.
             safe = jnp.where(ridge > 0, ridge, 1.0)
-            sol = jax.scipy.linalg.solve_triangular(
-                chol, jnp.concatenate([jnp.eye(n1, dtype=x.dtype), feats.T @ x], axis=1), lower=True)
-            tau1 = (jnp.sum(sol[:, :n1] ** 2) + (m - n1) / safe) / m
-            tau2 = (jnp.sum(x * x) - jnp.sum(sol[:, n1:] ** 2) / n1) / (safe * m * n0)
+            inv = triangular_inverse(chol)
+            tau1 = (jnp.sum(inv * inv) + (m - n1) / safe) / m
+            tau2 = (jnp.sum(x * x) - jnp.sum(triangular_solve(chol, feats.T @ x) ** 2) / n1) / (safe * m * n0)
             tau1 = jnp.where(ridge > 0, tau1, jnp.inf)
             tau2 = jnp.where(ridge > 0, tau2, jnp.inf)
     if not cfg.taus:
@@ -147,30 +213,24 @@ def _draw(cfg: _Config, key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, 
 @functools.lru_cache(maxsize=64)
 def _rep_fn(cfg: _Config) -> Callable:
     act = cfg.activation.jax_fn()
-    k_p, k_x, k_e = cfg.trials
+    k_p, k_x, _ = cfg.trials
 
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
         d = _draw(cfg, key, prm)
         mu0 = prm["mu0"]
         inv = 1.0 / math.sqrt(cfg.n0)
         test_feats = act(jnp.einsum("stj,pij->psti", d["x_test"], d["w"]) * inv) - mu0  # (kP, sets, T, n1)
-        labels = d["y_train"][..., None]  # (kX, m, 1)
-        if cfg.noisy:
-            labels = jnp.concatenate([labels, jnp.broadcast_to(d["eps"].T, (k_x,) + d["eps"].T.shape)], axis=-1)
+        labels = eng.label_columns(d["y_train"], d.get("eps"))  # (kX, m, 1 + kE)
 
         def cell(c):
             p, i = c // k_x, c % k_x
             pred, res, taus = _solve_cell(cfg, act, d["w"][p], d["x"][i], labels[i], test_feats[p], prm["ridge"],
                                           mu0)
-            if cfg.noisy:
-                train = jnp.mean((res[:, :1] + res[:, 1:]) ** 2, axis=0)  # (kE,)
-            else:
-                train = jnp.mean(res[:, 0] ** 2)[None]
-            return pred, train, taus
+            return pred, jnp.mean(eng.combine_columns(res, cfg.noisy) ** 2, axis=0), taus  # train error per e
 
         pred, train, taus = jax.lax.map(cell, jnp.arange(cfg.n_cells), batch_size=cfg.cell_batch)
         pred = pred.reshape((k_p, k_x) + pred.shape[1:])  # (kP, kX, sets, T, c)
-        yhat = pred[..., :1] + pred[..., 1:] if cfg.noisy else pred
+        yhat = eng.combine_columns(pred, cfg.noisy)
         resid = jnp.moveaxis(yhat - d["y_test"][None, None, :, :, None], (2, 3), (0, 4))  # (sets, kP, kX, kE, T)
         return {"resid": resid, "train": train, "taus": taus}
 
@@ -191,29 +251,34 @@ def _summarize_reps(raw: dict[str, np.ndarray], cfg_noisy: bool, test_sets: int)
 
 def rf_flops(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], *, taus: bool = True,
              test_sets: int = 1) -> dict[str, float]:
-    """FLOPs of one repetition as executed (a matrix product ``a x b`` by ``b x c`` counts ``2abc``; Cholesky
-    ``n^3/3``; triangular solves ``n^2`` per right-hand side), by stage, plus ``total`` and ``per_trial``
-    (``total`` over the ``k_P k_X`` fits)."""
+    """FLOPs of one repetition as executed (a matrix product ``a x b`` by ``b x c`` counts ``2abc``, also when a
+    factor is triangular; Cholesky ``n^3/3``; triangular solves ``n^2`` per right-hand side; the Gram matrix as
+    :func:`symmetric_gram` computes it), by stage, plus ``total``, ``per_trial`` (``total`` over the ``k_P k_X``
+    fits) and ``essential`` (the same work with symmetry and triangularity fully exploited: Gram ``a^2 b``,
+    triangular inverse ``n^3/3``)."""
     k_p, k_x, k_e = trials
     c = 1 + (k_e if k_e > 1 else 0)
     cells = k_p * k_x
     t = n_test * test_sets
     fl: dict[str, float] = {"test_features": 2.0 * k_p * t * n0 * n1, "features": 2.0 * cells * m * n0 * n1}
     if n1 >= m:
-        fl["gram"] = 2.0 * cells * m * m * n1
+        fl["gram"] = cells * symmetric_gram_flops(m, n1, gram_parts(m))
         fl["cholesky"] = cells * m**3 / 3.0
         fl["solve"] = cells * (2.0 * m * m * c + 2.0 * m * n1 * c)
         if taus:
-            fl["taus"] = cells * m * m * (m + n0)
+            fl["taus"] = cells * (triangular_inverse_flops(m) + m * m * n0)
     else:
-        fl["gram"] = 2.0 * cells * n1 * n1 * m
+        fl["gram"] = cells * symmetric_gram_flops(n1, m, gram_parts(n1))
         fl["cholesky"] = cells * n1**3 / 3.0
         fl["solve"] = cells * (2.0 * n1 * m * c + 2.0 * n1 * n1 * c + 2.0 * m * n1 * c)
         if taus:
-            fl["taus"] = cells * (2.0 * m * n1 * n0 + n1 * n1 * (n1 + n0))
+            fl["taus"] = cells * (triangular_inverse_flops(n1) + 2.0 * m * n1 * n0 + n1 * n1 * n0)
     fl["predict"] = 2.0 * cells * t * n1 * c
     fl["total"] = sum(fl.values())
     fl["per_trial"] = fl["total"] / cells
+    k, other = (m, n1) if n1 >= m else (n1, m)
+    fl["essential"] = fl["total"] - fl["gram"] + cells * k * k * other - (
+        cells * (triangular_inverse_flops(k) - k**3 / 3.0) if taus else 0.0)
     return fl
 
 
@@ -314,7 +379,7 @@ def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, see
 
     Returns:
         :class:`montecarlo.results.SimulationResult` with ``extras = {"tau1", "tau2"}`` (means over fits; ``inf``
-        when ``K`` is singular; zero when ``taus=False``).
+        when ``K`` is singular; absent when ``taus=False``).
 
     Raises:
         ValueError: bad arguments (naming the argument and its allowed range).
@@ -330,8 +395,8 @@ def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, see
     samples, cfg, options, elapsed = _run(problem, trials=trials, reps=reps, seed=seed, n_test=n_test,
                                           center=center, taus=taus, solver=solver, dtype=dtype,
                                           max_memory=max_memory, devices=devices, progress=progress, test_sets=1)
-    return make_result("rf", samples, sources=SOURCES, trials=cfg.trials, extras=_TAU_NAMES, reps=reps, seed=seed,
-                       n_test=cfg.n_test, config=options, elapsed_s=elapsed)
+    return make_result("rf", samples, sources=SOURCES, trials=cfg.trials, extras=_TAU_NAMES if cfg.taus else (),
+                       reps=reps, seed=seed, n_test=cfg.n_test, config=options, elapsed_s=elapsed)
 
 
 @dataclass(frozen=True)

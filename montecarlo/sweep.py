@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import json
 import math
 import sqlite3
@@ -26,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
@@ -200,7 +201,8 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
 
 
 def _simulate_one(simulate: Callable[..., Any], point: SweepPoint, quiet: bool, stream: Any) -> Any:
-    reps = check_positive_int(point.options.get("reps", 4), "reps")
+    default = inspect.signature(simulate).parameters["reps"].default
+    reps = check_positive_int(point.options.get("reps", default), "reps")
     with tqdm(total=reps, desc="repetitions", unit="rep", delay=2.0, disable=quiet, leave=False,
               file=stream) as bar:
         def progress(done: int) -> None:
@@ -238,7 +240,8 @@ def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") 
     if fmt == "json":
         text = json.dumps(rows, indent=1) + "\n"
     else:
-        flat = [_flatten({k: v for k, v in r.items() if k not in ("config", "result")}) | _flatten(r["config"], "config.")
+        flat = [_flatten({k: v for k, v in r.items() if k not in ("config", "result")})
+                | _flatten(r["config"], "config.")
                 | _flatten({k: v for k, v in r["result"].items() if k != "config"}) for r in rows]
         columns: list[str] = []
         for row in flat:

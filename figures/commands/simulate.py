@@ -58,7 +58,7 @@ def register(groups) -> None:
 
 
 def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> None:
-    p.add_argument("--trials", default=trials, metavar=names.replace(",", ",").upper(),
+    p.add_argument("--trials", default=trials, metavar=names,
                    help=f"crossed design: draws of each source {names} (each >= 2; default {trials})")
     p.add_argument("--reps", type=int, default=SIM_DEFAULTS["reps"], metavar="R",
                    help=f"independent repetitions for the standard errors (default {SIM_DEFAULTS['reps']})")

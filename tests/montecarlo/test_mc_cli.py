@@ -36,9 +36,10 @@ def test_rf_json_record_matches_the_api(capsys):
 
 
 def test_rf_sweep_prints_one_object_per_point_and_human_output(capsys):
-    code, out, _ = run(capsys, RF + ["--ridge", "0.3,0.6", "--json"])
+    code, out, _ = run(capsys, RF + ["--ridge", "0.3,0.6", "--json", "--no-taus"])
     lines = [json.loads(x) for x in out.splitlines()]
     assert code == 0 and [x["config"]["problem"]["ridge"] for x in lines] == [0.3, 0.6]
+    assert "tau1" not in lines[0] and "tau1" not in lines[0]["stderr"]
     code, out, _ = run(capsys, RF)
     assert code == 0 and "test_error" in out and "V_PXeps" in out and "+-" in out
 

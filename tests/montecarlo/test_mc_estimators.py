@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from montecarlo.estimators import (FINE_GRAINED_KEYS, component_keys, crossed_anova, ensemble_error,
-                                   ensemble_error_direct, mean_and_stderr, summarize)
+                                   ensemble_error_direct, mean_and_stderr)
 from tests.montecarlo._reference import anova3
 
 KEYS = FINE_GRAINED_KEYS
@@ -168,5 +168,3 @@ def test_mean_and_stderr_edge_cases():
         mean_and_stderr([1.0, math.nan])
     with pytest.raises(ValueError, match="mix"):
         mean_and_stderr([1.0, math.inf])
-    s = summarize({"a": [1.0, 2.0, 3.0]})
-    assert s.value["a"] == 2.0 and s.samples["a"].shape == (3,)

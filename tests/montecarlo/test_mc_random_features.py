@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.random_features import rf_draws, simulate_rf
+from montecarlo.random_features import (rf_draws, rf_flops, simulate_rf, symmetric_gram, symmetric_gram_flops,
+                                        triangular_inverse, triangular_inverse_flops, triangular_solve)
 from rmt.problem import CovarianceSpectrum, Problem
 from rmt.solvers import SolverError
 from rmt.stieltjes import mp_G
@@ -64,6 +69,40 @@ def test_draw_conventions():
     np.testing.assert_array_equal(more.x, d.x)
 
 
+@pytest.mark.parametrize("n, block", [(37, 8), (64, 16), (5, 8)])
+def test_blocked_triangular_inverse(n, block):
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n))
+    lower = np.linalg.cholesky(a @ a.T / n + np.eye(n))
+    got = np.asarray(jax.jit(triangular_inverse, static_argnums=1)(jnp.asarray(lower), block))
+    np.testing.assert_allclose(got, np.linalg.inv(lower), rtol=1e-10, atol=1e-12)
+    assert np.all(np.triu(got, 1) == 0)
+    assert triangular_inverse_flops(n, block) >= n**3 / 3
+    rhs = rng.standard_normal((n, 3))
+    np.testing.assert_allclose(np.asarray(jax.jit(triangular_solve, static_argnums=2)(lower, rhs, block)),
+                               np.linalg.solve(lower, rhs), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n, parts", [(10, 1), (10, 3), (37, 4)])
+def test_symmetric_gram(n, parts):
+    f = np.random.default_rng(n).standard_normal((n, 6))
+    got = jax.jit(symmetric_gram, static_argnums=1)(f, parts)
+    np.testing.assert_allclose(np.asarray(got), f @ f.T, rtol=1e-13, atol=1e-13)
+    assert symmetric_gram_flops(n, 6, parts) == pytest.approx(2.0 * n * n * 6 * (parts + 1) / (2 * parts), rel=0.1)
+
+
+def test_flop_count_of_the_benchmark_case():
+    """Hand count for n0=1000, n1=m=2000, T=2000, design 2x2x2 (Gram in 3 row blocks: 6/9 of 2 m^2 n1)."""
+    fl = rf_flops(1000, 2000, 2000, 2000, (2, 2, 2))
+    assert fl["features"] / 4 == 2 * 2000 * 1000 * 2000
+    assert fl["gram"] / 4 == pytest.approx(2 * 2000**2 * 2000 * 6 / 9, rel=1e-3)
+    assert fl["cholesky"] / 4 == pytest.approx(2000**3 / 3)
+    assert fl["test_features"] == 2 * 2 * 2000 * 1000 * 2000
+    assert fl["essential"] / 4 == pytest.approx(
+        2 * 2000 * 1000 * 2000 + 2000**2 * 2000 + 2000**3 / 3 + 2000**3 / 3 + 2000**2 * 1000 + 2 * 2000 * 1000 * 2000 / 2
+        + fl["solve"] / 4 + fl["predict"] / 4, rel=1e-12)
+
+
 def test_internal_identities(kernel_run):
     s = kernel_run.samples
     np.testing.assert_allclose(s["bias"] + s["variance"], s["test_error"], rtol=1e-12)
@@ -86,7 +125,11 @@ def test_primal_and_kernel_solves_agree(kernel_run):
 
 
 def test_zero_noise_makes_eps_inert_and_zero_ridge_below_threshold_gives_infinite_taus():
-    r = simulate_rf(KERNEL.replace(noise=0.0, n1=10.0, ridge=0.0), trials=(2, 2, 5), reps=2, n_test=N_TEST)
+    """Also: a custom activation (a JAX callable), centred by quadrature."""
+    relu = lambda u: jnp.maximum(u, 0.0)  # noqa: E731
+    r = simulate_rf(KERNEL.replace(noise=0.0, n1=10.0, ridge=0.0, activation=relu), trials=(2, 2, 5), reps=2,
+                    n_test=N_TEST)
+    assert r.config["mu0"] == pytest.approx(1 / math.sqrt(2 * math.pi), abs=2e-3)
     assert r.trials == (2, 2, 1)
     for k in ("eps", "Peps", "Xeps", "PXeps"):
         assert r.fine_grained[k] == 0.0 and r.stderr["fine_grained"][k] == 0.0
@@ -156,6 +199,34 @@ def test_singular_kernel_raises_solver_error():
 def test_bad_arguments_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         simulate_rf(KERNEL, **{"reps": 1, "n_test": 10, **kwargs})
+
+
+def _not_integral(x: float) -> bool:
+    return not (math.isfinite(x) and float(x).is_integer())
+
+
+def _not_a_count(text: str) -> bool:
+    """Text that does not read as an integer >= 1 (``"3"`` is accepted by the validators, as is ``3.0``)."""
+    try:
+        return _not_integral(float(text)) or float(text) < 1
+    except ValueError:
+        return True
+
+
+@settings(max_examples=60, deadline=None)
+@given(bad=st.one_of(
+    st.tuples(st.just("reps"), st.one_of(st.integers(max_value=0), st.floats().filter(_not_integral),
+                                        st.text(max_size=4).filter(_not_a_count), st.booleans())),
+    st.tuples(st.just("seed"), st.one_of(st.integers(max_value=-1), st.integers(min_value=2**63),
+                                        st.floats().filter(_not_integral))),
+    st.tuples(st.just("n_test"), st.integers(max_value=0)),
+    st.tuples(st.just("trials"), st.lists(st.integers(max_value=1), min_size=3, max_size=3)),
+))
+def test_bad_arguments_always_name_the_argument(bad):
+    """Whatever the bad value, a ValueError naming the argument, raised before any compilation."""
+    name, value = bad
+    with pytest.raises(ValueError, match=name):
+        simulate_rf(KERNEL, **{name: value})
 
 
 def test_bad_problems_raise_value_error():

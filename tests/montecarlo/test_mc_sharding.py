@@ -15,14 +15,14 @@ from montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBLEM = "Problem(n0=12, n1=20, m=16, ridge=0.3, activation='relu', noise=0.5, nonlinear_signal=0.3)"
+PROBLEM = dict(n0=12, n1=20, m=16, ridge=0.3, activation="relu", noise=0.5, nonlinear_signal=0.3)
 SCRIPT = f"""
 import json, jax
 from montecarlo import _engine as eng
 from montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
 where = eng.run_repetitions(lambda key, prm: {{"device": jax.lax.axis_index("reps")}}, {{}}, seed=0, reps=5)
-r = simulate_rf({PROBLEM}, trials=(2, 3, 2), reps=3, seed=11, n_test=40)
+r = simulate_rf(Problem(**{PROBLEM!r}), trials=(2, 3, 2), reps=3, seed=11, n_test=40)
 print(json.dumps({{"count": jax.device_count(), "device": where["device"].tolist(),
                   "samples": {{k: v.tolist() for k, v in r.samples.items()}}}}))
 """
@@ -36,6 +36,6 @@ def test_two_device_mesh_gives_the_single_device_results():
     out = json.loads(done.stdout.splitlines()[-1])
     assert out["count"] == 2
     assert out["device"] == [0, 1, 0, 1, 0]  # repetition r ran on device r mod 2
-    one = simulate_rf(eval(PROBLEM), trials=(2, 3, 2), reps=3, seed=11, n_test=40)
+    one = simulate_rf(Problem(**PROBLEM), trials=(2, 3, 2), reps=3, seed=11, n_test=40)
     for k, v in one.samples.items():
         np.testing.assert_allclose(out["samples"][k], v, rtol=1e-12, atol=1e-15, err_msg=k)
