@@ -50,7 +50,7 @@ class DoubleDescentConfig:
     mc_widths: tuple[float, ...] = (0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0)
     mc_ridges: tuple[float, ...] = (1e-3, 1e-1)
     trials: tuple[int, int, int] = (3, 3, 2)
-    reps: int = 6
+    reps: int = 8
     n_test: int = 400
     seed: int = 0
 
@@ -104,6 +104,7 @@ def _problem(cfg: DoubleDescentConfig, widths: Any, ridge: Any, n0: float = 1.0)
 
 
 def _simulate(cfg: DoubleDescentConfig, log: Callable[[str], None]) -> dict[tuple[float, float], Any]:
+    # results keyed by (ridge, n1/m); each result's ``trials`` records the design actually used
     """Monte Carlo at the configured widths and ridges (integer sizes: m = n0/phi, n1 = width * m)."""
     from montecarlo.random_features import simulate_rf
 
@@ -129,6 +130,7 @@ def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     cfg = config or (DoubleDescentConfig.quick() if quick else DoubleDescentConfig())
     os.makedirs(out_dir, exist_ok=True)
@@ -163,6 +165,7 @@ def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
     if sims:
         ax.plot([], [], "o", mfc="white", mec="0.3", mew=1.6, label=f"Monte Carlo ($n_0$ = {cfg.n0}), $\\pm$1 s.e.")
     ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.text(1.06, 22, "$n_1 = m$", fontsize=9, color="0.35", va="top")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(0.08, 30)
@@ -170,7 +173,7 @@ def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
     ax.set_xlabel("width  $n_1/m$  (features per training sample)")
     ax.set_ylabel("excess test error")
     ax.set_title("(a) double descent: test error vs width", loc="left", fontsize=11)
-    ax.legend(fontsize=8.5, loc="upper right", framealpha=0.9)
+    ax.legend(fontsize=8.5, loc="lower left", framealpha=0.9)
 
     # (b) stacked fine-grained decomposition -----------------------------------------------------------------
     ax = axes[1]
@@ -236,17 +239,21 @@ def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(*cfg.width_range)
-    ax.set_ylim(0.08, 30)
+    ax.set_ylim(0.04, 30)
     ax.set_xlabel("width  $n_1/m$")
     ax.set_ylabel("excess test error")
     ax.set_title(f"(c) averaging removes the peak ($\\gamma$ = {rd:g})", loc="left", fontsize=11)
     ax.legend(fontsize=8.5, loc="upper right", framealpha=0.9)
 
+    for ax in axes:
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     m = int(round(cfg.n0 / cfg.phi))
+    designs = sorted({tuple(s.trials) for s in sims.values()}, reverse=True)
+    design_text = " or ".join("$\\times$".join(str(k) for k in d) for d in designs)
     mc_text = (f"Points: Monte Carlo at $n_0$ = {cfg.n0}, $m$ = {m}, $n_1$ = width $\\times$ m; mean $\\pm$ 1 standard "
-               f"error over {cfg.reps} repetitions of a {cfg.trials[0]}$\\times${cfg.trials[1]}$\\times${cfg.trials[2]} "
-               f"crossed design (W $\\times$ X $\\times$ $\\varepsilon$), {cfg.n_test} test points; unbiased ANOVA "
-               "estimators of the terms.") if mc else "Monte Carlo points omitted (--no-mc)."
+               f"error over {cfg.reps} repetitions of a {design_text} crossed design (W $\\times$ X $\\times$ "
+               f"$\\varepsilon$), {cfg.n_test} test points; unbiased ANOVA estimators of the terms.") if sims else \
+        "Monte Carlo points omitted (--no-mc)."
     caption = (f"Random-feature ridge regression $\\hat y(x) = Y(K+\\gamma I)^{{-1}}F^\\top f(x)/n_1$, "
                f"$f(x) = \\sigma(Wx/\\sqrt{{n_0}})$, $\\sigma$ = centred {cfg.activation}, Gaussian inputs, linear "
                f"teacher with $s_\\beta^2$ = {cfg.signal:g}, label noise $\\sigma_\\varepsilon^2$ = {cfg.noise:g}, "
