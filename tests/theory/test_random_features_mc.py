@@ -128,3 +128,19 @@ def test_linear_theory_against_simulation():
         pairs += [(k, getattr(th, k), sim.extras[f"conditional_{k}"], sim.stderr[f"conditional_{k}"])
                   for k in ("bias", "variance")]
         _check(pairs, f"linear gamma={float(p.gamma)}")
+
+
+@pytest.mark.slow
+def test_tau_deviation_is_finite_size():
+    """The largest deviations in standard errors are those of tau1 and tau2 (tens of standard errors at n0 = 200,
+    a few percent): they are O(1/n0) finite-size effects, halving with each doubling of n0 towards the theory."""
+    for act in ("tanh", "relu"):
+        th = rf_theory(Problem(n0=1, n1=3, m=2, ridge=0.0, activation=act))
+        dev = []
+        for n0 in (100, 200, 400):
+            sim = _run(Problem(n0=n0, n1=3 * n0, m=2 * n0, ridge=0.0, activation=act, noise=0.25), reps=4,
+                       n_test=200, seed=2)
+            dev.append(sim.extras["tau1"] / th.tau1 - 1)
+        assert dev[0] > dev[1] > dev[2] > 0
+        assert dev[2] < 0.5 * dev[0]
+        assert dev[2] < 0.03
