@@ -31,15 +31,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import mpmath
 import numpy as np
 
-from rmt._validation import check_nonnegative, check_positive
+from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.problem import LinearProblem
 from rmt.solvers import SolverError, Status
 from rmt.stieltjes import mp_G, mp_K
 from theory._rf_numerics import monotone_newton
 
-__all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory"]
+__all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
+           "linear_theory_mp"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,3 +232,58 @@ def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> 
     s2 = check_positive(noise, "noise")
     lam = s2 * gamma / r2
     return _ro(lam, np.shape(lam)), _ro(s2 * gamma * mp_G(lam, gamma), np.shape(lam))
+
+
+def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearResult:
+    r""":func:`linear_theory` for one problem with mpmath at ``precision`` digits (``kappa`` by bisection on its
+    bracket: ``[ridge, ridge + gamma E_H s]`` for ``ridge > 0``, ``(0, gamma E_H s]`` for the ridgeless
+    ``gamma > 1``). Fields are ``mpmath.mpf``; ``status`` is 0 (a failed bisection raises :class:`SolverError`)."""
+    if not isinstance(problem, LinearProblem):
+        raise ValueError(f"problem must be an rmt.LinearProblem, got {type(problem).__name__}")
+    if not problem.is_scalar:
+        raise ValueError(f"linear_theory_mp evaluates one problem; this one has shape {problem.shape}")
+    prec = check_positive_int(precision, "precision", minimum=15)
+    s_np, w_np, g_np = _spectrum(problem)
+    with mpmath.workdps(prec + 15):
+        mpf = mpmath.mpf
+        s = [mpf(v) for v in s_np]
+        w = [mpf(v) for v in w_np]
+        gw = [mpf(v) for v in g_np]
+        gam = mpf(problem.d) / mpf(problem.n)
+        lam, noise, signal = mpf(problem.ridge), mpf(problem.noise), mpf(problem.signal)
+        E = lambda f: mpmath.fsum(wi * f(si) for wi, si in zip(w, s))  # noqa: E731
+        if lam > 0:
+            f = lambda k: k - gam * k * E(lambda x: x / (x + k)) - lam  # noqa: E731
+            lo, hi = lam, lam + gam * E(lambda x: x)
+        elif gam > 1:
+            f = lambda k: 1 - gam * E(lambda x: x / (x + k))  # noqa: E731
+            lo, hi = mpf(0), gam * E(lambda x: x)
+        else:
+            f = None
+        if f is None:
+            kappa = mpf(0)
+        else:
+            tol = mpf(10) ** (-(prec + 8))
+            for _ in range(20 * (prec + 20)):
+                mid = (lo + hi) / 2
+                if f(mid) > 0:
+                    hi = mid
+                else:
+                    lo = mid
+                if hi - lo <= tol * hi:
+                    break
+            else:
+                raise SolverError("linear_theory_mp: bisection did not converge", status=Status.MAX_ITERATIONS)
+            kappa = (lo + hi) / 2
+        df1 = gam * E(lambda x: x / (x + kappa))
+        df2 = gam * E(lambda x: x * x / (x + kappa) ** 2)
+        thr = lam == 0 and gam == 1
+        bias = mpf(0) if (thr or kappa == 0) else signal * kappa ** 2 * mpmath.fsum(
+            gi * si / (si + kappa) ** 2 for gi, si in zip(gw, s)) / (1 - df2)
+        variance = mpf(0) if noise == 0 else (mpmath.inf if thr else noise * df2 / (1 - df2))
+        test = bias + variance
+        ratio = lam / kappa if lam > 0 else (1 - gam if gam < 1 else mpf(0))
+        train = mpf(0) if ratio == 0 else ratio ** 2 * (test + noise)
+        residual = abs(f(kappa)) if f is not None else mpf(0)
+    return LinearResult(problem=problem, kappa=kappa, df1=df1, df2=df2, bias=bias, variance=variance,
+                        test_error=test, train_error=train, residual=residual, status=0)

@@ -11,7 +11,7 @@ import pytest
 from rmt import CovarianceSpectrum, LinearProblem
 from rmt.solvers import SolverError
 from theory import linear as linmod
-from theory.linear import hmrt_isotropic, hmrt_ridgeless_c0, linear_optimal_ridge, linear_theory
+from theory.linear import hmrt_isotropic, hmrt_ridgeless_c0, linear_optimal_ridge, linear_theory, linear_theory_mp
 
 
 def test_isotropic_table_section_6_3():
@@ -174,3 +174,16 @@ def test_failed_solve_raises(monkeypatch):
     r = linear_theory(LinearProblem.from_ratio(2.0, ridge=1e-3, noise=1.0, spectrum=CovarianceSpectrum([0.1, 10.0])),
                       throw=False)
     assert r.status != 0
+
+
+def test_float_matches_mpmath():
+    rng = np.random.default_rng(8)
+    for _ in range(60):
+        kk = rng.integers(1, 4)
+        sp = CovarianceSpectrum(10 ** rng.uniform(-1, 1, kk), weights=rng.uniform(0.1, 1, kk))
+        p = LinearProblem.from_ratio(10 ** rng.uniform(-1, 1), ridge=0.0 if rng.uniform() < 0.3 else
+                                     10 ** rng.uniform(-4, 1), noise=rng.uniform(0, 1), signal=rng.uniform(0.5, 2),
+                                     spectrum=sp, beta_weights=rng.uniform(0, 1, kk))
+        a, b = linear_theory(p), linear_theory_mp(p, precision=40)
+        for name in ("kappa", "bias", "variance", "test_error", "train_error"):
+            assert getattr(a, name) == pytest.approx(float(getattr(b, name)), rel=1e-11, abs=1e-14), name
