@@ -538,7 +538,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     def shp(v: np.ndarray) -> Any:
         return _ro(v.reshape(shape))
 
-    diag = RFDiagnostics(status=shp(status) if shape else np.int8(status[0]), residual=shp(residual),
+    diag = RFDiagnostics(status=shp(status), residual=shp(residual),
                          residuals=types.MappingProxyType({k: shp(v) for k, v in residuals.items()}),
                          branch=BRANCH_RULES if method == "effective-ridge" else
                          BRANCH_RULES.replace("tau1 = gamma_tilde R / gamma, checked in",

@@ -174,7 +174,8 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
 def hmrt_isotropic(gamma: Any, ridge: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> tuple[Any, Any]:
     r"""``(bias, variance)`` for isotropic ``Sigma = I`` from HMRT's Marchenko-Pastur closed forms (sheet 6.1).
 
-    ``ridge > 0``: ``bias = r^2 lambda^2 m'(-lambda)``, ``variance = sigma^2 gamma (m(-lambda) - lambda m'(-lambda))`` with
+    ``ridge > 0``: ``bias = r^2 lambda^2 m'(-lambda)``,
+    ``variance = sigma^2 gamma (m(-lambda) - lambda m'(-lambda))`` with
     ``m`` the Stieltjes transform of ``MP_gamma`` (``m(-lambda) = G_gamma(lambda)``, ``m' = K_gamma``). ``ridge = 0``:
     ``(0, sigma^2 gamma/(1-gamma))`` for ``gamma < 1`` and ``(r^2 (1 - 1/gamma), sigma^2/(gamma - 1))`` for
     ``gamma > 1``.

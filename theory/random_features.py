@@ -262,7 +262,8 @@ def mm_omega(zeta: ArrayLike, psi: ArrayLike, lam_bar: ArrayLike) -> Any:
 
 def mm_wide_limit(zeta: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike) -> tuple[Any, Any]:
     r"""``(B, V)`` in the wide limit ``psi1 -> inf`` (sheet 2.4): ``B = psi2/D``, ``V = omega^2/D``,
-    ``D = psi2 - 2 omega psi2 + omega^2 psi2 - omega^2``, ``omega = omega(zeta, psi2, lambda_bar)``; ``zeta = mu1/mu_star``.
+    ``D = psi2 - 2 omega psi2 + omega^2 psi2 - omega^2``, ``omega = omega(zeta, psi2, lambda_bar)``;
+    ``zeta = mu1/mu_star``.
     It is linear ridge regression with ridge ``(1 + lambda_bar psi2)/zeta^2``."""
     B, V = mm_wide_bv(_mm_zeta2(zeta), check_positive(psi2, "psi2"), check_nonnegative(lam_bar, "lam_bar"))
     return _rf_core._ro(B), _rf_core._ro(V)

@@ -439,7 +439,8 @@ def test_wide_and_large_sample_limits_equal_the_omega_forms():
     Bl = mm_large_sample_limit(ZETA_MM, 1 / psi, np.array([0.0, 1e-3, 1e-2]) * 1e6 * 1e-6 / MU_STAR2)
     np.testing.assert_allclose(lsamp.B_mm, Bl, rtol=1e-5)
     assert np.all(np.asarray(lsamp.V_mm) < 1e-4)
-    np.testing.assert_allclose(large_sample_limit(Problem.from_ratios(1.0, psi, ridge=0.0)), Bl[0] * 0 + mm_large_sample_limit(ZETA_MM, 1 / psi, 0.0), rtol=1e-14)
+    np.testing.assert_allclose(large_sample_limit(Problem.from_ratios(1.0, psi, ridge=0.0)),
+                               mm_large_sample_limit(ZETA_MM, 1 / psi, 0.0), rtol=1e-14)
 
 
 def test_ensemble_and_bagging():

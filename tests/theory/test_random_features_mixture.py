@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from rmt import Problem, constants
-from rmt.solvers import SolverError
 from theory.random_features import FeatureMixture, mixture_theory, rf_theory
 
 
