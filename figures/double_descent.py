@@ -73,30 +73,6 @@ class _Rows:
                               "stderr": "" if np.isnan(s) else float(s)})
 
 
-def mc_trials(problem: Problem, n_test: int, preferred: tuple[int, int, int] = (3, 3, 2), *, taus: bool = True
-              ) -> tuple[int, int, int]:
-    """A crossed design for :func:`montecarlo.random_features.simulate_rf` whose vmapped cell batch divides the
-    number of fits ``k_P k_X``.
-
-    Workaround: with ``reps >= 2``, ``simulate_rf`` hangs (every thread waiting, no CPU used) when its cell batch
-    leaves a remainder, e.g. ``Problem(n0=200, n1=400, m=400)``, ``trials=(3, 3, 2)``, ``n_test=1000`` (batch 5 of
-    9 fits). Tries ``preferred`` and then smaller/larger designs; uses the engine's own batch choice.
-    """
-    import montecarlo._engine as eng
-    from montecarlo.random_features import _prepare
-
-    k_e = preferred[2]
-    for kp, kx in ((preferred[0], preferred[1]), (3, 3), (2, 2), (4, 4), (3, 2), (2, 3), (4, 2), (2, 4), (2, 1)):
-        trials = (kp, kx, k_e)
-        if min(kp, kx) < 2:
-            continue
-        cfg, _, _ = _prepare(problem, trials=trials, n_test=n_test, center=True, taus=taus, solver="auto",
-                             dtype="float64", max_memory=eng.DEFAULT_MAX_MEMORY, test_sets=1)
-        if (kp * kx) % cfg.cell_batch == 0:
-            return trials
-    return (2, 2, k_e)  # pragma: no cover - every batch of 1 or 2 divides 4
-
-
 def _problem(cfg: DoubleDescentConfig, widths: Any, ridge: Any, n0: float = 1.0) -> Problem:
     widths = np.asarray(widths, dtype=float)
     return Problem.from_ratios(cfg.phi, cfg.phi / widths, ridge=ridge, activation=cfg.activation, noise=cfg.noise,
@@ -104,8 +80,8 @@ def _problem(cfg: DoubleDescentConfig, widths: Any, ridge: Any, n0: float = 1.0)
 
 
 def _simulate(cfg: DoubleDescentConfig, log: Callable[[str], None]) -> dict[tuple[float, float], Any]:
-    # results keyed by (ridge, n1/m); each result's ``trials`` records the design actually used
-    """Monte Carlo at the configured widths and ridges (integer sizes: m = n0/phi, n1 = width * m)."""
+    """Monte Carlo at the configured widths and ridges (integer sizes: m = n0/phi, n1 = width * m), keyed by
+    (ridge, n1/m)."""
     from montecarlo.random_features import simulate_rf
 
     m = int(round(cfg.n0 / cfg.phi))
@@ -116,9 +92,8 @@ def _simulate(cfg: DoubleDescentConfig, log: Callable[[str], None]) -> dict[tupl
             p = Problem(n0=cfg.n0, n1=n1, m=m, ridge=ridge, activation=cfg.activation, noise=cfg.noise,
                         signal=cfg.signal)
             t = time.perf_counter()
-            trials = mc_trials(p, cfg.n_test, cfg.trials, taus=False)
-            out[(ridge, n1 / m)] = simulate_rf(p, trials=trials, reps=cfg.reps, seed=cfg.seed, n_test=cfg.n_test,
-                                               taus=False)
+            out[(ridge, n1 / m)] = simulate_rf(p, trials=cfg.trials, reps=cfg.reps, seed=cfg.seed,
+                                               n_test=cfg.n_test, taus=False)
             log(f"  simulated n0={cfg.n0} n1={n1} m={m} ridge={ridge:g}: {time.perf_counter() - t:.1f} s")
     return out
 
