@@ -1,0 +1,1358 @@
+r"""Random-feature regression under covariate shift: exact high-dimensional test error, bias and variance.
+
+Model (../shared/DESIGN.md, ../shared/reference/ntk_covariate_shift.md sections 1.2 and 3): training inputs
+``x ~ N(0, Sigma)``, test inputs ``x ~ N(0, Sigma_*)`` with ``Sigma`` and ``Sigma_*`` simultaneously diagonal; target
+``y = beta.x / sqrt(n0) + eps`` with ``beta ~ N(0, signal I_n0)`` and ``eps ~ N(0, noise)`` on the training labels only;
+features ``f(x) = sigma(W x / sqrt(n0))`` with ``W`` (n1 x n0) i.i.d. N(0, 1); kernel ridge regression
+``yhat(x) = Y (K + ridge I_m)^-1 F^T f(x) / n1``. ``test_error = E_x (yhat(x) - beta.x/sqrt(n0))^2`` on the *test*
+law, without test-label noise; ``bias`` is the error of the mean predictor (averaged over ``W``, ``X``, ``eps`` with
+``beta`` fixed), ``variance = test_error - bias``. Ratios ``phi = n0/m`` and ``psi = n0/n1``.
+
+The shift is a joint spectral measure ``mu`` of eigenvalue pairs ``(lambda, lambda_*)`` (:class:`JointSpectrum`):
+atoms, or the named families :func:`two_point`, :func:`power_law` and :func:`from_density` (quadrature of a
+continuous law). Activation constants are taken at the pre-activation variances ``s = tr Sigma / n0`` (train) and
+``s_* = tr Sigma_* / n0`` (test), sheet section 1.3.
+
+Theory (Tripuraneni, Adlam & Pennington, arXiv:2111.08234; derivation and checks in the sheet):
+
+* :func:`covariate_shift_error` -- the closed "rho-form": self-consistent equation (sheet 3.2), test error, bias and
+  variance under shift and in distribution (3.3), the exact ridgeless limits (3.4); vectorized over grids of
+  ``phi, psi, ridge, noise, signal`` and over a batch of spectra (e.g. a shift strength).
+* :func:`error_weight` and :func:`compare_shifts` -- the per-eigenvalue weight ``e(lambda)`` that makes the OOD error
+  linear in the test-weighted measure ``lambda_* dmu`` (3.5), and the sufficient condition (monotone ``e`` plus
+  first-order stochastic dominance) for one shift to be no worse than another.
+* :func:`id_ood_line` and :func:`id_ood_relation` -- the exact linear ID-OOD law of the ridgeless over-parameterised
+  regime with closed-form slope and intercept (3.6); outside that regime the deviation from a line is reported.
+* :func:`kernel_ood_error` and :func:`linear_ood_error` -- out-of-distribution kernel regression from an eigensystem
+  and an overlap matrix (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; sheet section 4), the bridge to
+  ``theory.eigen``.
+
+.. warning::
+   **Centring caveat (sheet 1.3).** The formulas assume ``mu0 = E sigma(u)`` is the same at ``s`` and ``s_*`` (in
+   the sheet: ``mu0 = mu0* = 0``). This holds for odd activations (``tanh``, ``erf``, ``sign``, ``linear``) and for any
+   activation when ``s_* = s``. For a non-odd activation (``relu``, ``softplus``, ...) with ``s_* != s`` a constant
+   offset ``mu0(s_*) - mu0(s)`` appears at test time that the theory does not cover: these inputs raise
+   ``ValueError`` instead of returning a number.
+
+Physical branches (sheet section 6): ``rho`` is the unique root of ``ridge phi/psi = kappa(rho) (1 - d1(rho))`` on
+``(0, rho_max)``, where the right side decreases from ``+inf`` to 0 (bisection with Illinois steps in ``log rho``,
+:func:`rmt.solvers.solve_monotone`); ``rho_max`` (= the ridgeless ``rho_0``) is the unique root of the increasing
+``Q1(rho) + rho mu_star^2/mu1^2 = 1/max(phi, psi)``. A solve that does not converge raises
+:class:`rmt.solvers.SolverError` with its residual; no NaN is returned silently. At the interpolation threshold
+``n1 = m`` with ``ridge = 0`` the error is ``+inf`` (the double-descent pole), reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Sequence, Union
+
+import numpy as np
+
+from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt.activations import ActivationLike, constants, get_activation
+from rmt.problem import CovarianceSpectrum, Problem
+from rmt.solvers import Solution, SolverError, Status, solve_monotone
+
+__all__ = [
+    "ErrorWeight",
+    "IdOodLine",
+    "IdOodRelation",
+    "JointSpectrum",
+    "KernelOodResult",
+    "ShiftComparison",
+    "ShiftResult",
+    "SpectrumLike",
+    "as_joint_spectrum",
+    "compare_shifts",
+    "covariate_shift_error",
+    "error_weight",
+    "from_density",
+    "id_ood_line",
+    "id_ood_relation",
+    "kernel_ood_error",
+    "linear_ood_error",
+    "power_law",
+    "shift_error",
+    "two_point",
+]
+
+ArrayLike = Any  # float or numpy array
+
+# ----------------------------------------------------------------------------------------------------------------
+# joint spectral measures
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a
+
+
+def _out(a: Any) -> Any:
+    """0-d arrays become floats; arrays are returned read-only."""
+    a = np.asarray(a, dtype=float)
+    return float(a) if a.ndim == 0 else _readonly(a)
+
+
+@dataclass(frozen=True, eq=False)
+class JointSpectrum:
+    r"""A joint spectral measure of ``(Sigma, Sigma_*)``: atoms ``(train[k], test[k])`` with ``weights[k]``.
+
+    A fraction ``weights[k]`` of the ``n0`` shared eigen-directions has train eigenvalue ``train[k] > 0`` and test
+    eigenvalue ``test[k] >= 0`` (Tripuraneni, Adlam & Pennington, arXiv:2111.08234; sheet section 3.1). Unlike
+    :class:`rmt.problem.CovarianceSpectrum`, the arrays may carry leading *batch* axes (shape ``batch + (K,)``): a
+    family of spectra, e.g. one per shift strength, that broadcasts against the other parameters of
+    :func:`covariate_shift_error`. Weights are normalised to sum to one along the last axis.
+
+    Args:
+        train: train eigenvalues, shape ``batch + (K,)`` (or ``(K,)``), all ``> 0``.
+        test: test eigenvalues, same shape, all ``>= 0``; ``None`` means no shift.
+        weights: positive weights, same shape or ``(K,)``; ``None`` means equal weights.
+        label: a short description (used in figures and the CLI output).
+
+    Raises:
+        ValueError: a non-positive train eigenvalue or weight, a negative test eigenvalue, NaN, mismatched shapes, or
+            a test law with zero trace.
+
+    Example:
+        >>> sp = JointSpectrum([1.6, 0.4], [0.4, 1.6])
+        >>> sp.train_trace, sp.test_trace
+        (1.0, 1.0)
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    weights: np.ndarray
+    label: str = ""
+
+    def __init__(self, train: ArrayLike, test: ArrayLike | None = None, weights: ArrayLike | None = None, *,
+                 label: str = ""):
+        tr = check_positive(np.atleast_1d(np.asarray(train, dtype=float)), "train eigenvalues")
+        te = tr.copy() if test is None else check_nonnegative(np.atleast_1d(np.asarray(test, dtype=float)),
+                                                              "test eigenvalues")
+        w = np.ones(tr.shape[-1]) if weights is None else check_positive(
+            np.atleast_1d(np.asarray(weights, dtype=float)), "weights")
+        try:
+            shape = np.broadcast_shapes(tr.shape, te.shape, w.shape)
+        except ValueError:
+            raise ValueError(f"train eigenvalues {tr.shape}, test eigenvalues {te.shape} and weights {w.shape} "
+                             "must have broadcastable shapes (batch..., K)") from None
+        tr, te, w = (np.broadcast_to(a, shape) for a in (tr, te, w))
+        w = w / w.sum(axis=-1, keepdims=True)
+        if np.any(np.einsum("...k,...k->...", w, te) <= 0):
+            raise ValueError("test eigenvalues must not all be zero (the test law needs tr Sigma_* > 0)")
+        object.__setattr__(self, "train", _readonly(tr))
+        object.__setattr__(self, "test", _readonly(te))
+        object.__setattr__(self, "weights", _readonly(w))
+        object.__setattr__(self, "label", str(label))
+
+    # --- construction ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_covariance(cls, spectrum: CovarianceSpectrum, *, label: str = "") -> "JointSpectrum":
+        """From the shared :class:`rmt.problem.CovarianceSpectrum` (one spectrum, no batch axes)."""
+        return cls(spectrum.train, spectrum.test, spectrum.weights, label=label)
+
+    @classmethod
+    def isotropic(cls) -> "JointSpectrum":
+        """``Sigma = Sigma_* = I`` (no shift): the in-distribution model of Adlam & Pennington."""
+        return cls([1.0], label="isotropic")
+
+    @classmethod
+    def stack(cls, spectra: Sequence["JointSpectrum"], *, label: str = "") -> "JointSpectrum":
+        """Stack scalar spectra with the same number of atoms into a batch of shape ``(len(spectra),)``."""
+        spectra = [as_joint_spectrum(s) for s in spectra]
+        if not spectra:
+            raise ValueError("spectra must not be empty")
+        if any(s.batch_shape != () for s in spectra) or len({s.n_atoms for s in spectra}) != 1:
+            raise ValueError("stack needs unbatched spectra with the same number of atoms")
+        return cls(np.stack([s.train for s in spectra]), np.stack([s.test for s in spectra]),
+                   np.stack([s.weights for s in spectra]), label=label)
+
+    # --- properties ------------------------------------------------------------------------------------------
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.train.shape[:-1]
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.train.shape[-1])
+
+    @property
+    def train_trace(self) -> Any:
+        """``s = tr Sigma / n0`` (float, or an array of the batch shape)."""
+        return _out(np.einsum("...k,...k->...", self.weights, self.train))
+
+    @property
+    def test_trace(self) -> Any:
+        """``s_* = tr Sigma_* / n0`` (float, or an array of the batch shape)."""
+        return _out(np.einsum("...k,...k->...", self.weights, self.test))
+
+    @property
+    def is_shifted(self) -> bool:
+        return not np.array_equal(self.train, self.test)
+
+    def in_distribution(self) -> "JointSpectrum":
+        """The same training law with ``Sigma_* = Sigma``."""
+        return JointSpectrum(self.train, None, self.weights, label=(self.label + " (ID)").strip())
+
+    def __getitem__(self, index: Any) -> "JointSpectrum":
+        """Index the batch axes (``spectrum[3]`` is the fourth spectrum of a family)."""
+        if not self.batch_shape:
+            raise IndexError("an unbatched JointSpectrum cannot be indexed")
+        idx = index if isinstance(index, tuple) else (index,)
+        return JointSpectrum(self.train[idx], self.test[idx], self.weights[idx], label=self.label)
+
+    def covariance(self) -> CovarianceSpectrum:
+        """The :class:`rmt.problem.CovarianceSpectrum` (for :class:`rmt.problem.Problem` and ``montecarlo``).
+
+        Raises:
+            ValueError: the spectrum has batch axes.
+        """
+        if self.batch_shape:
+            raise ValueError(f"covariance() needs an unbatched spectrum; batch shape is {self.batch_shape}")
+        return CovarianceSpectrum(self.train, self.test, self.weights)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"train": self.train.tolist(), "test": self.test.tolist(), "weights": self.weights.tolist(),
+                "label": self.label}
+
+
+SpectrumLike = Union[JointSpectrum, CovarianceSpectrum, None, Sequence[Sequence[float]]]
+
+
+def as_joint_spectrum(spectrum: SpectrumLike) -> JointSpectrum:
+    """Coerce ``spectrum`` to a :class:`JointSpectrum`.
+
+    Accepts a :class:`JointSpectrum`, a :class:`rmt.problem.CovarianceSpectrum`, ``None`` (isotropic, no shift) or a
+    sequence of ``(lambda, lambda_*, weight)`` triples.
+
+    Raises:
+        ValueError: anything else, or invalid atoms.
+    """
+    if isinstance(spectrum, JointSpectrum):
+        return spectrum
+    if spectrum is None:
+        return JointSpectrum.isotropic()
+    if isinstance(spectrum, CovarianceSpectrum):
+        return JointSpectrum.from_covariance(spectrum)
+    try:
+        arr = np.asarray(spectrum, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"spectrum must be a JointSpectrum, a CovarianceSpectrum, None or a sequence of "
+                         f"(lambda, lambda_star, weight) triples; got {spectrum!r}") from None
+    if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
+        raise ValueError(f"spectrum as a sequence must be (lambda, lambda_star, weight) triples; got shape "
+                         f"{arr.shape}")
+    return JointSpectrum(arr[:, 0], arr[:, 1], arr[:, 2])
+
+
+def two_point(strength: ArrayLike = 0.0, *, train: Sequence[float] = (1.6, 0.4),
+              weights: Sequence[float] = (0.5, 0.5), scale: ArrayLike = 1.0) -> JointSpectrum:
+    r"""Two-point spectra with a shift strength (sheet sections 3.8 and 3.10).
+
+    Train eigenvalues ``(l1, l2)`` with weights ``(w1, w2)``; test eigenvalues
+
+    ``l1* = scale (l1 - 2 t w2 (l1 - l2))``, ``l2* = scale (l2 + 2 t w1 (l1 - l2))``,
+
+    so that for ``scale = 1`` the test trace equals the train trace for every ``t`` (a pure reallocation of
+    variance between the two groups of directions). With equal weights ``t = 0`` is no shift, ``t = 1`` swaps the
+    two eigenvalues (``{0.4, 1.6}``: a harmful shift, test variance moved to weakly-trained directions), and
+    ``t < 0`` moves test variance onto the strongly-trained directions (e.g. ``t = -0.25`` gives ``{1.9, 0.1}``: a
+    helpful shift). ``scale != 1`` multiplies the test covariance (``s_* = scale s``), e.g. ``{3.2, 0.8}``.
+
+    Args:
+        strength: ``t`` (array allowed: the result is a batch of spectra of ``strength``'s shape, broadcast with
+            ``scale``); test eigenvalues must stay ``>= 0``.
+        train: the two train eigenvalues (``> 0``).
+        weights: their weights (``> 0``, normalised).
+        scale: positive multiplier of the test covariance.
+
+    Raises:
+        ValueError: a strength that makes a test eigenvalue negative, or invalid train eigenvalues/weights.
+    """
+    lam = check_positive(np.asarray(train, dtype=float), "train")
+    w = check_positive(np.asarray(weights, dtype=float), "weights")
+    if lam.shape != (2,) or w.shape != (2,):
+        raise ValueError("two_point needs exactly two train eigenvalues and two weights")
+    w = w / w.sum()
+    t = check_finite(strength, "strength")
+    c = check_positive(scale, "scale")
+    t, c = np.broadcast_arrays(t, c)
+    delta = lam[0] - lam[1]
+    l1 = c * (lam[0] - 2 * t * w[1] * delta)
+    l2 = c * (lam[1] + 2 * t * w[0] * delta)
+    if np.any(l1 < -1e-15) or np.any(l2 < -1e-15):
+        lo, hi = sorted([-lam[1] / (2 * w[0] * delta), lam[0] / (2 * w[1] * delta)]) if delta else (0.0, 0.0)
+        raise ValueError(f"strength must keep the test eigenvalues >= 0, i.e. lie in [{lo:.6g}, {hi:.6g}] for "
+                         f"train={tuple(lam)}; got {t[(l1 < 0) | (l2 < 0)].ravel()[0]!r}")
+    test = np.stack([np.maximum(l1, 0.0), np.maximum(l2, 0.0)], axis=-1)
+    label = f"two-point {tuple(float(x) for x in lam)}"
+    return JointSpectrum(np.broadcast_to(lam, test.shape), test, np.broadcast_to(w, test.shape), label=label)
+
+
+def _quadrature(nodes: int, power: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes on (0, 1) after the substitution ``t = v^power`` (weights include ``dt/dv``)."""
+    v, wv = np.polynomial.legendre.leggauss(nodes)
+    v = 0.5 * (v + 1.0)
+    wv = 0.5 * wv
+    return v**power, wv * power * v ** (power - 1.0)
+
+
+def power_law(alpha: ArrayLike, alpha_star: ArrayLike, *, nodes: int = 200, power: float = 10.0) -> JointSpectrum:
+    r"""Power-law spectra ``lambda(t) = (1-alpha) t^-alpha``, ``lambda_*(t) = (1-alpha_*) t^-alpha_*``, ``t ~ U(0,1)``.
+
+    Both laws have unit trace (``s = s_* = 1``) and the same ordering of directions (sheet sections 3.8 and 3.10).
+    The measure is discretised by Gauss-Legendre quadrature with ``nodes`` points after the substitution
+    ``t = v^power``, which resolves the integrable singularity at ``t = 0`` (sheet 3.10 uses ``power = 10``).
+
+    Args:
+        alpha, alpha_star: exponents ``< 1`` (arrays broadcast into a batch of spectra).
+        nodes: quadrature points (>= 8).
+        power: substitution exponent (>= 1).
+
+    Raises:
+        ValueError: an exponent ``>= 1`` (non-integrable) or invalid quadrature settings.
+    """
+    a = check_finite(alpha, "alpha")
+    b = check_finite(alpha_star, "alpha_star")
+    for name, x in (("alpha", a), ("alpha_star", b)):
+        if np.any(x >= 1):
+            raise ValueError(f"{name} must be < 1 (lambda = (1-{name}) t^-{name} must be integrable), got "
+                             f"{float(x[x >= 1].ravel()[0])!r}")
+    nodes = check_positive_int(nodes, "nodes", minimum=8)
+    power = float(check_finite(power, "power"))
+    if power < 1:
+        raise ValueError(f"power must be >= 1, got {power!r}")
+    t, w = _quadrature(nodes, power)
+    a, b = np.broadcast_arrays(a, b)
+    a_, b_ = a[..., None], b[..., None]
+    train = (1 - a_) * t ** (-a_)
+    test = (1 - b_) * t ** (-b_)
+    label = "power law" if a.ndim else f"power law alpha={float(a):g}, alpha*={float(b):g}"
+    return JointSpectrum(train, test, np.broadcast_to(w, train.shape), label=label)
+
+
+def from_density(train: Callable[[np.ndarray], Any], test: Callable[[np.ndarray], Any],
+                 density: Callable[[np.ndarray], Any] | None = None, *, interval: tuple[float, float] = (0.0, 1.0),
+                 nodes: int = 200, power: float = 1.0, label: str = "continuous") -> JointSpectrum:
+    r"""A continuous joint law by quadrature: ``(lambda, lambda_*) = (train(t), test(t))`` with ``t ~ density``.
+
+    ``t`` runs over ``interval`` with the (not necessarily normalised) density ``density(t)`` (uniform if ``None``);
+    the measure is normalised to a probability measure. Quadrature: Gauss-Legendre with ``nodes`` points on
+    ``[a, b]`` after ``t = a + (b - a) v^power`` (``power > 1`` clusters nodes at ``a``, for singular laws). A train
+    eigenvalue density ``p(lambda)`` on ``[a, b]`` with test map ``g`` is
+    ``from_density(lambda t: t, g, p, interval=(a, b))``.
+
+    Args:
+        train, test: vectorized maps ``t -> lambda(t) > 0`` and ``t -> lambda_*(t) >= 0``.
+        density: vectorized non-negative density of ``t`` (``None`` = uniform).
+        interval: finite ``(a, b)`` with ``a < b``.
+        nodes: quadrature points (>= 8).
+        power: substitution exponent (>= 1).
+
+    Raises:
+        ValueError: non-finite or invalid values of the callables, a bad interval, or zero total mass.
+    """
+    if not (callable(train) and callable(test) and (density is None or callable(density))):
+        raise ValueError("train, test (and density, if given) must be callables of t")
+    a, b = (float(v) for v in check_finite(np.asarray(interval, dtype=float), "interval"))
+    if not a < b:
+        raise ValueError(f"interval must be (a, b) with a < b, got {interval!r}")
+    nodes = check_positive_int(nodes, "nodes", minimum=8)
+    power = float(check_finite(power, "power"))
+    if power < 1:
+        raise ValueError(f"power must be >= 1, got {power!r}")
+    v, wv = _quadrature(nodes, power)
+    t = a + (b - a) * v
+    w = (b - a) * wv
+    if density is not None:
+        dens = check_nonnegative(np.broadcast_to(np.asarray(density(t), dtype=float), t.shape), "density(t)")
+        w = w * dens
+    keep = w > 0
+    if not np.any(keep):
+        raise ValueError("density has zero mass on the interval")
+    lam = check_positive(np.broadcast_to(np.asarray(train(t), dtype=float), t.shape), "train(t)")
+    lam_s = check_nonnegative(np.broadcast_to(np.asarray(test(t), dtype=float), t.shape), "test(t)")
+    return JointSpectrum(lam[keep], lam_s[keep], w[keep], label=label)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# activation constants at the train and test variances
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Constants:
+    mu1: np.ndarray  # at s
+    mu_star2: np.ndarray
+    mu1_star: np.ndarray  # at s_*
+    mu_star2_star: np.ndarray
+
+
+def _shift_constants(act: ActivationLike, s: np.ndarray, s_star: np.ndarray) -> _Constants:
+    """``mu1, mu_star^2`` at ``s`` and ``s_*`` (arrays of one shape), with the centring and ``mu1 != 0`` checks."""
+    activation = get_activation(act)
+    s = np.asarray(s, dtype=float)
+    s_star = np.asarray(s_star, dtype=float)
+    cache: dict[float, Any] = {}
+
+    def at(x: float) -> Any:
+        if x not in cache:
+            cache[x] = constants(activation, x)
+        return cache[x]
+
+    out = {k: np.empty(s.shape) for k in ("mu1", "ms", "mu1s", "mss")}
+    for idx in np.ndindex(*s.shape):
+        c, cs = at(float(s[idx])), at(float(s_star[idx]))
+        scale = max(1.0, math.sqrt(max(float(c.eta), 0.0)), abs(float(c.mu0)))
+        if abs(float(c.mu0) - float(cs.mu0)) > 1e-9 * scale:
+            raise ValueError(
+                f"activation {activation.name!r} has E sigma(u) = {float(c.mu0):.6g} at the train variance "
+                f"s = {float(s[idx]):.6g} but {float(cs.mu0):.6g} at the test variance s_* = {float(s_star[idx]):.6g}: "
+                "the covariate-shift formulas assume equal means (odd activations such as tanh/erf, or s_* = s); "
+                "see the centring caveat of reference sheet ntk_covariate_shift.md section 1.3")
+        if float(c.mu1) == 0.0:
+            raise ValueError(f"activation {activation.name!r} has mu1 = E sigma'(u) = 0 at s = {float(s[idx]):.6g}: "
+                             "it carries no linear signal and the formulas (which divide by mu1^2) do not apply")
+        out["mu1"][idx], out["ms"][idx] = float(c.mu1), max(float(c.mu_star2), 0.0)
+        out["mu1s"][idx], out["mss"][idx] = float(cs.mu1), max(float(cs.mu_star2), 0.0)
+    return _Constants(out["mu1"], out["ms"], out["mu1s"], out["mss"])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the rho-form (sheet 3.2 - 3.4)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _q_integrals(rho: np.ndarray, lam: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Q1 = int q dmu`` and ``Q2 = int q^2 dmu`` with ``q = rho lam / (1 + rho lam)`` (sheet 3.2)."""
+    x = rho[..., None] * lam
+    q = x / (1.0 + x)
+    return np.sum(w * q, axis=-1), np.sum(w * q * q, axis=-1)
+
+
+def _rho_max(phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray, ratio: np.ndarray) -> Solution:
+    r"""``rho_0``: the root of ``g(rho) = Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi)`` (sheet 3.4), ``g`` increasing.
+
+    ``ratio = mu_star^2 / mu1^2``. Where ``ratio = 0`` (linear activation) and ``max(phi, psi) <= 1`` there is no
+    root (``g < 1``); the caller must exclude those points.
+    """
+    target = 1.0 / np.maximum(phi, psi)
+    slope = np.sum(w * lam, axis=-1) + ratio  # g(rho) <= slope * rho
+    lo = 0.5 * target / slope
+    # g >= rho ratio; and g >= Q1 >= (lambda_min rho / (1 + lambda_min rho)) for the linear case
+    lmin = np.min(lam, axis=-1)
+    with np.errstate(divide="ignore"):
+        hi_star = np.where(ratio > 0, 2.0 * target / np.where(ratio > 0, ratio, 1.0), np.inf)
+        hi_lin = np.where(target < 1, 2.0 * target / (lmin * np.clip(1.0 - target, 1e-300, None)), np.inf)
+    hi = np.minimum(hi_star, hi_lin)
+    hi = np.maximum(hi, 2.0 * lo)
+
+    def g(rho: np.ndarray) -> np.ndarray:
+        q1, _ = _q_integrals(rho, lam, w)
+        return q1 + rho * ratio - target
+
+    return solve_monotone(g, lo, hi, log=True, expand=True, throw=True, what="covariate shift: rho_0 "
+                          "(Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi))")
+
+
+def _kappa_d1(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray,
+              mu1sq: np.ndarray, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``kappa(rho) = mu1^2 (1/psi - Q1)/rho - mu_star^2`` and ``d1(rho) = phi (Q1 + rho mu_star^2/mu1^2)`` (3.2)."""
+    q1, _ = _q_integrals(rho, lam, w)
+    kappa = mu1sq / rho * (1.0 / psi - q1) - ms
+    d1 = phi * (q1 + rho * ms / mu1sq)
+    return kappa, d1
+
+
+def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndarray, w: np.ndarray,
+               mu1sq: np.ndarray, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The physical ``rho`` (sheet 3.2) on flat arrays; returns ``(rho, residual)``."""
+    ratio = ms / mu1sq
+    rho = np.empty(phi.shape)
+    res = np.zeros(phi.shape)
+    degenerate = (ratio == 0) & (np.maximum(phi, psi) <= 1)
+    if np.any(degenerate & (ridge == 0)):
+        raise ValueError("ridge must be > 0 for an activation with mu_star = 0 (linear) when n0 <= min(n1, m) "
+                         "(max(phi, psi) <= 1): the ridgeless limit is then the rho -> inf limit, not covered")
+    has_max = ~degenerate
+    rho_max = np.full(phi.shape, np.inf)
+    if np.any(has_max):
+        idx = np.flatnonzero(has_max)
+        sol = _rho_max(phi[idx], psi[idx], lam[idx], w[idx], ratio[idx])
+        rho_max[idx] = sol.value
+        res[idx] = np.asarray(sol.residual) * np.maximum(phi[idx], psi[idx])  # relative to 1/max(phi, psi)
+    ridgeless = ridge == 0
+    rho[ridgeless] = rho_max[ridgeless]
+    pos = np.flatnonzero(~ridgeless)
+    if pos.size:
+        p_, s_, g_, l_, w_, m_, ms_ = (a[pos] for a in (phi, psi, ridge, lam, w, mu1sq, ms))
+        target = g_ * p_ / s_
+        a_ = np.sum(w_ * l_, axis=-1) + ms_ / m_
+        # analytic lower end: kappa(1-d1) >= 2 target there (see module notes); always below rho_max
+        lo = np.minimum(1.0 / (2.0 * np.maximum(p_, s_) * a_),
+                        m_ / (s_ * (4.0 * target + 2.0 * m_ * np.sum(w_ * l_, axis=-1) + 2.0 * ms_)))
+        hi_finite = np.isfinite(rho_max[pos])
+        hi = np.where(hi_finite, rho_max[pos], 2.0 * m_ / (g_ * p_))  # linear degenerate case: kappa(1-d1) < target
+
+        def f(r: np.ndarray) -> np.ndarray:
+            kappa, d1 = _kappa_d1(r, p_, s_, l_, w_, m_, ms_)
+            return kappa * (1.0 - d1) - target
+
+        f_hi = f(hi)
+        # a ridge below the rounding of kappa (1 - d1) near rho_max: the root is rho_max to working precision
+        out = hi.copy()
+        sel = np.flatnonzero(f_hi < 0)
+        if sel.size:
+            def f_sel(r: np.ndarray) -> np.ndarray:
+                kappa, d1 = _kappa_d1(r, p_[sel], s_[sel], l_[sel], w_[sel], m_[sel], ms_[sel])
+                return kappa * (1.0 - d1) - target[sel]
+
+            sol = solve_monotone(f_sel, lo[sel], hi[sel], log=True, expand=False, throw=True,
+                                 what="covariate shift: rho (ridge phi/psi = kappa(rho) (1 - d1(rho)))")
+            out[sel] = sol.value
+            res[pos[sel]] = np.asarray(sol.residual) / target[sel]
+        rho[pos] = out
+    return rho, res
+
+
+@dataclass(frozen=True)
+class ShiftResult:
+    r"""Exact limits of random-feature regression under covariate shift (sheet 3.2-3.4), on a parameter grid.
+
+    Every array field has the broadcast shape of the inputs (a float for a scalar point).
+
+    Attributes:
+        test_error: ``E_{Sigma_*}``, the excess test error on the test law (no test-label noise).
+        bias: ``Bias_* = signal * int lambda_* (1 - (mu1*/mu1) q(lambda))^2 dmu``, the error of the mean predictor.
+        variance: ``test_error - bias``.
+        noise_variance: ``D_* noise / (1 - d2)``, the part of the variance due to training-label noise.
+        id_test_error, id_bias, id_variance: the same on the training law (``Sigma_* = Sigma``, constants at ``s``).
+        rho: the solution of the self-consistent equation (sheet 3.2); ``kappa`` the level-1 renormalised ridge,
+            ``d1``, ``d2`` the degrees of freedom, ``tau1 = phi / (psi kappa) = lim tr (K + ridge)^-1 / m``
+            (``inf`` in the ridgeless under-parameterised regime).
+        bbar, bbar_star, d_star: ``B-bar``, ``B-bar_*`` and ``D_*`` of the level-1 engine (sheet 1.4, 3.3), with
+            ``signal`` applied to the ``B`` terms.
+        q1, q2, q1_star, q2_star: the integrals ``Q1, Q2, Q1*, Q2*`` at ``rho``.
+        mu1, mu_star2, mu1_star, mu_star2_star: activation constants at ``s`` and ``s_*``; ``s``, ``s_star``.
+        phi, psi, ridge, noise, signal: the inputs, broadcast.
+        residual: relative residual of the equation that fixed ``rho`` (``ridge phi/psi = kappa (1 - d1)`` for
+            ``ridge > 0``, ``Q1 + eps = 1/max(phi, psi)`` for ``ridge = 0``).
+
+    ``test_error`` is ``+inf`` (and so is ``variance``) at the ridgeless interpolation threshold ``phi = psi``.
+    """
+
+    test_error: Any
+    bias: Any
+    variance: Any
+    noise_variance: Any
+    id_test_error: Any
+    id_bias: Any
+    id_variance: Any
+    rho: Any
+    kappa: Any
+    d1: Any
+    d2: Any
+    tau1: Any
+    bbar: Any
+    bbar_star: Any
+    d_star: Any
+    q1: Any
+    q2: Any
+    q1_star: Any
+    q2_star: Any
+    mu1: Any
+    mu_star2: Any
+    mu1_star: Any
+    mu_star2_star: Any
+    s: Any
+    s_star: Any
+    phi: Any
+    psi: Any
+    ridge: Any
+    noise: Any
+    signal: Any
+    residual: Any
+    activation: str = ""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self.test_error)
+
+    @property
+    def ood_penalty(self) -> Any:
+        """``test_error - id_test_error`` (negative: the shift helps)."""
+        return _out(np.asarray(self.test_error) - np.asarray(self.id_test_error))
+
+    @property
+    def width_ratio(self) -> Any:
+        """``n1 / m = phi / psi``."""
+        return _out(np.asarray(self.phi) / np.asarray(self.psi))
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """One dict per grid point (C order): inputs, ``test_error``, ``bias``, ``variance``, ``id_test_error``..."""
+        keys = ("phi", "psi", "ridge", "noise", "signal", "test_error", "bias", "variance", "noise_variance",
+                "id_test_error", "id_bias", "id_variance", "rho", "kappa", "d1", "d2", "tau1", "s", "s_star",
+                "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual")
+        arrays = {k: np.broadcast_to(np.asarray(getattr(self, k), dtype=float), self.shape) for k in keys}
+        for idx in np.ndindex(*self.shape):
+            yield {"activation": self.activation, **{k: float(arrays[k][idx]) for k in keys}}
+
+
+def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None, ridge: ArrayLike = 0.0,
+                          activation: ActivationLike = "tanh", noise: ArrayLike = 0.0,
+                          signal: ArrayLike = 1.0) -> ShiftResult:
+    r"""Test error, bias and variance of random-feature ridge regression under covariate shift.
+
+    Implements the closed rho-form of reference sheet ntk_covariate_shift.md sections 3.2-3.4 (derived for the
+    model of Tripuraneni, Adlam & Pennington, arXiv:2111.08234, and checked there against simulation). With
+    ``q(lambda) = rho lambda / (1 + rho lambda)``, ``u = 1 - q`` and the integrals
+    ``Q1 = int q``, ``Q2 = int q^2``, ``Q1* = int (lambda_*/lambda) q``, ``Q2* = int (lambda_*/lambda) q^2``:
+
+    * ``rho`` solves ``ridge phi/psi = kappa(rho) (1 - d1(rho))`` with ``kappa = mu1^2 (1/psi - Q1)/rho - mu_star^2``
+      and ``d1 = phi (Q1 + eps)``, ``eps = rho mu_star^2/mu1^2`` (unique root on ``(0, rho_0)``); for ``ridge = 0``,
+      ``rho = rho_0`` solves ``Q1 + eps = 1/max(phi, psi)`` (section 3.4);
+    * ``E_* = Bbar_* + D_* (Bbar + noise)/(1 - d2)`` with ``d2``, ``Bbar``, ``Bbar_*``, ``D_*`` and
+      ``Bias_* = int lambda_* (1 - (mu1*/mu1) q)^2`` as in section 3.3 (``B`` terms multiplied by ``signal``).
+
+    The in-distribution error (``Sigma_* = Sigma``) is returned alongside.
+
+    Args:
+        phi: ``n0 / m`` (> 0), any shape.
+        psi: ``n0 / n1`` (> 0), any shape.
+        spectrum: the joint spectral measure (:class:`JointSpectrum`, :class:`rmt.problem.CovarianceSpectrum`,
+            ``(lambda, lambda_*, weight)`` triples, or ``None`` for isotropic inputs without shift). Its batch shape
+            broadcasts with the other parameters.
+        ridge: ``gamma >= 0`` in ``K + gamma I_m``; ``0`` gives the exact ridgeless limit.
+        activation: name or callable; constants at ``s = tr Sigma/n0`` and ``s_* = tr Sigma_*/n0``.
+        noise: training-label noise variance ``>= 0``.
+        signal: ``|beta|^2 / n0 >= 0``.
+
+    Returns:
+        A :class:`ShiftResult` with arrays of the broadcast shape.
+
+    Raises:
+        ValueError: bad input (naming the argument); a non-odd activation with ``mu0(s) != mu0(s_*)`` (centring
+            caveat); an activation with ``mu1 = 0``; ``ridge = 0`` with a linear activation and
+            ``max(phi, psi) <= 1``.
+        SolverError: a root solve did not converge (with its residual).
+
+    Example:
+        >>> r = covariate_shift_error(0.5, 0.25, spectrum=two_point(1.0), ridge=1e-3, activation="tanh", noise=0.1)
+        >>> round(r.test_error, 6), round(r.id_test_error, 6)
+        (0.362009, 0.219019)
+    """
+    spec = as_joint_spectrum(spectrum)
+    act = get_activation(activation)
+    phi = check_positive(phi, "phi")
+    psi = check_positive(psi, "psi")
+    ridge = check_nonnegative(ridge, "ridge")
+    noise = check_nonnegative(noise, "noise")
+    signal = check_nonnegative(signal, "signal")
+    try:
+        shape = np.broadcast_shapes(phi.shape, psi.shape, ridge.shape, noise.shape, signal.shape, spec.batch_shape)
+    except ValueError:
+        raise ValueError(f"phi {phi.shape}, psi {psi.shape}, ridge {ridge.shape}, noise {noise.shape}, signal "
+                         f"{signal.shape} and the spectrum batch {spec.batch_shape} must broadcast together") from None
+    K = spec.n_atoms
+    flat = lambda a: np.broadcast_to(a, shape).reshape(-1).astype(float)  # noqa: E731
+    atoms = lambda a: np.broadcast_to(a, shape + (K,)).reshape(-1, K)  # noqa: E731
+    phi_, psi_, ridge_, noise_, signal_ = (flat(a) for a in (phi, psi, ridge, noise, signal))
+    lam, lam_s, w = atoms(spec.train), atoms(spec.test), atoms(spec.weights)
+    s = np.einsum("pk,pk->p", w, lam)
+    s_star = np.einsum("pk,pk->p", w, lam_s)
+    # constants per distinct spectrum (not per grid point)
+    spec_s = np.broadcast_to(np.asarray(spec.train_trace), spec.batch_shape)
+    spec_ss = np.broadcast_to(np.asarray(spec.test_trace), spec.batch_shape)
+    c = _shift_constants(act, spec_s, spec_ss)
+    mu1 = flat(c.mu1)
+    ms = flat(c.mu_star2)
+    mu1s = flat(c.mu1_star)
+    mss = flat(c.mu_star2_star)
+    mu1sq = mu1 * mu1
+
+    rho, residual = _solve_rho(phi_, psi_, ridge_, lam, w, mu1sq, ms)
+    parts = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam_s, w, mu1, ms, mu1s, mss)
+    parts_id = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam, w, mu1, ms, mu1, ms)
+
+    shaped = lambda a: _out(np.asarray(a).reshape(shape))  # noqa: E731
+    return ShiftResult(
+        test_error=shaped(parts["E"]), bias=shaped(parts["bias"]), variance=shaped(parts["E"] - parts["bias"]),
+        noise_variance=shaped(parts["noise_var"]), id_test_error=shaped(parts_id["E"]),
+        id_bias=shaped(parts_id["bias"]), id_variance=shaped(parts_id["E"] - parts_id["bias"]),
+        rho=shaped(rho), kappa=shaped(parts["kappa"]), d1=shaped(parts["d1"]), d2=shaped(parts["d2"]),
+        tau1=shaped(parts["tau1"]), bbar=shaped(parts["bbar"]), bbar_star=shaped(parts["bbar_star"]),
+        d_star=shaped(parts["d_star"]), q1=shaped(parts["q1"]), q2=shaped(parts["q2"]),
+        q1_star=shaped(parts["q1s"]), q2_star=shaped(parts["q2s"]), mu1=shaped(mu1), mu_star2=shaped(ms),
+        mu1_star=shaped(mu1s), mu_star2_star=shaped(mss), s=shaped(s), s_star=shaped(s_star), phi=shaped(phi_),
+        psi=shaped(psi_), ridge=shaped(ridge_), noise=shaped(noise_), signal=shaped(signal_),
+        residual=shaped(residual), activation=act.name)
+
+
+def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, noise: np.ndarray,
+            signal: np.ndarray, lam: np.ndarray, lam_s: np.ndarray, w: np.ndarray, mu1: np.ndarray, ms: np.ndarray,
+            mu1s: np.ndarray, mss: np.ndarray) -> dict[str, np.ndarray]:
+    """Sheet section 3.3 at a given ``rho`` (flat arrays, atoms on the last axis)."""
+    mu1sq = mu1 * mu1
+    x = rho[:, None] * lam
+    q = x / (1.0 + x)
+    u = 1.0 - q
+    q1 = np.sum(w * q, axis=-1)
+    q2 = np.sum(w * q * q, axis=-1)
+    # (lambda_*/lambda) q = rho lambda_* u and (lambda_*/lambda) q^2 = rho lambda_* q u (no division by lambda)
+    q1s = rho * np.sum(w * lam_s * u, axis=-1)
+    q2s = rho * np.sum(w * lam_s * q * u, axis=-1)
+    eps = rho * ms / mu1sq
+    eps_s = rho * mss / mu1sq
+    t1 = mu1s / mu1  # signed: the mean predictor is (mu1*/mu1) q(Sigma) (sqrt(r1) in the sheet)
+    r1 = t1 * t1
+    den = 1.0 - psi * q2
+    d1 = phi * (q1 + eps)
+    d2 = phi * (q2 + psi * (q1 + eps) * (q1 + eps - 2.0 * q2)) / den
+    bbar = ((q1 - q2) + psi * eps * q2) / (rho * den)
+    bias = np.sum(w * lam_s * (1.0 - t1[:, None] * q) ** 2, axis=-1)
+    bbar_s = bias + psi * q2 * (r1 * (q1s - q2s) + eps_s) / (rho * den)
+    d_s = phi * (r1 * (q2s + psi * (q1 * q1s - q1 * q2s - q2 * q1s)) + psi * eps_s * (q1 - q2)
+                 + psi * eps * (r1 * (q1s - q2s) + eps_s)) / den
+    pole = (ridge == 0) & (phi == psi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        one_m_d2 = np.where(pole, 0.0, 1.0 - d2)
+        R = np.where(pole, np.inf, (signal * bbar + noise) / np.where(pole, 1.0, one_m_d2))
+        noise_var = np.where(pole, np.where(noise > 0, np.inf, 0.0), d_s * noise / np.where(pole, 1.0, one_m_d2))
+        E = np.where(pole, np.inf, signal * bbar_s + d_s * R)
+    kappa = mu1sq / rho * (1.0 / psi - q1) - ms
+    kappa = np.where(ridge == 0, np.where(phi > psi, mu1sq * (1.0 / psi - 1.0 / phi) / rho, 0.0), kappa)
+    with np.errstate(divide="ignore"):
+        tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
+    d1 = np.where(ridge == 0, np.minimum(phi / psi, 1.0), d1)
+    bad = ~np.isfinite(E) & ~pole
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise SolverError(f"covariate shift: non-finite error at phi={phi[i]:.6g}, psi={psi[i]:.6g}, "
+                          f"ridge={ridge[i]:.6g} (rho={rho[i]:.6g}, d2={d2[i]:.6g})", status=Status.NONFINITE)
+    return {"E": E, "bias": signal * bias, "noise_var": noise_var, "kappa": kappa, "d1": d1, "d2": d2,
+            "tau1": tau1, "bbar": signal * bbar, "bbar_star": signal * bbar_s, "d_star": d_s, "q1": q1, "q2": q2,
+            "q1s": q1s, "q2s": q2s}
+
+
+def shift_error(problem: Problem, spectrum: SpectrumLike | None = None) -> ShiftResult:
+    """:func:`covariate_shift_error` for a :class:`rmt.problem.Problem` (ratios, ridge, activation, noise, signal).
+
+    The joint spectrum is ``spectrum`` if given, else ``problem.covariance`` (``None``: isotropic, no shift).
+
+    Raises:
+        ValueError: ``problem.nonlinear_signal != 0`` (a nonlinear teacher is not covered by this theory), or any
+            error of :func:`covariate_shift_error`.
+    """
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a rmt.problem.Problem, got {type(problem).__name__}")
+    if np.any(np.asarray(problem.nonlinear_signal) != 0):
+        raise ValueError("problem.nonlinear_signal must be 0: a nonlinear teacher is not covered by the "
+                         "covariate-shift theory")
+    spec = spectrum if spectrum is not None else problem.covariance
+    return covariate_shift_error(problem.phi, problem.psi, spectrum=spec, ridge=problem.ridge,
+                                 activation=problem.activation, noise=problem.noise, signal=problem.signal)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the per-eigenvalue weight e(lambda) and the partial order over shifts (sheet 3.5)
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ErrorWeight:
+    r"""The weight ``e(lambda)`` with ``E_{Sigma_*} = const + int e(lambda) lambda_* dmu`` (sheet section 3.5).
+
+    For a fixed training law and fixed test trace ``s_*`` (hence fixed test activation constants) the OOD error is
+    *linear* in the test-weighted measure ``nu_*(dlambda) = lambda_* mu(dlambda, dlambda_*)``:
+
+    ``e(lambda) = signal [(1 - t q)^2 + r1 psi Q2 u^2/(1 - psi Q2)]
+    + phi r1 R rho [q u + psi (Q1 u^2 - Q2 u + eps u^2)] / (1 - psi Q2)``,
+
+    ``const = signal psi Q2 eps_* / (rho (1 - psi Q2)) + phi R psi eps_* (Q1 - Q2 + eps) / (1 - psi Q2)``,
+
+    with ``t = mu1*/mu1``, ``r1 = t^2``, ``R = (signal Bbar + noise)/(1 - d2)`` and ``q, u, Q1, Q2, eps, eps_*`` as in
+    :func:`covariate_shift_error` (the sheet writes ``sqrt(r1)`` for ``t``; the signed ratio is what the derivation
+    of Appendix A gives, and the two agree whenever ``mu1`` and ``mu1*`` have the same sign).
+
+    Attributes are arrays of the parameter grid's shape (floats at a scalar point); ``train``/``weights`` are the
+    atoms of the training law it was built from, ``s_star`` the test trace it assumes.
+    """
+
+    rho: Any
+    q1: Any
+    q2: Any
+    eps: Any
+    eps_star: Any
+    t1: Any
+    R: Any
+    phi: Any
+    psi: Any
+    signal: Any
+    const: Any
+    s_star: float
+    train: np.ndarray
+    weights: np.ndarray
+
+    def __call__(self, lam: ArrayLike) -> np.ndarray:
+        """``e(lambda)`` at ``lam > 0``; the result has shape ``grid_shape + lam.shape``."""
+        lam = check_positive(lam, "lam")
+        ex = lambda a: np.asarray(a, dtype=float).reshape(np.shape(a) + (1,) * lam.ndim)  # noqa: E731
+        rho, q1, q2, eps, t1, R, phi, psi, sig = (ex(getattr(self, k)) for k in
+                                                  ("rho", "q1", "q2", "eps", "t1", "R", "phi", "psi", "signal"))
+        x = rho * lam
+        q = x / (1.0 + x)
+        u = 1.0 - q
+        r1 = t1 * t1
+        den = 1.0 - psi * q2
+        with np.errstate(invalid="ignore"):
+            return (sig * ((1.0 - t1 * q) ** 2 + r1 * psi * q2 * u * u / den)
+                    + phi * r1 * R * rho * (q * u + psi * (q1 * u * u - q2 * u + eps * u * u)) / den)
+
+    def error(self, spectrum: SpectrumLike) -> Any:
+        """``const + int e(lambda) lambda_* dmu`` for a shift with the same training law and test trace.
+
+        Raises:
+            ValueError: a different training law or test trace.
+        """
+        spec = as_joint_spectrum(spectrum)
+        _check_same_train_law(spec, JointSpectrum(self.train, None, self.weights), "spectrum")
+        if not math.isclose(float(spec.test_trace), self.s_star, rel_tol=1e-12, abs_tol=1e-15):
+            raise ValueError(f"spectrum must have the test trace s_* = {self.s_star:.12g} this weight was built for, "
+                             f"got {float(spec.test_trace):.12g}")
+        e = self(spec.train)
+        return _out(np.asarray(self.const) + np.sum(spec.weights * spec.test * e, axis=-1))
+
+
+def _unbatched(spec: JointSpectrum, name: str) -> JointSpectrum:
+    if spec.batch_shape:
+        raise ValueError(f"{name} must be a single spectrum (no batch axes), got batch shape {spec.batch_shape}")
+    return spec
+
+
+def _train_marginal(spec: JointSpectrum) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct train eigenvalues and their total weights."""
+    lam, inv = np.unique(spec.train, return_inverse=True)
+    return lam, np.bincount(inv, weights=spec.weights, minlength=lam.size)
+
+
+def _check_same_train_law(a: JointSpectrum, b: JointSpectrum, name: str) -> None:
+    la, wa = _train_marginal(a)
+    lb, wb = _train_marginal(b)
+    if la.shape != lb.shape or not (np.allclose(la, lb, rtol=1e-12, atol=0) and np.allclose(wa, wb, rtol=0,
+                                                                                                atol=1e-12)):
+        raise ValueError(f"{name} must have the same training law (train eigenvalues and weights) as the "
+                         "reference; the partial order compares shifts of one training distribution")
+
+
+def error_weight(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike, ridge: ArrayLike = 0.0,
+                 activation: ActivationLike = "tanh", noise: ArrayLike = 0.0, signal: ArrayLike = 1.0) -> ErrorWeight:
+    r"""The per-eigenvalue weight ``e(lambda)`` of sheet section 3.5 (Tripuraneni, Adlam & Pennington,
+    arXiv:2111.08234, partial order over shifts).
+
+    Only the training law of ``spectrum`` and its test trace ``s_*`` matter: every shift with these two fixed has
+    ``E = const + int e(lambda) lambda_* dmu``.
+
+    Args:
+        phi, psi, ridge, noise, signal: as :func:`covariate_shift_error` (arrays broadcast to a grid).
+        spectrum: an unbatched joint spectrum (its train law and test trace are used).
+        activation: name or callable.
+
+    Returns:
+        :class:`ErrorWeight` (call it on ``lambda`` values).
+
+    Raises:
+        ValueError: as :func:`covariate_shift_error`; a batched spectrum.
+    """
+    spec = _unbatched(as_joint_spectrum(spectrum), "spectrum")
+    r = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,
+                              signal=signal)
+    A = lambda k: np.asarray(getattr(r, k), dtype=float)  # noqa: E731
+    rho, q1, q2, phi_, psi_, sig = A("rho"), A("q1"), A("q2"), A("phi"), A("psi"), A("signal")
+    mu1sq = A("mu1") ** 2
+    eps = rho * A("mu_star2") / mu1sq
+    eps_s = rho * A("mu_star2_star") / mu1sq
+    den = 1.0 - psi_ * q2
+    pole = (A("ridge") == 0) & (phi_ == psi_)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        R = np.where(pole, np.inf, (A("bbar") + A("noise")) / np.where(pole, 1.0, 1.0 - A("d2")))
+        const = sig * psi_ * q2 * eps_s / (rho * den) + phi_ * R * psi_ * eps_s * (q1 - q2 + eps) / den
+    return ErrorWeight(rho=_out(rho), q1=_out(q1), q2=_out(q2), eps=_out(eps), eps_star=_out(eps_s),
+                       t1=_out(A("mu1_star") / A("mu1")), R=_out(R), phi=_out(phi_), psi=_out(psi_), signal=_out(sig),
+                       const=_out(const), s_star=float(spec.test_trace), train=spec.train, weights=spec.weights)
+
+
+Verdict = Literal["a_no_worse", "b_no_worse", "equal", "inconclusive"]
+
+
+@dataclass(frozen=True)
+class ShiftComparison:
+    r"""What the sufficient condition of sheet section 3.5 says about two shifts ``a`` and ``b``.
+
+    Attributes:
+        verdict: ``"b_no_worse"`` (certified ``E_b <= E_a``), ``"a_no_worse"``, ``"equal"`` (both certified) or
+            ``"inconclusive"`` (``e`` not monotone on the atoms, or neither test-weighted measure dominates).
+        e_monotone: ``"decreasing"``, ``"increasing"``, ``"constant"`` or ``"neither"`` (on the train atoms).
+        dominance: ``"b_over_a"`` (``nu_b`` first-order stochastically dominates ``nu_a``), ``"a_over_b"``,
+            ``"equal"`` or ``"none"``.
+        error_a, error_b: the exact OOD errors from :func:`covariate_shift_error` (the condition is sufficient only;
+            these always agree with a conclusive verdict).
+        lam, e, cdf_a, cdf_b: the distinct train eigenvalues, ``e`` there, and the normalised cumulative
+            test-weighted measures ``nu_a, nu_b`` (``nu(dlambda) = lambda_* dmu / s_*``).
+    """
+
+    verdict: Verdict
+    e_monotone: str
+    dominance: str
+    error_a: float
+    error_b: float
+    lam: np.ndarray
+    e: np.ndarray
+    cdf_a: np.ndarray
+    cdf_b: np.ndarray
+
+
+def _test_weighted_cdf(spec: JointSpectrum, lam: np.ndarray) -> np.ndarray:
+    idx = np.searchsorted(lam, spec.train)
+    nu = np.bincount(idx, weights=spec.weights * spec.test, minlength=lam.size)
+    return np.cumsum(nu) / nu.sum()
+
+
+def compare_shifts(a: SpectrumLike, b: SpectrumLike, *, phi: float, psi: float, ridge: float = 0.0,
+                   activation: ActivationLike = "tanh", noise: float = 0.0, signal: float = 1.0,
+                   tol: float = 1e-12) -> ShiftComparison:
+    r"""Decide with the sufficient condition of sheet section 3.5 whether shift ``b`` is no worse than shift ``a``.
+
+    Both shifts must share the training law and the test trace ``s_*``. Then ``E = const + int e dnu`` with
+    ``nu(dlambda) = lambda_* dmu``. If ``e`` is non-increasing on the train eigenvalues and ``nu_b`` first-order
+    stochastically dominates ``nu_a`` (``F_b <= F_a``: ``b`` puts its test variance on directions with larger
+    training variance), then ``E_b <= E_a``; with ``e`` non-decreasing the conclusion reverses. For atomic measures
+    monotonicity of ``e`` on the atoms is exactly what the argument needs. (Whether the paper's partial order is this
+    dominance is not known, sheet 3.5 [M].)
+
+    Args:
+        a, b: unbatched joint spectra with the same train law and test trace.
+        phi, psi, ridge, noise, signal: scalar model parameters (see :func:`covariate_shift_error`).
+        activation: name or callable.
+        tol: tolerance of the monotonicity and dominance checks.
+
+    Raises:
+        ValueError: different training laws or test traces, batched spectra, non-scalar parameters, or the ridgeless
+            interpolation threshold (both errors infinite).
+    """
+    A = _unbatched(as_joint_spectrum(a), "a")
+    B = _unbatched(as_joint_spectrum(b), "b")
+    for name, v in (("phi", phi), ("psi", psi), ("ridge", ridge), ("noise", noise), ("signal", signal)):
+        if np.ndim(v) != 0:
+            raise ValueError(f"{name} must be a scalar for compare_shifts")
+    _check_same_train_law(B, A, "b")
+    if not math.isclose(float(A.test_trace), float(B.test_trace), rel_tol=1e-12, abs_tol=1e-15):
+        raise ValueError(f"a and b must have the same test trace s_* (the partial order fixes the test activation "
+                         f"constants); got {float(A.test_trace):.12g} and {float(B.test_trace):.12g}")
+    tol = float(check_nonnegative(tol, "tol"))
+    ew = error_weight(phi, psi, spectrum=A, ridge=ridge, activation=activation, noise=noise, signal=signal)
+    if not np.isfinite(ew.R):
+        raise ValueError("phi == psi with ridge = 0 is the interpolation threshold: both errors are infinite")
+    lam, _ = _train_marginal(A)
+    e = np.asarray(ew(lam), dtype=float)
+    scale = max(1.0, float(np.max(np.abs(e))))
+    de = np.diff(e)
+    dec = bool(np.all(de <= tol * scale))
+    inc = bool(np.all(de >= -tol * scale))
+    e_mono = "constant" if dec and inc else "decreasing" if dec else "increasing" if inc else "neither"
+    Fa, Fb = _test_weighted_cdf(A, lam), _test_weighted_cdf(B, lam)
+    b_over_a = bool(np.all(Fb <= Fa + tol))
+    a_over_b = bool(np.all(Fa <= Fb + tol))
+    dom = "equal" if a_over_b and b_over_a else "b_over_a" if b_over_a else "a_over_b" if a_over_b else "none"
+    b_ok = (dec and b_over_a) or (inc and a_over_b)
+    a_ok = (dec and a_over_b) or (inc and b_over_a)
+    verdict: Verdict = "equal" if a_ok and b_ok else "b_no_worse" if b_ok else "a_no_worse" if a_ok \
+        else "inconclusive"
+    ea = covariate_shift_error(phi, psi, spectrum=A, ridge=ridge, activation=activation, noise=noise,
+                               signal=signal).test_error
+    eb = covariate_shift_error(phi, psi, spectrum=B, ridge=ridge, activation=activation, noise=noise,
+                               signal=signal).test_error
+    return ShiftComparison(verdict=verdict, e_monotone=e_mono, dominance=dom, error_a=float(ea), error_b=float(eb),
+                           lam=_readonly(lam), e=_readonly(e), cdf_a=_readonly(Fa), cdf_b=_readonly(Fb))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the exact linear ID-OOD relation (sheet 3.6)
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IdOodLine:
+    r"""``E_OOD = slope * E_ID + intercept`` for all widths ``n1 > m`` at ``ridge -> 0`` (sheet section 3.6).
+
+    Attributes:
+        slope: ``S = theta + D0``; independent of the noise.
+        intercept: ``I = signal (Bias_OOD - theta Bias_ID) + D0 noise``.
+        theta, d0: the two width-independent constants (``Bbar_* - Bias_* = theta (Bbar - Bias)``,
+            ``D_* = D0 + theta d2``).
+        rho0: the ridgeless ``rho`` (``Q1 + rho mu_star^2/mu1^2 = phi^-1``), independent of ``n1``.
+        bias_ood, bias_id: the (width-independent) biases, ``signal`` applied.
+        phi, noise, signal: inputs, broadcast.
+    """
+
+    slope: Any
+    intercept: Any
+    theta: Any
+    d0: Any
+    rho0: Any
+    bias_ood: Any
+    bias_id: Any
+    phi: Any
+    noise: Any
+    signal: Any
+
+    def __call__(self, id_error: ArrayLike) -> Any:
+        """The OOD error the line predicts for a given ID error."""
+        return _out(np.asarray(self.slope) * np.asarray(id_error, dtype=float) + np.asarray(self.intercept))
+
+
+def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: ActivationLike = "tanh",
+                noise: ArrayLike = 0.0, signal: ArrayLike = 1.0) -> IdOodLine:
+    r"""Closed-form slope and intercept of the exact linear ID-OOD relation (sheet section 3.6).
+
+    In the ridgeless over-parameterised regime (``ridge -> 0+``, ``n1 > m``, i.e. ``psi < phi``), varying the width
+    with ``(m, n0, spectrum, noise)`` fixed traces the line ``E_OOD = S E_ID + I`` exactly (Tripuraneni, Adlam &
+    Pennington, arXiv:2111.08234: "an exact linear relationship between in-distribution and out-of-distribution
+    generalization performance"), with, at ``rho_0``,
+
+    ``theta = (mu1*^2 V2 + mu*_*^2) / (mu1^2 int lambda u^2 + mu_star^2)``,
+    ``D0 = phi N / (mu1^2 (mu1^2 int lambda u^2 + mu_star^2))``,
+    ``N = mu1*^2 [mu1^2 (V1 (Q1 - Q2) - V2 Q1) + mu_star^2 rho (V1 - V2)] - mu*_*^2 mu1^2 Q2``,
+    ``V1 = int lambda_* u``, ``V2 = int lambda_* u^2``; ``S = theta + D0``,
+    ``I = signal (Bias_OOD - theta Bias_ID) + D0 noise``.
+
+    Args:
+        phi: ``n0 / m`` (array allowed).
+        spectrum: joint spectrum (batch axes broadcast with ``phi``, ``noise``, ``signal``).
+        activation, noise, signal: as :func:`covariate_shift_error`.
+
+    Raises:
+        ValueError: bad input, the centring caveat, or a linear activation with ``phi <= 1`` (no ridgeless limit).
+    """
+    spec = as_joint_spectrum(spectrum)
+    act = get_activation(activation)
+    phi = check_positive(phi, "phi")
+    noise = check_nonnegative(noise, "noise")
+    signal = check_nonnegative(signal, "signal")
+    try:
+        shape = np.broadcast_shapes(phi.shape, noise.shape, signal.shape, spec.batch_shape)
+    except ValueError:
+        raise ValueError("phi, noise, signal and the spectrum batch must broadcast together") from None
+    K = spec.n_atoms
+    flat = lambda a: np.broadcast_to(a, shape).reshape(-1).astype(float)  # noqa: E731
+    atoms = lambda a: np.broadcast_to(a, shape + (K,)).reshape(-1, K)  # noqa: E731
+    c = _shift_constants(act, np.broadcast_to(np.asarray(spec.train_trace), spec.batch_shape),
+                         np.broadcast_to(np.asarray(spec.test_trace), spec.batch_shape))
+    phi_, noise_, sig_ = flat(phi), flat(noise), flat(signal)
+    mu1, ms, mu1s, mss = flat(c.mu1), flat(c.mu_star2), flat(c.mu1_star), flat(c.mu_star2_star)
+    lam, lam_s, w = atoms(spec.train), atoms(spec.test), atoms(spec.weights)
+    m1, m1s = mu1 * mu1, mu1s * mu1s
+    if np.any((ms == 0) & (phi_ <= 1)):
+        raise ValueError("phi must be > 1 for a linear activation (mu_star = 0): otherwise the ridgeless "
+                         "over-parameterised limit is degenerate")
+    rho = _rho_max(phi_, phi_, lam, w, ms / m1).value
+    x = rho[:, None] * lam
+    q = x / (1.0 + x)
+    u = 1.0 - q
+    q1, q2 = np.sum(w * q, -1), np.sum(w * q * q, -1)
+    v1, v2 = np.sum(w * lam_s * u, -1), np.sum(w * lam_s * u * u, -1)
+    l2 = np.sum(w * lam * u * u, -1)
+    den = m1 * l2 + ms
+    theta = (m1s * v2 + mss) / den
+    N = m1s * (m1 * (v1 * (q1 - q2) - v2 * q1) + ms * rho * (v1 - v2)) - mss * m1 * q2
+    d0 = phi_ * N / (m1 * den)
+    t1 = mu1s / mu1
+    bias_ood = sig_ * np.sum(w * lam_s * (1.0 - t1[:, None] * q) ** 2, -1)
+    bias_id = sig_ * l2
+    S = theta + d0
+    I = bias_ood - theta * bias_id + d0 * noise_
+    sh = lambda a: _out(np.asarray(a).reshape(shape))  # noqa: E731
+    return IdOodLine(slope=sh(S), intercept=sh(I), theta=sh(theta), d0=sh(d0), rho0=sh(rho), bias_ood=sh(bias_ood),
+                     bias_id=sh(bias_id), phi=sh(phi_), noise=sh(noise_), signal=sh(sig_))
+
+
+@dataclass(frozen=True)
+class IdOodRelation:
+    r"""ID and OOD errors along a width sweep, and how far they are from a line.
+
+    Attributes:
+        psi, width_ratio: the sweep (``n0/n1`` and ``n1/m``).
+        id_error, ood_error: the two errors at each width.
+        in_regime: where the exact law applies (``ridge = 0`` and ``n1 > m``).
+        exact: all points in the regime; then ``line`` is the closed form of :func:`id_ood_line` and ``slope``,
+            ``intercept`` are its values.
+        line: the :class:`IdOodLine` (``None`` when not ``exact``).
+        slope, intercept: the closed form if ``exact``, else the least-squares line through the points.
+        residual: ``ood_error - (slope id_error + intercept)`` per point.
+        max_deviation: ``max |residual|`` -- below ``1e-12`` in the regime, the size of the departure from
+            linearity outside it (sheet 3.6 reports 1e-4 to 1e-1).
+    """
+
+    psi: np.ndarray
+    width_ratio: np.ndarray
+    id_error: np.ndarray
+    ood_error: np.ndarray
+    in_regime: np.ndarray
+    exact: bool
+    line: IdOodLine | None
+    slope: float
+    intercept: float
+    residual: np.ndarray
+    max_deviation: float
+
+
+def id_ood_relation(phi: float, psi: ArrayLike, *, spectrum: SpectrumLike, ridge: float = 0.0,
+                    activation: ActivationLike = "tanh", noise: float = 0.0, signal: float = 1.0) -> IdOodRelation:
+    r"""The ID-OOD relation along a width sweep: the exact line where it holds, the deviation where it does not.
+
+    In the ridgeless over-parameterised regime (``ridge = 0`` and every ``psi < phi``) the closed-form line of
+    :func:`id_ood_line` is returned with its residuals (rounding only). Otherwise (``ridge > 0`` or some ``n1 < m``)
+    the law does not hold (sheet 3.6): ``line`` is ``None`` and the least-squares line through the points is
+    reported together with its largest residual.
+
+    Args:
+        phi: ``n0 / m`` (scalar).
+        psi: the widths as ``n0 / n1`` (1-d, at least two values).
+        spectrum: unbatched joint spectrum.
+        ridge, activation, noise, signal: scalars, as :func:`covariate_shift_error`.
+
+    Raises:
+        ValueError: bad input; ``psi == phi`` with ``ridge = 0`` (the pole); fewer than two widths.
+    """
+    spec = _unbatched(as_joint_spectrum(spectrum), "spectrum")
+    for name, v in (("phi", phi), ("ridge", ridge), ("noise", noise), ("signal", signal)):
+        if np.ndim(v) != 0:
+            raise ValueError(f"{name} must be a scalar for id_ood_relation")
+    psi = check_positive(np.atleast_1d(np.asarray(psi, dtype=float)), "psi")
+    if psi.ndim != 1 or psi.size < 2:
+        raise ValueError("psi must be a 1-d sweep of at least two widths")
+    phi = float(check_positive(phi, "phi"))
+    ridge = float(check_nonnegative(ridge, "ridge"))
+    if ridge == 0 and np.any(psi == phi):
+        raise ValueError("psi must avoid phi (n1 = m, the interpolation threshold) when ridge = 0")
+    r = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,
+                              signal=signal)
+    e_id = np.asarray(r.id_test_error, dtype=float)
+    e_ood = np.asarray(r.test_error, dtype=float)
+    in_regime = (ridge == 0) & (psi < phi)
+    exact = bool(np.all(in_regime))
+    line: IdOodLine | None = None
+    if exact:
+        line = id_ood_line(phi, spectrum=spec, activation=activation, noise=noise, signal=signal)
+        slope, intercept = float(line.slope), float(line.intercept)
+    else:
+        slope, intercept = (float(v) for v in np.polyfit(e_id, e_ood, 1))
+    resid = e_ood - (slope * e_id + intercept)
+    return IdOodRelation(psi=_readonly(psi), width_ratio=_readonly(phi / psi), id_error=_readonly(e_id),
+                         ood_error=_readonly(e_ood), in_regime=np.asarray(in_regime & np.ones(psi.shape, bool)),
+                         exact=exact, line=line, slope=slope, intercept=intercept, residual=_readonly(resid),
+                         max_deviation=float(np.max(np.abs(resid))))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# out-of-distribution kernel regression (Canatar, Bordelon & Pehlevan; sheet section 4)
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KernelOodResult:
+    r"""Kernel ridge regression out of distribution (Canatar, Bordelon & Pehlevan, arXiv:2106.02261).
+
+    Attributes:
+        test_error: ``E_g = sum G O G + gamma'/(1 - gamma) (sum G^2 + noise)`` (no test-label noise).
+        bias: ``sum_{rho sigma} G_rho O_{rho sigma} G_sigma`` (the mean predictor's test error).
+        variance: ``test_error - bias``; ``noise_variance = gamma' noise / (1 - gamma)``.
+        id_test_error, id_bias: the same with ``O = I`` (test law = training law).
+        kappa: the renormalised ridge; ``gamma`` (``d2``) and ``gamma_prime`` (``D_*``).
+        n_samples, ridge, noise: inputs, broadcast.
+    """
+
+    test_error: Any
+    bias: Any
+    variance: Any
+    noise_variance: Any
+    id_test_error: Any
+    id_bias: Any
+    kappa: Any
+    gamma: Any
+    gamma_prime: Any
+    n_samples: Any
+    ridge: Any
+    noise: Any
+
+
+def _as_matrix(x: Any, n: int, name: str, *, symmetric: bool = True) -> np.ndarray:
+    a = check_finite(x, name)
+    if a.ndim == 1:
+        if a.shape != (n,):
+            raise ValueError(f"{name} must have length {n} (or be an {n} x {n} matrix), got shape {a.shape}")
+        return np.diag(a)
+    if a.shape != (n, n):
+        raise ValueError(f"{name} must be an {n} x {n} matrix (or a length-{n} diagonal), got shape {a.shape}")
+    if symmetric and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(a).max()))):
+        raise ValueError(f"{name} must be symmetric")
+    return 0.5 * (a + a.T) if symmetric else a
+
+
+def kernel_ood_error(eigenvalues: ArrayLike, target: ArrayLike, n_samples: ArrayLike, *,
+                     overlap: ArrayLike | None = None, ridge: ArrayLike = 0.0,
+                     noise: ArrayLike = 0.0) -> KernelOodResult:
+    r"""Generalisation error of kernel ridge regression on a shifted test law from an eigensystem and an overlap
+    matrix (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; sheet section 4).
+
+    The kernel is diagonalised in the *training* measure, ``K(x, x') = sum eta_r phi_r(x) phi_r(x')`` with
+    ``int phi_r phi_s dp = delta_rs``; the target is ``f* = sum vbar_r phi_r``; the test law enters through
+    ``O_rs = int phi_r phi_s dp~``. With ``P`` samples, ridge ``lambda`` (the estimator is
+    ``k(x, X) (k(X, X) + lambda I)^-1 y``) and label noise ``sigma^2``:
+
+    ``kappa = lambda + kappa sum eta/(P eta + kappa)``, ``gamma = P sum eta^2/(P eta + kappa)^2``,
+    ``gamma' = P sum O_rr eta^2/(P eta + kappa)^2``, ``G_r = kappa vbar_r/(kappa + P eta_r)``,
+    ``E_g = sum G O G + gamma'/(1 - gamma) (sum G^2 + sigma^2)``.
+
+    Physical root: ``kappa`` is the unique root of the increasing ``kappa (1 - sum eta/(P eta + kappa)) = lambda``
+    above ``kappa_0``, the zero of ``sum P eta/(P eta + kappa) = P`` (``kappa_0 = 0`` when ``rank <= P``); solved by
+    bisection in ``log kappa``. ``lambda = 0`` gives ``kappa = kappa_0`` (ridgeless); at ``rank = P`` it is the
+    interpolation pole (``+inf``).
+
+    Args:
+        eigenvalues: ``eta_r >= 0``, shape ``(K,)``.
+        target: coefficients ``vbar`` (shape ``(K,)``), or their second moment ``E vbar vbar^T`` (``(K, K)``) to
+            average over a random target.
+        n_samples: ``P > 0`` (array allowed).
+        overlap: ``O`` (``(K, K)`` symmetric, or its diagonal); ``None`` means no shift (``O = I``).
+        ridge, noise: ``>= 0`` (arrays allowed; broadcast with ``n_samples``).
+
+    Raises:
+        ValueError: bad shapes or values (naming the argument).
+        SolverError: a root solve did not converge.
+    """
+    eta = check_nonnegative(np.atleast_1d(np.asarray(eigenvalues, dtype=float)), "eigenvalues")
+    if eta.ndim != 1:
+        raise ValueError("eigenvalues must be a 1-d array")
+    K = eta.size
+    tgt = check_finite(target, "target")
+    if tgt.shape == (K,):
+        T = np.outer(tgt, tgt)
+    elif tgt.shape == (K, K):
+        T = _as_matrix(tgt, K, "target")
+    else:
+        raise ValueError(f"target must have shape ({K},) (coefficients) or ({K}, {K}) (second moment), got "
+                         f"{tgt.shape}")
+    O = np.eye(K) if overlap is None else _as_matrix(overlap, K, "overlap")
+    P = check_positive(n_samples, "n_samples")
+    lam_r = check_nonnegative(ridge, "ridge")
+    sig2 = check_nonnegative(noise, "noise")
+    try:
+        shape = np.broadcast_shapes(P.shape, lam_r.shape, sig2.shape)
+    except ValueError:
+        raise ValueError("n_samples, ridge and noise must broadcast together") from None
+    P_, l_, s_ = (np.broadcast_to(a, shape).reshape(-1).astype(float) for a in (P, lam_r, sig2))
+    kappa = _solve_kernel_kappa(eta, P_, l_)
+    Pe = P_[:, None] * eta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = Pe + kappa[:, None]
+        g = np.where(den > 0, kappa[:, None] / np.where(den > 0, den, 1.0), 1.0)  # eta = 0, kappa = 0: unlearnt
+        a2 = np.where(den > 0, P_[:, None] * eta**2 / np.where(den > 0, den, 1.0) ** 2, 0.0)
+    gamma = np.sum(a2, axis=-1)
+    gamma_p = a2 @ np.diag(O)
+    bias = np.einsum("pk,kl,pl->p", g, O * T, g)
+    bbar = np.einsum("pk,k,pk->p", g, np.diag(T), g)
+    rank = np.count_nonzero(eta > 0)
+    pole = (l_ == 0) & (rank == P_)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        R = np.where(pole, np.inf, (bbar + s_) / np.where(pole, 1.0, 1.0 - gamma))
+        E = np.where(pole, np.inf, bias + gamma_p * R)
+        E_id = np.where(pole, np.inf, bbar + gamma * R)
+        noise_var = np.where(pole, np.where(s_ > 0, np.inf, 0.0), gamma_p * s_ / np.where(pole, 1.0, 1.0 - gamma))
+    sh = lambda a: _out(np.asarray(a).reshape(shape))  # noqa: E731
+    return KernelOodResult(test_error=sh(E), bias=sh(bias), variance=sh(E - bias), noise_variance=sh(noise_var),
+                           id_test_error=sh(E_id), id_bias=sh(bbar), kappa=sh(kappa), gamma=sh(gamma),
+                           gamma_prime=sh(gamma_p), n_samples=sh(P_), ridge=sh(l_), noise=sh(s_))
+
+
+def _solve_kernel_kappa(eta: np.ndarray, P: np.ndarray, ridge: np.ndarray) -> np.ndarray:
+    """The physical ``kappa`` of the CBP equation (flat arrays ``P``, ``ridge``)."""
+    total = float(eta.sum())
+    rank = np.count_nonzero(eta > 0)
+    kappa0 = np.zeros(P.shape)
+    over = rank > P
+    if np.any(over) and total > 0:
+        Po = P[over]
+
+        def n_eff(k: np.ndarray) -> np.ndarray:
+            return np.sum(Po[:, None] * eta / (Po[:, None] * eta + k[:, None]), axis=-1) - Po
+
+        kappa0[over] = solve_monotone(n_eff, np.full(Po.shape, 1e-3 * total), np.full(Po.shape, total), log=True,
+                                      expand=True, what="kernel OOD: kappa_0 (sum P eta/(P eta + kappa) = P)").value
+    kappa = kappa0.copy()
+    pos = np.flatnonzero(ridge > 0)
+    if pos.size:
+        if total == 0:
+            kappa[pos] = ridge[pos]
+        else:
+            Pp, rp = P[pos], ridge[pos]
+
+            def h(k: np.ndarray) -> np.ndarray:
+                return k * (1.0 - np.sum(eta / (Pp[:, None] * eta + k[:, None]), axis=-1)) - rp
+
+            kappa[pos] = solve_monotone(h, np.maximum(rp, kappa0[pos]), rp + total, log=True, expand=False,
+                                        what="kernel OOD: kappa (kappa (1 - sum eta/(P eta + kappa)) = ridge)"
+                                        ).value
+    return kappa
+
+
+def linear_ood_error(train_cov: ArrayLike, test_cov: ArrayLike, n_samples: ArrayLike, *, target: ArrayLike,
+                     kernel: ArrayLike | None = None, ridge: ArrayLike = 0.0, noise: ArrayLike = 0.0
+                     ) -> KernelOodResult:
+    r"""Out-of-distribution error of linear-kernel ridge regression (the linear-regression form of Canatar, Bordelon
+    & Pehlevan's ``theory_gen``; sheet section 4).
+
+    Model: ``x ~ N(0, C)`` in training, ``x ~ N(0, C')`` at test, ``y = w.x + eps``, kernel ``k(x, x') = x^T K x'``,
+    estimator ``k(x, X) (k(X, X) + ridge I)^-1 y``. It is reduced exactly to :func:`kernel_ood_error` with the
+    eigensystem of ``A = C^{1/2} K C^{1/2} = U diag(eta) U^T``: eigenfunctions ``U^T C^{-1/2} x`` (orthonormal under
+    ``C``), overlap ``O = U^T C^{-1/2} C' C^{-1/2} U`` and target coefficients ``vbar = U^T C^{1/2} w``. This equals
+    the sheet's ``E_g = gamma' sigma^2/(1-gamma) + kappa^2 w^T M C' M^T w + kappa^2 gamma'/(1-gamma) w^T M C M^T w``
+    with ``M = (p C K + kappa)^{-1}`` (the transposes matter only when ``C`` and ``K`` do not commute).
+
+    Args:
+        train_cov: ``C`` (``(N, N)`` symmetric positive definite, or its positive diagonal).
+        test_cov: ``C'`` (``(N, N)`` symmetric, or its diagonal).
+        n_samples: ``p > 0`` (array allowed).
+        target: ``w`` (``(N,)``) or ``E w w^T`` (``(N, N)``).
+        kernel: ``K`` (``(N, N)`` symmetric PSD or diagonal); ``None`` means ``I``.
+        ridge, noise: ``>= 0`` (arrays broadcast with ``n_samples``).
+
+    Raises:
+        ValueError: bad shapes, a train covariance that is not positive definite, a kernel that is not PSD.
+    """
+    c_arr = check_finite(train_cov, "train_cov")
+    N = c_arr.shape[0] if c_arr.ndim >= 1 else 0
+    if N == 0:
+        raise ValueError("train_cov must be a length-N diagonal or an N x N matrix")
+    C = _as_matrix(c_arr, N, "train_cov")
+    Cp = _as_matrix(test_cov, N, "test_cov")
+    Kmat = np.eye(N) if kernel is None else _as_matrix(kernel, N, "kernel")
+    ec, vc = np.linalg.eigh(C)
+    if np.any(ec <= 0):
+        raise ValueError("train_cov must be positive definite")
+    if np.any(np.linalg.eigvalsh(Cp) < -1e-12 * max(1.0, float(np.abs(ec).max()))):
+        raise ValueError("test_cov must be positive semi-definite")
+    if np.any(np.linalg.eigvalsh(Kmat) < -1e-12 * max(1.0, float(np.abs(Kmat).max()))):
+        raise ValueError("kernel must be positive semi-definite")
+    c_half = (vc * np.sqrt(ec)) @ vc.T
+    c_mhalf = (vc / np.sqrt(ec)) @ vc.T
+    eta, U = np.linalg.eigh(c_half @ Kmat @ c_half)
+    eta = np.clip(eta, 0.0, None)
+    O = U.T @ c_mhalf @ Cp @ c_mhalf @ U
+    tgt = check_finite(target, "target")
+    if tgt.shape == (N,):
+        tb: np.ndarray = U.T @ c_half @ tgt
+    elif tgt.shape == (N, N):
+        Tm = _as_matrix(tgt, N, "target")
+        tb = U.T @ c_half @ Tm @ c_half @ U
+    else:
+        raise ValueError(f"target must have shape ({N},) or ({N}, {N}), got {tgt.shape}")
+    return kernel_ood_error(eta, tb, n_samples, overlap=0.5 * (O + O.T), ridge=ridge, noise=noise)
