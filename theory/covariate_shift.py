@@ -61,6 +61,7 @@ __all__ = [
     "IdOodRelation",
     "JointSpectrum",
     "KernelOodResult",
+    "OptimalRidge",
     "ShiftComparison",
     "ShiftResult",
     "SpectrumLike",
@@ -73,6 +74,7 @@ __all__ = [
     "id_ood_relation",
     "kernel_ood_error",
     "linear_ood_error",
+    "optimal_ridge",
     "power_law",
     "shift_error",
     "two_point",
@@ -432,29 +434,38 @@ def _q_integrals(rho: np.ndarray, lam: np.ndarray, w: np.ndarray) -> tuple[np.nd
     return np.sum(w * q, axis=-1), np.sum(w * q * q, axis=-1)
 
 
+_FTOL = 1e-15  # relative residual at which a root solve stops (the equations are normalised to O(1))
+
+
 def _rho_max(phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray, ratio: np.ndarray) -> Solution:
     r"""``rho_0``: the root of ``g(rho) = Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi)`` (sheet 3.4), ``g`` increasing.
 
     ``ratio = mu_star^2 / mu1^2``. Where ``ratio = 0`` (linear activation) and ``max(phi, psi) <= 1`` there is no
-    root (``g < 1``); the caller must exclude those points.
+    root (``g < 1``); the caller must exclude those points. Distinct ``(target, ratio, atoms)`` rows are solved once
+    (a ridge or width sweep shares them). The residual is relative to the target.
     """
     target = 1.0 / np.maximum(phi, psi)
-    slope = np.sum(w * lam, axis=-1) + ratio  # g(rho) <= slope * rho
-    lo = 0.5 * target / slope
-    # g >= rho ratio; and g >= Q1 >= (lambda_min rho / (1 + lambda_min rho)) for the linear case
-    lmin = np.min(lam, axis=-1)
+    key = np.column_stack([target, ratio, lam, w])
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    t_u, r_u, l_u, w_u = target[first], ratio[first], lam[first], w[first]
+    slope = np.sum(w_u * l_u, axis=-1) + r_u  # g(rho) <= slope * rho
+    lo = 0.5 * t_u / slope
+    # g >= rho ratio; and g >= Q1 >= lambda_min rho / (1 + lambda_min rho) for the linear case
+    lmin = np.min(l_u, axis=-1)
     with np.errstate(divide="ignore"):
-        hi_star = np.where(ratio > 0, 2.0 * target / np.where(ratio > 0, ratio, 1.0), np.inf)
-        hi_lin = np.where(target < 1, 2.0 * target / (lmin * np.clip(1.0 - target, 1e-300, None)), np.inf)
-    hi = np.minimum(hi_star, hi_lin)
-    hi = np.maximum(hi, 2.0 * lo)
+        hi_star = np.where(r_u > 0, 2.0 * t_u / np.where(r_u > 0, r_u, 1.0), np.inf)
+        hi_lin = np.where(t_u < 1, 2.0 * t_u / (lmin * np.clip(1.0 - t_u, 1e-300, None)), np.inf)
+    hi = np.maximum(np.minimum(hi_star, hi_lin), 2.0 * lo)
 
     def g(rho: np.ndarray) -> np.ndarray:
-        q1, _ = _q_integrals(rho, lam, w)
-        return q1 + rho * ratio - target
+        q1, _ = _q_integrals(rho, l_u, w_u)
+        return (q1 + rho * r_u) / t_u - 1.0
 
-    return solve_monotone(g, lo, hi, log=True, expand=True, throw=True, what="covariate shift: rho_0 "
-                          "(Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi))")
+    sol = solve_monotone(g, lo, hi, log=True, expand=True, ftol=_FTOL, throw=True,
+                         what="covariate shift: rho_0 (Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi))")
+    return Solution(value=np.asarray(sol.value)[inverse], residual=np.asarray(sol.residual)[inverse],
+                    status=np.asarray(sol.status)[inverse], branch=sol.branch, iterations=sol.iterations)
 
 
 def _kappa_d1(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray,
@@ -482,7 +493,7 @@ def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndar
         idx = np.flatnonzero(has_max)
         sol = _rho_max(phi[idx], psi[idx], lam[idx], w[idx], ratio[idx])
         rho_max[idx] = sol.value
-        res[idx] = np.asarray(sol.residual) * np.maximum(phi[idx], psi[idx])  # relative to 1/max(phi, psi)
+        res[idx] = sol.residual
     ridgeless = ridge == 0
     rho[ridgeless] = rho_max[ridgeless]
     pos = np.flatnonzero(~ridgeless)
@@ -490,29 +501,33 @@ def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndar
         p_, s_, g_, l_, w_, m_, ms_ = (a[pos] for a in (phi, psi, ridge, lam, w, mu1sq, ms))
         target = g_ * p_ / s_
         a_ = np.sum(w_ * l_, axis=-1) + ms_ / m_
-        # analytic lower end: kappa(1-d1) >= 2 target there (see module notes); always below rho_max
+        # analytic lower end: with a = s + mu_star^2/mu1^2, Q1 <= rho s and Q1 + eps <= a rho, so at
+        # lo = min(1/(2 max(phi,psi) a), mu1^2/(psi (4 target + 2 mu1^2 s + 2 mu_star^2))) we have 1 - d1 >= 1/2 and
+        # kappa >= 4 target, hence kappa (1 - d1) >= 2 target; and g(lo) <= 1/(2 max(phi, psi)) puts lo below rho_max
         lo = np.minimum(1.0 / (2.0 * np.maximum(p_, s_) * a_),
                         m_ / (s_ * (4.0 * target + 2.0 * m_ * np.sum(w_ * l_, axis=-1) + 2.0 * ms_)))
         hi_finite = np.isfinite(rho_max[pos])
         hi = np.where(hi_finite, rho_max[pos], 2.0 * m_ / (g_ * p_))  # linear degenerate case: kappa(1-d1) < target
 
-        def f(r: np.ndarray) -> np.ndarray:
-            kappa, d1 = _kappa_d1(r, p_, s_, l_, w_, m_, ms_)
-            return kappa * (1.0 - d1) - target
+        def make_f(sel: Any) -> Callable[[np.ndarray], np.ndarray]:
+            args = (p_[sel], s_[sel], l_[sel], w_[sel], m_[sel], ms_[sel])
+            tgt = target[sel]
 
-        f_hi = f(hi)
+            def f(r: np.ndarray) -> np.ndarray:
+                kappa, d1 = _kappa_d1(r, *args)
+                return kappa * (1.0 - d1) / tgt - 1.0
+
+            return f
+
+        f_hi = make_f(slice(None))(hi)
         # a ridge below the rounding of kappa (1 - d1) near rho_max: the root is rho_max to working precision
         out = hi.copy()
         sel = np.flatnonzero(f_hi < 0)
         if sel.size:
-            def f_sel(r: np.ndarray) -> np.ndarray:
-                kappa, d1 = _kappa_d1(r, p_[sel], s_[sel], l_[sel], w_[sel], m_[sel], ms_[sel])
-                return kappa * (1.0 - d1) - target[sel]
-
-            sol = solve_monotone(f_sel, lo[sel], hi[sel], log=True, expand=False, throw=True,
+            sol = solve_monotone(make_f(sel), lo[sel], hi[sel], log=True, expand=False, ftol=_FTOL, throw=True,
                                  what="covariate shift: rho (ridge phi/psi = kappa(rho) (1 - d1(rho)))")
             out[sel] = sol.value
-            res[pos[sel]] = np.asarray(sol.residual) / target[sel]
+            res[pos[sel]] = sol.residual
         rho[pos] = out
     return rho, res
 
@@ -753,6 +768,82 @@ def shift_error(problem: Problem, spectrum: SpectrumLike | None = None) -> Shift
     spec = spectrum if spectrum is not None else problem.covariance
     return covariate_shift_error(problem.phi, problem.psi, spectrum=spec, ridge=problem.ridge,
                                  activation=problem.activation, noise=problem.noise, signal=problem.signal)
+
+
+@dataclass(frozen=True)
+class OptimalRidge:
+    """The ridge that minimises the ID (or OOD) test error at each point, and the full result there.
+
+    Attributes:
+        ridge: the minimiser (``0`` where no positive ridge beats the ridgeless limit on the search range).
+        result: :class:`ShiftResult` at ``ridge``.
+        criterion: ``"id"`` (tuned in distribution, the practitioner's choice) or ``"ood"``.
+    """
+
+    ridge: Any
+    result: ShiftResult
+    criterion: str
+
+
+def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None,
+                  activation: ActivationLike = "tanh", noise: ArrayLike = 0.0, signal: ArrayLike = 1.0,
+                  criterion: Literal["id", "ood"] = "id", ridge_range: tuple[float, float] = (1e-6, 1e3),
+                  points: int = 48, refine: int = 40) -> OptimalRidge:
+    """Minimise the in-distribution (``criterion="id"``) or OOD test error over the ridge, vectorized.
+
+    A log-spaced grid of ``points`` ridges on ``ridge_range`` (plus ``ridge = 0``) locates the best bracket per point;
+    ``refine`` golden-section steps in ``log ridge`` then polish it. The minimiser is global on the grid's
+    resolution, local below it. With ``criterion="id"`` the ridge a practitioner would choose on in-distribution
+    validation data is returned, and ``result.test_error`` is the OOD error it then incurs.
+
+    Raises:
+        ValueError: bad input (as :func:`covariate_shift_error`), an unknown criterion or range.
+    """
+    if criterion not in ("id", "ood"):
+        raise ValueError(f"criterion must be 'id' or 'ood', got {criterion!r}")
+    lo, hi = (float(v) for v in check_positive(np.asarray(ridge_range, dtype=float), "ridge_range"))
+    if not lo < hi:
+        raise ValueError(f"ridge_range must be (lo, hi) with 0 < lo < hi, got {ridge_range!r}")
+    points = check_positive_int(points, "points", minimum=4)
+    refine = check_positive_int(refine, "refine", minimum=0)
+    spec = as_joint_spectrum(spectrum)
+    phi, psi, noise, signal = (check_finite(a, n) for a, n in ((phi, "phi"), (psi, "psi"), (noise, "noise"),
+                                                              (signal, "signal")))
+    shape = np.broadcast_shapes(phi.shape, psi.shape, noise.shape, signal.shape, spec.batch_shape)
+    key = "id_test_error" if criterion == "id" else "test_error"
+    grid = np.concatenate([[0.0], np.geomspace(lo, hi, points)])
+    ex = lambda a: np.asarray(a, dtype=float)[..., None]  # noqa: E731
+    bspec = spec if not spec.batch_shape else JointSpectrum(spec.train[..., None, :], spec.test[..., None, :],
+                                                            spec.weights[..., None, :], label=spec.label)
+    with np.errstate(invalid="ignore"):
+        r = covariate_shift_error(ex(phi), ex(psi), spectrum=bspec, ridge=grid, activation=activation,
+                                  noise=ex(noise), signal=ex(signal))
+    err = np.broadcast_to(np.asarray(getattr(r, key)), shape + grid.shape)
+    err = np.where(np.isfinite(err), err, np.inf)
+    best = np.argmin(err, axis=-1)
+    # golden section in log ridge on [grid[best-1], grid[best+1]] (index 0 is ridge 0: use [lo/10, grid[1]])
+    loglo = np.log(np.where(best <= 1, lo / 10.0, grid[np.maximum(best - 1, 1)]))
+    loghi = np.log(grid[np.minimum(best + 1, grid.size - 1)])
+    f = lambda lr: np.asarray(getattr(covariate_shift_error(  # noqa: E731
+        phi, psi, spectrum=spec, ridge=np.exp(lr), activation=activation, noise=noise, signal=signal), key))
+    invphi = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = loglo, loghi
+    c, d = b - invphi * (b - a), a + invphi * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(refine):
+        left = fc < fd
+        a, b = np.where(left, a, c), np.where(left, d, b)
+        c_new = np.where(left, b - invphi * (b - a), d)
+        d_new = np.where(left, c, a + invphi * (b - a))
+        fc, fd = np.where(left, f(c_new), fd), np.where(left, fc, f(d_new))
+        c, d = c_new, d_new
+    r_min = np.where(fc < fd, c, d)
+    f_min = np.minimum(fc, fd)
+    grid_min = np.take_along_axis(err, best[..., None], axis=-1)[..., 0]
+    ridge = np.where(grid_min < f_min, grid[best], np.exp(r_min))
+    res = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,
+                                signal=signal)
+    return OptimalRidge(ridge=_out(ridge), result=res, criterion=criterion)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -514,7 +514,10 @@ def test_kernel_ood_against_simulation():
         for _ in range(150):
             X = rng.standard_normal((p, N_CBP)) * np.sqrt(C_CBP)
             y = X @ w + sigma * rng.standard_normal(p)
-            beta = X.T @ np.linalg.solve(X @ X.T + ridge * np.eye(p), y)
+            if p <= N_CBP:  # dual and primal forms are the same estimator; solve the smaller system
+                beta = X.T @ np.linalg.solve(X @ X.T + ridge * np.eye(p), y)
+            else:
+                beta = np.linalg.solve(X.T @ X + ridge * np.eye(N_CBP), X.T @ y)
             d = beta - w
             errs.append(d @ (CP_CBP * d))
         mean, se = np.mean(errs), np.std(errs, ddof=1) / np.sqrt(len(errs))
