@@ -214,6 +214,21 @@ def test_in_distribution_reduction_matches_adlam_pennington(activation):
             assert r.tau1[i] == pytest.approx(_ap_tau1(phi, psi, gamma, mu1sq + ms, mu1sq), rel=1e-10)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "erf", "relu"])
+def test_in_distribution_reduction_equals_theory_random_features(activation):
+    """Isotropic, unshifted: equal to theory.random_features (another engineer's AP/MM implementation) to 1e-10."""
+    rf = pytest.importorskip("theory.random_features")
+    phi = np.array([0.5, 0.5, 2.0, 1.3, 0.7, 0.5, 3.0])
+    psi = np.array([0.25, 2.0, 0.5, 0.7, 1.3, 0.5, 0.1])
+    ridge = np.array([1e-3, 0.1, 1e-2, 0.0, 0.0, 0.01, 0.0])
+    noise = np.array([0.1, 0.2, 0.0, 0.1, 0.1, 0.3, 0.05])
+    ref = rf.rf_theory(Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, signal=1.5))
+    r = covariate_shift_error(phi, psi, ridge=ridge, activation=activation, noise=noise, signal=1.5)
+    np.testing.assert_allclose(r.test_error, ref.test_error, rtol=1e-10)
+    np.testing.assert_allclose(r.id_test_error, ref.test_error, rtol=1e-10)
+    np.testing.assert_allclose(r.bias, ref.bias, rtol=1e-10)
+
+
 def test_in_distribution_is_the_unshifted_special_case():
     """ID fields equal the test fields of the spectrum with Sigma_* = Sigma, for an anisotropic law."""
     sp = JointSpectrum([3.0, 1.0, 0.2], [0.5, 1.0, 2.0], [0.2, 0.5, 0.3])
