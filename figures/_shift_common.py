@@ -1,0 +1,166 @@
+"""Shared settings and helpers of the covariate-shift figures (``shift-phase-diagram``, ``id-ood-line``,
+``shift-robustness``).
+
+The model is random-feature ridge regression of ../shared/DESIGN.md under the two-point shifts of
+:func:`theory.covariate_shift.two_point` (train eigenvalues {1.6, 0.4} with equal weights, as in reference sheet
+ntk_covariate_shift.md section 3.10), ``tanh`` features and label noise 0.1. Simulation points come from
+:func:`montecarlo.simulate_rf` with the same :class:`rmt.problem.Problem` (test inputs drawn from ``Sigma_*``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from figures._cliutil import to_jsonable
+from rmt.problem import Problem
+from theory.covariate_shift import JointSpectrum, two_point
+
+ACTIVATION = "tanh"
+NOISE = 0.1
+TRAIN = (1.6, 0.4)
+N0_SIM = 400
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A named two-point shift."""
+
+    name: str
+    strength: float
+    scale: float = 1.0
+    color: str = "k"
+
+    @property
+    def spectrum(self) -> JointSpectrum:
+        return two_point(self.strength, train=TRAIN, scale=self.scale)
+
+    @property
+    def test_eigenvalues(self) -> tuple[float, float]:
+        t = self.spectrum.test
+        return round(float(t[0]), 10), round(float(t[1]), 10)
+
+    @property
+    def short(self) -> str:
+        a, b = self.test_eigenvalues
+        return f"$\\Sigma_*$ = {{{a:g}, {b:g}}}"
+
+    def label(self) -> str:
+        a, b = self.test_eigenvalues
+        return f"{self.name}: $\\Sigma_*$ = {{{a:g}, {b:g}}}"
+
+
+HARMFUL = Shift("swap (harmful)", 1.0, color="#c0392b")
+MILD = Shift("half swap", 0.5, color="#e67e22")
+HELPFUL = Shift("helpful", -0.25, color="#2471a3")
+SCALED = Shift("scaled, $s_*=2s$", 0.0, 2.0, color="#7d3c98")
+SHIFTS = (HARMFUL, MILD, HELPFUL, SCALED)
+
+
+@dataclass(frozen=True)
+class SimPoint:
+    """Monte Carlo OOD and in-distribution test errors at one point, with standard errors over repetitions."""
+
+    ood: float
+    ood_se: float
+    iid: float
+    iid_se: float
+    paired: bool  # both errors from the same fitted models (common random numbers)
+
+    @property
+    def penalty(self) -> float:
+        return self.ood - self.iid
+
+    @property
+    def penalty_se(self) -> float:
+        """Standard error of the penalty; for paired runs the positive correlation makes this an upper bound."""
+        return math.hypot(self.ood_se, self.iid_se)
+
+
+def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: int, seed: int,
+                  cache: dict[str, Any] | None = None, activation: str = ACTIVATION,
+                  noise: float = NOISE) -> SimPoint:
+    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``.
+
+    Uses :func:`montecarlo.covariate_shift.simulate_shift` (both test laws on the same fits) when available, else two
+    runs of :func:`montecarlo.simulate_rf`. Results are memoised in ``cache`` (a JSON-able dict) by parameters.
+    """
+    key = json.dumps([shift.strength, shift.scale, phi, psi, ridge, reps, seed, activation, noise, N0_SIM])
+    if cache is not None and key in cache:
+        return SimPoint(**cache[key])
+    spec = shift.spectrum.covariance()
+    prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=N0_SIM,
+                               covariance=spec)
+    try:
+        from montecarlo.covariate_shift import simulate_shift
+    except ImportError:
+        simulate_shift = None
+    if simulate_shift is not None:
+        r = simulate_shift(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
+        pt = SimPoint(float(r.ood.test_error), float(r.ood.stderr["test_error"]), float(r.iid.test_error),
+                      float(r.iid.stderr["test_error"]), True)
+    else:
+        from montecarlo import simulate_rf
+
+        ood = simulate_rf(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
+        iid = simulate_rf(prob.replace(covariance=shift.spectrum.in_distribution().covariance()), trials=(2, 2, 2),
+                          reps=reps, seed=seed + 7919, taus=False)
+        pt = SimPoint(float(ood.test_error), float(ood.stderr["test_error"]), float(iid.test_error),
+                      float(iid.stderr["test_error"]), False)
+    if cache is not None:
+        cache[key] = pt.__dict__.copy()
+    return pt
+
+
+def load_cache(out: Path) -> dict[str, Any]:
+    path = out / "shift-simulation-cache.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def save_cache(out: Path, cache: dict[str, Any]) -> None:
+    (out / "shift-simulation-cache.json").write_text(json.dumps(cache, indent=0))
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(to_jsonable(payload), indent=1))
+    return path
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    def fmt(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "inf" if math.isinf(v) else ("nan" if math.isnan(v) else f"{float(v):.10g}")
+        return str(v)
+
+    lines = [",".join(header)] + [",".join(fmt(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+def setup_matplotlib() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 130, "font.size": 9, "axes.titlesize": 9.5,
+                         "legend.fontsize": 7.5, "axes.grid": False})
+    return plt
