@@ -56,11 +56,10 @@ def compute(quick: bool = False) -> dict[str, Any]:
                 "kind": "width-samples", "shift": shift.name, "test_eigenvalues": shift.test_eigenvalues,
                 "x": width, "y": samples, "delta": d, **extra}
     strengths = np.linspace(-1.0 / 3.0, 4.0 / 3.0, n)
-    Wt, T = np.meshgrid(width, strengths)
-    fam = two_point(T, train=TRAIN)  # batch of spectra, one per grid point
+    fam = two_point(strengths[:, None], train=TRAIN)  # batch of spectra (n, 1), broadcast against the widths
     phi_s = 0.5  # m/n0 = 2
     for tuned in (False, True):
-        d, extra = _delta(np.full(Wt.shape, phi_s), phi_s / Wt, fam, tuned, quick)
+        d, extra = _delta(np.full((n, n), phi_s), phi_s / width[None, :], fam, tuned, quick)
         panels[f"strength|{'tuned' if tuned else 'ridgeless'}"] = {
             "kind": "strength-width", "x": width, "y": strengths, "delta": d, "m_over_n0": 1 / phi_s, **extra}
     return panels

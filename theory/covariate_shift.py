@@ -401,9 +401,12 @@ def _shift_constants(act: ActivationLike, s: np.ndarray, s_star: np.ndarray) -> 
     cache: dict[float, Any] = {}
 
     def at(x: float) -> Any:
-        if x not in cache:
-            cache[x] = constants(activation, x)
-        return cache[x]
+        # s is rounded to 13 significant digits: traces of quadrature-discretised or reweighted laws carry ~1e-15
+        # rounding, and each distinct value would otherwise cost a fresh mpmath quadrature (effect <= 1e-13 relative)
+        key = float(f"{x:.13g}")
+        if key not in cache:
+            cache[key] = constants(activation, key)
+        return cache[key]
 
     out = {k: np.empty(s.shape) for k in ("mu1", "ms", "mu1s", "mss")}
     for idx in np.ndindex(*s.shape):
