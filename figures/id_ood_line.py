@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, MILD, N0_SIM, NOISE, SCALED, SHIFTS, Timer,
+from figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer,
                                    load_cache, save_cache, setup_matplotlib, simulate_pair, write_csv)
 from theory.covariate_shift import covariate_shift_error, id_ood_line
 

@@ -45,7 +45,7 @@ Physical branches (sheet section 6): ``rho`` is the unique root of ``ridge phi/p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal, Sequence, Union
 
 import numpy as np
