@@ -16,9 +16,9 @@ arrays shared by a repetition; cells are vmapped in groups (``jax.lax.map(..., b
 stays within ``max_memory`` bytes and batching stops once a group carries enough FLOPs to keep the BLAS busy.
 
 LAPACK threads. On CPU, JAX's Cholesky and triangular solves call the OpenBLAS bundled with scipy. Its threads
-make small solves hundreds of times slower when the cores are busy (measured: a 50 x 50 triangular solve takes
-20 ms instead of 30 us next to XLA's own thread pool), so runs whose matrices are smaller than 512 hold that
-OpenBLAS at one thread for their duration (:func:`lapack_threads`); larger runs leave it alone.
+compete with XLA's own thread pool for the same cores, which makes solves many times slower (measured on 2 cores:
+a 50 x 50 triangular solve 20 ms instead of 30 us; a 2000 x 2000 Cholesky 0.7 s instead of 0.27 s), so a run holds
+that OpenBLAS at one thread for its duration (:func:`lapack_threads`) and leaves the parallelism to XLA's products.
 
 Compilation. Small programs are compiled with ``xla_backend_optimization_level=0`` (:func:`compiler_options`):
 on CPU their compilation, not their run, dominates; large ones get XLA's default optimisation.
@@ -301,8 +301,8 @@ def _to_host(tree: Any) -> Any:
 
 
 def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps: int, rep_flops: float = 1e12,
-                    matrix_size: int = 0, devices: int | None = None,
-                    progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+                    devices: int | None = None, progress: Callable[[int], None] | None = None
+                    ) -> dict[str, np.ndarray]:
     """Run ``reps`` repetitions of ``rep_fn`` and return its outputs stacked to shape ``(reps, ...)``.
 
     Args:
@@ -312,8 +312,6 @@ def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps
         seed: the run's seed.
         reps: number of repetitions.
         rep_flops: FLOPs of one repetition (chooses :func:`compiler_options`).
-        matrix_size: order of the largest matrix factorised (below 512: one LAPACK thread, see
-            :func:`lapack_threads`).
         devices: number of devices to shard over (default: all of ``jax.devices()``).
         progress: called with the number of repetitions finished after each chunk.
     """
@@ -325,7 +323,7 @@ def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps
     fn, mesh = _compiled(rep_fn, n_dev, compiler_options(rep_flops))
     seed_arr = jnp.asarray(seed, dtype=jnp.int64)
     outs: list[dict[str, np.ndarray]] = []
-    with lapack_threads(1 if matrix_size < 512 else None):
+    with lapack_threads(1):
         for start in range(0, reps, chunk):
             idx = np.arange(start, start + chunk, dtype=np.int64)  # the last chunk is padded, extra reps dropped
             if mesh is None:

@@ -151,7 +151,7 @@ def simulate_linear(problem: LinearProblem, *, trials: Any = (4, 2), reps: int =
            "train_sd": jnp.asarray(np.sqrt(train_var), dtype), "test_sd": jnp.asarray(np.sqrt(test_var), dtype)}
     size = min(n, d)
     rep_flops = k[0] * (2.0 * n * d * size + size**3 / 3.0 + 4.0 * n * d * (1 + k[1]))
-    raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=rep_flops, matrix_size=size,
+    raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=rep_flops,
                               devices=devices, progress=progress)
     eng.raise_if_nonfinite(raw, ("resid", "train"), "linear ridge simulation",
                            "use float64 or a positive ridge near d = n")

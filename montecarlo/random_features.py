@@ -45,7 +45,7 @@ from rmt._validation import check_positive_int
 from rmt.activations import Activation
 from rmt.problem import Problem
 
-__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf", "triangular_inverse_sq_norm"]
+__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf"]
 
 Solver = Literal["auto", "kernel", "primal"]
 _TAU_NAMES = ("tau1", "tau2")
@@ -75,36 +75,6 @@ class _Config:
         return self.trials[0] * self.trials[1]
 
 
-def triangular_inverse_sq_norm(lower: jax.Array, block: int = 256) -> jax.Array:
-    r"""``|L^{-1}|_F^2`` for a lower-triangular ``L`` by recursive 2x2 blocking (the work is in matrix products):
-    ``inv([[A, 0], [B, C]]) = [[A^-1, 0], [-C^-1 B A^-1, C^-1]]``. With ``L`` the Cholesky factor of ``M`` this is
-    ``tr M^{-1}``."""
-    return _tri_inv(lower, block, need_inverse=False)[1]
-
-
-def _tri_inv(lower: jax.Array, block: int, need_inverse: bool = True) -> tuple[jax.Array | None, jax.Array]:
-    """``(L^{-1} or None, |L^{-1}|_F^2)``."""
-    n = lower.shape[-1]
-    if n <= block:
-        inv = jax.scipy.linalg.solve_triangular(lower, jnp.eye(n, dtype=lower.dtype), lower=True)
-        return inv, jnp.sum(inv * inv)
-    h = n // 2
-    a_inv, a_sq = _tri_inv(lower[:h, :h], block)
-    c_inv, c_sq = _tri_inv(lower[h:, h:], block)
-    b = -(c_inv @ (lower[h:, :h] @ a_inv))
-    sq = a_sq + c_sq + jnp.sum(b * b)
-    if not need_inverse:
-        return None, sq
-    return jnp.block([[a_inv, jnp.zeros((h, n - h), lower.dtype)], [b, c_inv]]), sq
-
-
-def _tri_inv_flops(n: int, block: int = 256) -> float:
-    if n <= block:
-        return float(n) ** 3  # triangular solve against the identity
-    h = n // 2
-    return _tri_inv_flops(h, block) + _tri_inv_flops(n - h, block) + 2.0 * (n - h) * h * h + 2.0 * (n - h) ** 2 * h
-
-
 def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.Array, test_feats: jax.Array,
                 ridge: jax.Array, mu0: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Fit one ``(W, X)`` for the label columns ``y`` (``m x c``).
@@ -120,10 +90,11 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
         alpha = jax.scipy.linalg.cho_solve((chol, True), y)
         coef = feats.T @ alpha * (1.0 / n1)
         residual = ridge * alpha  # Y - K (K + ridge)^-1 Y
-        if cfg.taus:
-            tau1 = triangular_inverse_sq_norm(chol) / m
-            proj = jax.scipy.linalg.solve_triangular(chol, x, lower=True)
-            tau2 = jnp.sum(proj * proj) / (m * n0)
+        if cfg.taus:  # tr (K+ridge)^-1 = |L^-1|_F^2 and tr X^T (K+ridge)^-1 X = |L^-1 X|_F^2, one solve
+            sol = jax.scipy.linalg.solve_triangular(chol, jnp.concatenate([jnp.eye(m, dtype=x.dtype), x], axis=1),
+                                                    lower=True)
+            tau1 = jnp.sum(sol[:, :m] ** 2) / m
+            tau2 = jnp.sum(sol[:, m:] ** 2) / (m * n0)
     else:
         gram = feats.T @ feats * (1.0 / n1) + ridge * jnp.eye(n1, dtype=feats.dtype)
         chol = jnp.linalg.cholesky(gram)
@@ -132,9 +103,10 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
         if cfg.taus:
             # K has the n1 eigenvalues of F F^T / n1 and m - n1 zeros; Woodbury for tau2. Singular at ridge 0.
             safe = jnp.where(ridge > 0, ridge, 1.0)
-            tau1 = (triangular_inverse_sq_norm(chol) + (m - n1) / safe) / m
-            proj = jax.scipy.linalg.solve_triangular(chol, feats.T @ x, lower=True)
-            tau2 = (jnp.sum(x * x) - jnp.sum(proj * proj) / n1) / (safe * m * n0)
+            sol = jax.scipy.linalg.solve_triangular(
+                chol, jnp.concatenate([jnp.eye(n1, dtype=x.dtype), feats.T @ x], axis=1), lower=True)
+            tau1 = (jnp.sum(sol[:, :n1] ** 2) + (m - n1) / safe) / m
+            tau2 = (jnp.sum(x * x) - jnp.sum(sol[:, n1:] ** 2) / n1) / (safe * m * n0)
             tau1 = jnp.where(ridge > 0, tau1, jnp.inf)
             tau2 = jnp.where(ridge > 0, tau2, jnp.inf)
     if not cfg.taus:
@@ -232,31 +204,38 @@ def rf_flops(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int]
         fl["cholesky"] = cells * m**3 / 3.0
         fl["solve"] = cells * (2.0 * m * m * c + 2.0 * m * n1 * c)
         if taus:
-            fl["taus"] = cells * (_tri_inv_flops(m) + m * m * n0)
+            fl["taus"] = cells * m * m * (m + n0)
     else:
         fl["gram"] = 2.0 * cells * n1 * n1 * m
         fl["cholesky"] = cells * n1**3 / 3.0
         fl["solve"] = cells * (2.0 * n1 * m * c + 2.0 * n1 * n1 * c + 2.0 * m * n1 * c)
         if taus:
-            fl["taus"] = cells * (_tri_inv_flops(n1) + 2.0 * m * n1 * n0 + n1 * n1 * n0)
+            fl["taus"] = cells * (2.0 * m * n1 * n0 + n1 * n1 * (n1 + n0))
     fl["predict"] = 2.0 * cells * t * n1 * c
     fl["total"] = sum(fl.values())
     fl["per_trial"] = fl["total"] / cells
     return fl
 
 
-def _cell_bytes(cfg_like: dict[str, int], itemsize: int) -> tuple[float, float]:
-    n0, n1, m, t, sets = (cfg_like[k] for k in ("n0", "n1", "m", "n_test", "sets"))
+def _rf_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], sets: int, itemsize: int,
+             taus: bool) -> dict[str, float]:
+    """Bytes of one fit and of a repetition's shared arrays, FLOPs of one fit and of a repetition."""
     k = min(n1, m)
-    cell = itemsize * (3.0 * m * n1 + 3.0 * k * k + m * n0 + max(n1, m) * n0 + sets * t * 4)
-    k_p, k_x, k_e = cfg_like["trials"]
-    shared = itemsize * (k_p * n1 * n0 + k_x * m * n0 + 2.0 * sets * t * n0 + 2.0 * k_p * sets * t * n1
-                         + k_p * k_x * k_e * sets * t * 3)
-    return cell, shared
+    k_p, k_x, k_e = trials
+    flops = rf_flops(n0, n1, m, n_test, trials, taus=taus, test_sets=sets)
+    return {"cell_bytes": itemsize * (3.0 * m * n1 + 3.0 * k * k + m * n0 + max(n1, m) * n0 + sets * n_test * 4),
+            "shared_bytes": itemsize * (k_p * n1 * n0 + k_x * m * n0 + 2.0 * sets * n_test * n0
+                                        + 2.0 * k_p * sets * n_test * n1 + k_p * k_x * k_e * sets * n_test * 3),
+            "cell_flops": flops["per_trial"], "rep_flops": flops["total"]}
 
 
 def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool, taus: bool, solver: str,
-             dtype: Any, max_memory: float, test_sets: int) -> tuple[_Config, dict[str, jax.Array], dict[str, Any]]:
+             dtype: Any, max_memory: float, test_sets: int, cost: Callable[..., dict[str, float]] | None = None
+             ) -> tuple[_Config, dict[str, jax.Array], dict[str, Any]]:
+    """Validate the arguments and build the static configuration, the dynamic parameters and the JSON options.
+
+    ``cost(n0, n1, m, n_test, trials, sets, itemsize)`` overrides the random-feature memory and FLOP model (and
+    with it the checks that only concern the random-feature solves)."""
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be an rmt.problem.Problem, got {type(problem).__name__}")
     n0, n1, m = problem.integer_sizes()
@@ -267,7 +246,9 @@ def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool,
         raise ValueError(f"solver must be 'auto', 'kernel' or 'primal', got {solver!r}")
     mode = ("kernel" if n1 >= m else "primal") if solver == "auto" else solver
     ridge = float(problem.ridge)
-    if ridge == 0 and mode == "kernel" and n1 < m:
+    if cost is not None:
+        pass  # another model (the NTK) decides what is solvable
+    elif ridge == 0 and mode == "kernel" and n1 < m:
         raise ValueError("solver='kernel' needs ridge > 0 when n1 < m (K is singular)")
     if ridge == 0 and mode == "primal" and n1 > m:
         raise ValueError("solver='primal' needs ridge > 0 when n1 > m (F F^T is singular)")
@@ -275,11 +256,11 @@ def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool,
     train_var, test_var = eng.diagonal_covariances(problem.covariance, n0)
     mu0 = eng.centering_mean(problem.activation, float(train_var.mean())) if center else 0.0
     itemsize = np.dtype(dtype).itemsize
-    cell_bytes, shared_bytes = _cell_bytes({"n0": n0, "n1": n1, "m": m, "n_test": n_test, "sets": test_sets,
-                                            "trials": k}, itemsize)
-    flops = rf_flops(n0, n1, m, n_test, k, taus=taus, test_sets=test_sets)
-    cell_batch = eng.choose_cell_batch(n_cells=k[0] * k[1], cell_bytes=cell_bytes, cell_flops=flops["per_trial"],
-                                       shared_bytes=shared_bytes, max_memory=eng.check_memory(max_memory))
+    if cost is None:
+        cost = functools.partial(_rf_cost, taus=taus)
+    c = cost(n0, n1, m, n_test, k, test_sets, itemsize)
+    cell_batch = eng.choose_cell_batch(n_cells=k[0] * k[1], cell_bytes=c["cell_bytes"], cell_flops=c["cell_flops"],
+                                       shared_bytes=c["shared_bytes"], max_memory=eng.check_memory(max_memory))
     cfg = _Config(n0=n0, n1=n1, m=m, n_test=n_test, trials=k, activation=problem.activation, solver=mode,
                   taus=bool(taus), test_sets=test_sets, nonlinear=float(problem.nonlinear_signal) > 0, noisy=noisy,
                   covariance=problem.covariance is not None, dtype=dtype, cell_batch=cell_batch)
@@ -290,7 +271,7 @@ def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool,
            "train_sd": jnp.asarray(np.sqrt(train_var), dtype), "test_sd": jnp.asarray(test_sd, dtype)}
     options = {"model": "rf", "problem": problem.as_dict(), "trials": list(k), "n_test": n_test,
                "center": bool(center), "mu0": mu0, "taus": bool(taus), "solver": mode, "dtype": dtype,
-               "cell_batch": cell_batch, "rep_flops": flops["total"]}
+               "cell_batch": cell_batch, "rep_flops": c["rep_flops"]}
     return cfg, prm, options
 
 
@@ -303,7 +284,7 @@ def _run(problem: Problem, *, trials: Any, reps: int, seed: int, n_test: int | N
     cfg, prm, options = _prepare(problem, trials=trials, n_test=n_test, center=center, taus=taus, solver=solver,
                                  dtype=dtype, max_memory=max_memory, test_sets=test_sets)
     raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=options["rep_flops"],
-                              matrix_size=min(cfg.n1, cfg.m), devices=devices, progress=progress)
+                              devices=devices, progress=progress)
     eng.raise_if_nonfinite(raw, ("resid", "train"), "random-feature simulation",
                            "use float64, a larger ridge, or sizes away from the interpolation threshold n1 = m")
     return _summarize_reps(raw, cfg.noisy, test_sets), cfg, options, timer.elapsed
