@@ -4,7 +4,8 @@
 The model is random-feature ridge regression of ../shared/DESIGN.md under the two-point shifts of
 :func:`theory.covariate_shift.two_point` (train eigenvalues {1.6, 0.4} with equal weights, as in reference sheet
 ntk_covariate_shift.md section 3.10), ``tanh`` features and label noise 0.1. Simulation points come from
-:func:`montecarlo.simulate_rf` with the same :class:`rmt.problem.Problem` (test inputs drawn from ``Sigma_*``).
+:func:`montecarlo.covariate_shift.simulate_shift` with the same :class:`rmt.problem.Problem` (each fitted model
+scored on test inputs from ``Sigma_*`` and from ``Sigma``).
 """
 
 from __future__ import annotations
@@ -65,54 +66,33 @@ SHIFTS = (HARMFUL, MILD, HELPFUL, SCALED)
 
 @dataclass(frozen=True)
 class SimPoint:
-    """Monte Carlo OOD and in-distribution test errors at one point, with standard errors over repetitions."""
+    """Monte Carlo OOD and in-distribution test errors at one point, with standard errors over repetitions; both
+    errors come from the same fitted models (common random numbers), so the penalty has its own paired error."""
 
     ood: float
     ood_se: float
     iid: float
     iid_se: float
-    paired: bool  # both errors from the same fitted models (common random numbers)
-
-    @property
-    def penalty(self) -> float:
-        return self.ood - self.iid
-
-    @property
-    def penalty_se(self) -> float:
-        """Standard error of the penalty; for paired runs the positive correlation makes this an upper bound."""
-        return math.hypot(self.ood_se, self.iid_se)
+    penalty: float
+    penalty_se: float
 
 
 def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: int, seed: int,
                   cache: dict[str, Any] | None = None, activation: str = ACTIVATION,
                   noise: float = NOISE) -> SimPoint:
-    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``.
+    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``
+    (:func:`montecarlo.covariate_shift.simulate_shift`); memoised in ``cache`` (a JSON-able dict) by parameters."""
+    from montecarlo.covariate_shift import simulate_shift
 
-    Uses :func:`montecarlo.covariate_shift.simulate_shift` (both test laws on the same fits) when available, else two
-    runs of :func:`montecarlo.simulate_rf`. Results are memoised in ``cache`` (a JSON-able dict) by parameters.
-    """
     key = json.dumps([shift.strength, shift.scale, phi, psi, ridge, reps, seed, activation, noise, N0_SIM])
     if cache is not None and key in cache:
         return SimPoint(**cache[key])
-    spec = shift.spectrum.covariance()
     prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=N0_SIM,
-                               covariance=spec)
-    try:
-        from montecarlo.covariate_shift import simulate_shift
-    except ImportError:
-        simulate_shift = None
-    if simulate_shift is not None:
-        r = simulate_shift(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
-        pt = SimPoint(float(r.ood.test_error), float(r.ood.stderr["test_error"]), float(r.iid.test_error),
-                      float(r.iid.stderr["test_error"]), True)
-    else:
-        from montecarlo import simulate_rf
-
-        ood = simulate_rf(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
-        iid = simulate_rf(prob.replace(covariance=shift.spectrum.in_distribution().covariance()), trials=(2, 2, 2),
-                          reps=reps, seed=seed + 7919, taus=False)
-        pt = SimPoint(float(ood.test_error), float(ood.stderr["test_error"]), float(iid.test_error),
-                      float(iid.stderr["test_error"]), False)
+                               covariance=shift.spectrum.covariance())
+    r = simulate_shift(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
+    diff = np.asarray(r.ood.samples["test_error"]) - np.asarray(r.iid.samples["test_error"])
+    pt = SimPoint(float(r.ood.test_error), float(r.ood.stderr["test_error"]), float(r.iid.test_error),
+                  float(r.iid.stderr["test_error"]), float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size)))
     if cache is not None:
         cache[key] = pt.__dict__.copy()
     return pt
