@@ -41,6 +41,13 @@ def register(groups) -> None:
         "--spectrum 1.6:0.4:1,0.4:1.6:1 --json;  rmt theory shift --phi 0.5 --psi 0.05:0.45:5 --ridge 0 "
         "--activation erf --family two-point --strength=-0.25,1 --json  (a value starting with '-' needs '=')")
     add_problem_args(p)
+    add_spectrum_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON (one object per point)")
+    p.set_defaults(func=run)
+
+
+def add_spectrum_args(p: argparse.ArgumentParser) -> None:
+    """The shift flags shared by ``rmt theory shift`` and ``rmt simulate shift``."""
     p.add_argument("--spectrum", metavar="L:LS:W,...", default=None,
                    help="joint spectrum atoms: train eigenvalue L > 0, test eigenvalue LS >= 0, weight W > 0 "
                    "(W may be omitted: equal weights)")
@@ -58,8 +65,6 @@ def register(groups) -> None:
     p.add_argument("--alpha-star", type=sweep_type("--alpha-star"), default=None, metavar="A",
                    help="power-law test exponent < 1")
     p.add_argument("--nodes", type=int, default=200, metavar="N", help="power-law quadrature nodes (default 200)")
-    p.add_argument("--json", action="store_true", help="print JSON (one object per point)")
-    p.set_defaults(func=run)
 
 
 def parse_spectrum(text: str) -> JointSpectrum:
@@ -89,7 +94,7 @@ def parse_spectrum(text: str) -> JointSpectrum:
         raise ValueError(f"--spectrum: {exc}") from None
 
 
-def _family_points(args: argparse.Namespace) -> tuple[list[dict[str, float]], Any]:
+def family_points(args: argparse.Namespace) -> tuple[list[dict[str, float]], Any]:
     """The family parameters of each point and a builder of the batched spectrum for a list of them."""
     fam = args.family
     if args.spectrum is not None and fam is not None:
@@ -138,7 +143,7 @@ def _penalty(ood: float, ind: float) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    fam_pts, build = _family_points(args)
+    fam_pts, build = family_points(args)
     problems = list(iter_problems(args))
     grid = list(itertools.product(problems, fam_pts))
     col = lambda k: np.array([float(getattr(pr, k)) for pr, _ in grid])  # noqa: E731

@@ -82,3 +82,27 @@ def test_figure_id_ood_line_theory_only(tmp_path, capsys):
 def test_figures_theory_only(tmp_path, capsys, name):
     run_json(capsys, ["figure", name, "--out", str(tmp_path), "--no-mc", "--quick"])
     assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_simulate_shift_json_has_stderr_for_every_printed_quantity(capsys):
+    recs = run_json(capsys, ["simulate", "shift", "--n0", "40", "--n1", "40", "--m", "30", "--ridge", "0.1",
+                             "--activation", "erf", "--noise", "0.1", "--family", "two-point", "--strength", "1,0",
+                             "--reps", "2", "--n-test", "200", "--json", "--quiet"])
+    assert [r["strength"] for r in recs] == [1.0, 0.0]
+    for r in recs:
+        for k in ("test_error", "train_error", "bias", "variance", "id_test_error", "id_bias", "id_variance"):
+            assert math.isfinite(r[k]) and r["stderr"][k] >= 0
+        assert r["bias"] + r["variance"] == pytest.approx(r["test_error"], rel=1e-10)
+    # strength 0 is no shift: the two test laws coincide, so OOD and ID estimates are identical
+    assert recs[1]["test_error"] == pytest.approx(recs[1]["id_test_error"], rel=1e-12)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--phi", "0.5", "--psi", "1"], "--n0 is required"),
+    (["--n0", "40", "--n1", "40", "--m", "30", "--spectrum", "1:x"], "--spectrum"),
+    (["--n0", "40", "--n1", "40", "--m", "30", "--reps", "0"], "reps"),
+])
+def test_simulate_shift_bad_input(capsys, argv, needle):
+    rc = main(["simulate", "shift", "--ridge", "0.1", "--activation", "tanh", "--quiet"] + argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and needle in err
