@@ -394,36 +394,38 @@ class _Constants:
 
 
 def _shift_constants(act: ActivationLike, s: np.ndarray, s_star: np.ndarray) -> _Constants:
-    """``mu1, mu_star^2`` at ``s`` and ``s_*`` (arrays of one shape), with the centring and ``mu1 != 0`` checks."""
+    """``mu1, mu_star^2`` at ``s`` and ``s_*`` (arrays of one shape), with the centring and ``mu1 != 0`` checks.
+
+    Constants are computed once per distinct variance (rounded to 13 significant digits: traces of quadrature-
+    discretised or reweighted laws carry ~1e-15 rounding, and each distinct value would otherwise cost a fresh mpmath
+    quadrature; the effect is <= 1e-13 relative) and mapped back onto the array.
+    """
     activation = get_activation(act)
     s = np.asarray(s, dtype=float)
     s_star = np.asarray(s_star, dtype=float)
-    cache: dict[float, Any] = {}
-
-    def at(x: float) -> Any:
-        # s is rounded to 13 significant digits: traces of quadrature-discretised or reweighted laws carry ~1e-15
-        # rounding, and each distinct value would otherwise cost a fresh mpmath quadrature (effect <= 1e-13 relative)
-        key = float(f"{x:.13g}")
-        if key not in cache:
-            cache[key] = constants(activation, key)
-        return cache[key]
-
-    out = {k: np.empty(s.shape) for k in ("mu1", "ms", "mu1s", "mss")}
-    for idx in np.ndindex(*s.shape):
-        c, cs = at(float(s[idx])), at(float(s_star[idx]))
-        scale = max(1.0, math.sqrt(max(float(c.eta), 0.0)), abs(float(c.mu0)))
-        if abs(float(c.mu0) - float(cs.mu0)) > 1e-9 * scale:
-            raise ValueError(
-                f"activation {activation.name!r} has E sigma(u) = {float(c.mu0):.6g} at the train variance "
-                f"s = {float(s[idx]):.6g} but {float(cs.mu0):.6g} at the test variance s_* = {float(s_star[idx]):.6g}: "
-                "the covariate-shift formulas assume equal means (odd activations such as tanh/erf, or s_* = s); "
-                "see the centring caveat of reference sheet ntk_covariate_shift.md section 1.3")
-        if float(c.mu1) == 0.0:
-            raise ValueError(f"activation {activation.name!r} has mu1 = E sigma'(u) = 0 at s = {float(s[idx]):.6g}: "
-                             "it carries no linear signal and the formulas (which divide by mu1^2) do not apply")
-        out["mu1"][idx], out["ms"][idx] = float(c.mu1), max(float(c.mu_star2), 0.0)
-        out["mu1s"][idx], out["mss"][idx] = float(cs.mu1), max(float(cs.mu_star2), 0.0)
-    return _Constants(out["mu1"], out["ms"], out["mu1s"], out["mss"])
+    rounded = np.vectorize(lambda x: float(f"{x:.13g}"), otypes=[float])
+    both = rounded(np.concatenate([s.ravel(), s_star.ravel()])) if s.size else np.zeros(0)
+    values, inverse = np.unique(both, return_inverse=True)
+    table = np.array([[float(v) for v in (c.mu0, c.mu1, c.mu_star2, c.eta)]
+                      for c in (constants(activation, float(x)) for x in values)]).reshape(-1, 4)
+    at_s = table[inverse[: s.size]].reshape(s.shape + (4,))
+    at_ss = table[inverse[s.size:]].reshape(s.shape + (4,))
+    scale = np.maximum.reduce([np.ones(s.shape), np.sqrt(np.clip(at_s[..., 3], 0, None)), np.abs(at_s[..., 0])])
+    bad = np.abs(at_s[..., 0] - at_ss[..., 0]) > 1e-9 * scale
+    if np.any(bad):
+        i = np.argwhere(bad)[0]
+        i = tuple(i) if i.size else ()
+        raise ValueError(
+            f"activation {activation.name!r} has E sigma(u) = {at_s[i][0]:.6g} at the train variance "
+            f"s = {float(s[i]):.6g} but {at_ss[i][0]:.6g} at the test variance s_* = {float(s_star[i]):.6g}: "
+            "the covariate-shift formulas assume equal means (odd activations such as tanh/erf, or s_* = s); "
+            "see the centring caveat of reference sheet ntk_covariate_shift.md section 1.3")
+    if np.any(at_s[..., 1] == 0):
+        i = np.argwhere(at_s[..., 1] == 0)[0]
+        i = tuple(i) if i.size else ()
+        raise ValueError(f"activation {activation.name!r} has mu1 = E sigma'(u) = 0 at s = {float(s[i]):.6g}: "
+                         "it carries no linear signal and the formulas (which divide by mu1^2) do not apply")
+    return _Constants(at_s[..., 1], np.clip(at_s[..., 2], 0, None), at_ss[..., 1], np.clip(at_ss[..., 2], 0, None))
 
 
 # ----------------------------------------------------------------------------------------------------------------
