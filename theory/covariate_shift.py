@@ -741,7 +741,14 @@ def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray
         R = np.where(pole, np.inf, (signal * bbar + noise) / np.where(pole, 1.0, one_m_d2))
         noise_var = np.where(pole, np.where(noise > 0, np.inf, 0.0), d_s * noise / np.where(pole, 1.0, one_m_d2))
         E = np.where(pole, np.inf, signal * bbar_s + d_s * R)
-    kappa = mu1sq / rho * (1.0 / psi - q1) - ms
+    # kappa: directly, or from the equation kappa (1 - d1) = ridge phi/psi -- whichever cancels less (the direct
+    # form loses digits when kappa << mu1^2/(psi rho), e.g. under-parameterised with a tiny ridge)
+    kappa_direct = mu1sq / rho * (1.0 / psi - q1) - ms
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa_eq = ridge * phi / psi / (1.0 - d1)
+        cond_direct = (mu1sq / (psi * rho) + ms) / np.abs(kappa_direct)
+        cond_eq = (1.0 + phi * (q1 + eps)) / np.abs(1.0 - d1)
+    kappa = np.where((ridge > 0) & (cond_eq < cond_direct) & np.isfinite(kappa_eq), kappa_eq, kappa_direct)
     kappa = np.where(ridge == 0, np.where(phi > psi, mu1sq * (1.0 / psi - 1.0 / phi) / rho, 0.0), kappa)
     with np.errstate(divide="ignore"):
         tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)

@@ -325,6 +325,16 @@ def test_ridgeless_limit_is_the_limit_of_small_ridge(phi, psi):
     assert r.rho[-1] == pytest.approx(r0.rho, rel=1e-5)
 
 
+def test_kappa_accurate_for_tiny_ridge_under_parameterised():
+    """n1 << m, ridge -> 0: gamma tau1 -> 1 - n1/m (random_features.md 3.3), i.e. kappa -> gamma (phi/psi)/(1 - phi/psi).
+    kappa is then far below the terms of its direct formula; it must still come out accurate."""
+    phi, psi = np.array([0.006, 0.5, 2.0]), np.array([273.0, 0.9, 30.0])
+    ridge = 1e-9
+    r = covariate_shift_error(phi, psi, spectrum=two_point(0.7), ridge=ridge, activation="erf", noise=0.1)
+    np.testing.assert_allclose(r.kappa, ridge * (phi / psi) / (1 - phi / psi), rtol=1e-6)
+    np.testing.assert_allclose(ridge * r.tau1, 1 - phi / psi, rtol=1e-6)
+
+
 def test_pole_at_interpolation_threshold_is_infinite():
     r = covariate_shift_error(np.array([0.5, 0.5]), np.array([0.5, 0.49]), spectrum=two_point(1.0), ridge=0.0,
                               noise=0.1)
