@@ -10,6 +10,7 @@ scored on test inputs from ``Sigma_*`` and from ``Sigma``).
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import time
@@ -116,14 +117,27 @@ def write_json(path: Path, payload: dict[str, Any]) -> Path:
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
-    def fmt(v: Any) -> str:
+    """CSV with proper quoting (shift names contain commas); floats to 10 significant digits, ``inf``/``nan`` as
+    text."""
+    def fmt(v: Any) -> Any:
         if isinstance(v, (float, np.floating)):
             return "inf" if math.isinf(v) else ("nan" if math.isnan(v) else f"{float(v):.10g}")
-        return str(v)
+        return v
 
-    lines = [",".join(header)] + [",".join(fmt(v) for v in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n")
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows([[fmt(v) for v in row] for row in rows])
     return path
+
+
+def significant(a: Any, digits: int = 8) -> np.ndarray:
+    """Round to ``digits`` significant digits (keeps the JSON data files small); non-finite values are kept."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(np.isfinite(a) & (a != 0), np.floor(np.log10(np.abs(a))), 0.0)
+        scale = 10.0 ** (digits - 1 - mag)
+        return np.where(np.isfinite(a), np.round(a * scale) / scale, a)
 
 
 class Timer:

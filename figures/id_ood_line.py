@@ -56,8 +56,10 @@ def compute(mc: bool, quick: bool, out: Path) -> dict[str, Any]:
                              r.id_test_error[k], r.test_error[k], "", "", S, I])
         if mc:
             widths = SIM_WIDTHS[::2] if quick else SIM_WIDTHS
+            j = SHIFTS.index(sh)
             for k, wr in enumerate(widths):
-                pt = simulate_pair(sh, PHI, PHI / wr, 0.0, reps=4 if quick else 12, seed=100 + k, cache=cache)
+                pt = simulate_pair(sh, PHI, PHI / wr, 0.0, reps=4 if quick else 12, seed=100 + 20 * j + k,
+                                   cache=cache)
                 sims.append((sh.name, wr, pt))
                 rows.append(["simulation", sh.name, "ridgeless n1>m", wr, PHI / wr, 0.0, pt.iid, pt.ood, pt.iid_se,
                              pt.ood_se, S, I])

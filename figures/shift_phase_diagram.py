@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, NOISE, TRAIN, Timer, setup_matplotlib, write_json)
+from figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, NOISE, TRAIN, Timer, setup_matplotlib, significant,
+                                   write_json)
 from theory.covariate_shift import covariate_shift_error, optimal_ridge, two_point
 
 NAME = "shift-phase-diagram"
@@ -118,7 +119,8 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
     panels = compute(quick)
     t_theory = timer.seconds
     png = draw(panels, out / f"{NAME}.png")
-    data = {k: {kk: vv for kk, vv in v.items()} for k, v in panels.items()}
+    data = {k: {kk: (significant(vv) if isinstance(vv, np.ndarray) else vv) for kk, vv in v.items()}
+            for k, v in panels.items()}
     js = write_json(out / f"{NAME}.json", {"figure": NAME, "activation": ACTIVATION, "noise": NOISE,
                                            "train": TRAIN, "panels": data})
     return {"figure": NAME, "png": str(png), "data": str(js), "theory_seconds": round(t_theory, 2),
