@@ -182,7 +182,10 @@ def linear_ood_error(train_cov: ArrayLike, test_cov: ArrayLike, n_samples: Array
     eigensystem of ``A = C^{1/2} K C^{1/2} = U diag(eta) U^T``: eigenfunctions ``U^T C^{-1/2} x`` (orthonormal under
     ``C``), overlap ``O = U^T C^{-1/2} C' C^{-1/2} U`` and target coefficients ``vbar = U^T C^{1/2} w``. This equals
     the sheet's ``E_g = gamma' sigma^2/(1-gamma) + kappa^2 w^T M C' M^T w + kappa^2 gamma'/(1-gamma) w^T M C M^T w``
-    with ``M = (p C K + kappa)^{-1}`` (the transposes matter only when ``C`` and ``K`` do not commute).
+    with ``M = (p C K + kappa)^{-1}``. The transposes matter only when ``C`` and ``K`` do not commute; there the
+    sheet's literal ``w^T M C' M w`` is off by ~50% in the case of
+    ``tests/theory/test_covariate_shift.py::test_linear_form_transpose_decided_by_simulation``, and a direct
+    simulation agrees with the form used here.
 
     Args:
         train_cov: ``C`` (``(N, N)`` symmetric positive definite, or its positive diagonal).

@@ -131,6 +131,15 @@ def test_checkpoint_table_3_6(row):
     assert close6(line.rho0, rho0) and close6(line.slope, S) and abs(line.intercept - I) <= 5.0001e-7
 
 
+def test_sheet_3_7_ridgeless_gaps_relu():
+    """Sheet 3.7 (centred ReLU, equal traces so the centring caveat does not apply; swap, phi = 0.5, noise 0.1):
+    ridgeless E_OOD - E_ID = 0.344, 0.963, 0.143, 0.116 at n1/m = 0.25, 1.1, 4, 100, and E_OOD/E_ID = 2.04 at 100."""
+    w = np.array([0.25, 1.1, 4.0, 100.0])
+    r = covariate_shift_error(0.5, 0.5 / w, spectrum=two_point(1.0), ridge=0.0, activation="relu", noise=0.1)
+    np.testing.assert_allclose(r.ood_penalty, [0.344, 0.963, 0.143, 0.116], atol=5.01e-4)
+    assert abs(r.test_error[-1] / r.id_test_error[-1] - 2.04) <= 5.01e-3
+
+
 def test_named_families_reproduce_table_spectra():
     np.testing.assert_allclose(two_point(1.0).test, [0.4, 1.6], rtol=0, atol=1e-15)
     np.testing.assert_allclose(two_point(-0.25).test, [1.9, 0.1], rtol=0, atol=1e-15)
@@ -514,6 +523,37 @@ def test_linear_form_equals_sheet_matrix_formula_noncommuting():
     for p, ridge, noise in [(10.0, 0.3, 0.1), (40.0, 1e-2, 0.2), (80.0, 2.0, 0.0)]:
         r = linear_ood_error(C, Cp, p, target=w2, kernel=K, ridge=ridge, noise=noise)
         assert r.test_error == pytest.approx(_sheet_linear_form(C, Cp, K, w2, p, ridge, noise), rel=1e-9)
+
+
+def test_linear_form_transpose_decided_by_simulation():
+    """Sheet 4 writes the bias as kappa^2 w^T M C' M w with M = (p C K + kappa)^-1. For C and K that do not commute
+    the derivation (features z = K^{1/2} x) gives w^T M C' M^T w instead, and the two differ by ~50% here; a direct
+    simulation of linear-kernel ridge regression (w averaged analytically, E w w^T = I/N) sides with M^T."""
+    rng = np.random.default_rng(0)
+    N, p, ridge = 40, 100, 0.35
+    e = np.geomspace(1.0, 1000.0, N)
+    e = e / e.mean()
+
+    def rotated():
+        Q, _ = np.linalg.qr(rng.standard_normal((N, N)))
+        return (Q * e) @ Q.T
+
+    C, Cp, K = np.diag(e), rotated(), rotated()
+    res = linear_ood_error(C, Cp, float(p), target=np.eye(N) / N, kernel=K, ridge=ridge)
+    ours, kap = res.test_error, res.kappa
+    CK = C @ K
+    M = np.linalg.inv(p * CK + kap * np.eye(N))
+    g, gp = p * np.trace(CK @ CK @ M @ M), p * np.trace(Cp @ K @ CK @ M @ M)
+    literal = kap**2 * np.trace(M @ Cp @ M) / N + kap**2 * gp / (1 - g) * np.trace(M @ C @ M) / N
+    draws = np.random.default_rng(1)
+    vals = []
+    for _ in range(60):
+        X = draws.standard_normal((p, N)) * np.sqrt(e)
+        R = K @ X.T @ np.linalg.solve(X @ K @ X.T + ridge * np.eye(p), X) - np.eye(N)  # beta_hat - w = R w
+        vals.append(np.trace(R.T @ Cp @ R) / N)
+    mean, se = np.mean(vals), np.std(vals, ddof=1) / np.sqrt(len(vals))
+    assert abs(mean - ours) <= 4 * se + 0.02 * ours, (ours, mean, se)
+    assert abs(mean - literal) > 0.3 * mean  # the literal M C' M form is far off
 
 
 def test_kernel_form_diagonal_equals_linear_form():
