@@ -599,9 +599,9 @@ def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 
         bias = s["b2"]
         load = bias + noise_
         variance = np.where(load > 0, q / n_minus_q * load, 0.0)
-    test_error = bias + variance
-    test_mse = test_error + noise_
-    train = np.where(np.isfinite(test_mse), s_n * s_n * test_mse, np.inf)
+        test_error = bias + variance
+        test_mse = test_error + noise_
+        train = np.where(np.isfinite(test_mse), s_n * s_n * test_mse, np.inf)
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
     return KRRResult(kappa=_ro(kappa), E0=_ro(E0), df1=_ro(s["z"]), df2=_ro(q), test_error=_ro(test_error),
                      test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(bias), variance=_ro(variance),
@@ -661,9 +661,9 @@ class RFResult:
     system: Eigensystem = field(repr=False)
 
     def ensemble_test_error(self, K: ArrayLike) -> np.ndarray:
-        """Excess test error of the average of ``K >= 1`` RF models with independent features on the same data:
+        """Excess test error of the average of ``K >= 1`` (``inf`` allowed) RF models with independent features on the same data:
         ``E_inf + (E_1 - E_inf)/K - noise`` (sheet §2.4)."""
-        K = check_positive(K, "K")
+        K = check_positive(K, "K", allow_inf=True)
         return np.asarray(self.ensemble_limit_mse) + np.asarray(self.feature_variance) / K - np.asarray(self.noise)
 
     def learnabilities(self) -> np.ndarray:
