@@ -30,7 +30,7 @@ standard errors:
 * KRR per mode: the mean and variance over datasets of ``v_hat_i = sqrt(lambda_i) w_hat_i`` (sheet §1.1).
 
 JAX in float64 (``jax_enable_x64`` is switched on when this module is imported), ``jit`` + ``vmap`` over replicates
-in batches (``jax.lax.map(batch_size=...)``); replicate ``r`` always uses ``jax.random.split(PRNGKey(seed), R)[r]``,
+in fixed-size batches (one compilation per problem shape and batch size, whatever the number of replicates); replicate ``r`` always uses ``jax.random.split(PRNGKey(seed), R)[r]``,
 so results do not depend on the batch size.
 
 This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a problem point by duck typing
@@ -240,14 +240,30 @@ def _rf_one(key, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise):
     return jax.vmap(one_draw)(jax.random.split(kw, F))
 
 
-@partial(jax.jit, static_argnames=("n", "batch"))
-def _krr_all(keys, sqrt_lam, wstar, n: int, ridge, noise, batch: int):
-    return jax.lax.map(lambda k: _krr_one(k, sqrt_lam, wstar, n, ridge, noise), keys, batch_size=batch)
+@partial(jax.jit, static_argnames=("n",))
+def _krr_batch(keys, sqrt_lam, wstar, n: int, ridge, noise):
+    return jax.vmap(lambda k: _krr_one(k, sqrt_lam, wstar, n, ridge, noise))(keys)
 
 
-@partial(jax.jit, static_argnames=("n", "p", "F", "batch"))
-def _rf_all(keys, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise, batch: int):
-    return jax.lax.map(lambda k: _rf_one(k, sqrt_lam, wstar, n, p, F, ridge, noise), keys, batch_size=batch)
+@partial(jax.jit, static_argnames=("n", "p", "F"))
+def _rf_batch(keys, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise):
+    return jax.vmap(lambda k: _rf_one(k, sqrt_lam, wstar, n, p, F, ridge, noise))(keys)
+
+
+def _run_batched(fn, keys: jax.Array, batch: int) -> list[np.ndarray]:
+    """Apply a jitted, vmapped ``fn(keys)`` in fixed-size batches (the last one padded), so one compilation serves
+    every number of replicates; results are concatenated in replicate order."""
+    R = keys.shape[0]
+    b = min(batch, R)
+    parts: list[list[np.ndarray]] = []
+    for start in range(0, R, b):
+        kb = keys[start:start + b]
+        pad = b - kb.shape[0]
+        if pad:
+            kb = jnp.concatenate([kb, keys[:pad]])
+        out = fn(kb)
+        parts.append([np.asarray(a)[:b - pad] for a in out])
+    return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
 
 
 def _keys(seed: int, R: int) -> jax.Array:
@@ -283,7 +299,7 @@ def simulate_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, nois
         raise ValueError("ridge = 0 with n equal to the number of modes is the singular interpolation point")
     sl = jnp.asarray(np.sqrt(lam))
     ws = jnp.asarray(np.sqrt(v2 / lam))
-    out = _krr_all(_keys(seed, R), sl, ws, n, ridge, noise, min(batch, R))
+    out = _run_batched(lambda k: _krr_batch(k, sl, ws, n, ridge, noise), _keys(seed, R), batch)
     e, test, train, kap, kr = _checked(out, "KRR")
     vals, ses = {}, {}
     for name, arr in (("test_error", test), ("train_error", train), ("kappa", kap), ("kare", kr)):
@@ -344,7 +360,7 @@ def simulate_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge: floa
         raise ValueError("ridge = 0 with n = p is the singular interpolation point")
     sl = jnp.asarray(np.sqrt(lam))
     ws = jnp.asarray(np.sqrt(v2 / lam))
-    out = _rf_all(_keys(seed, D), sl, ws, n, p, F, ridge, noise, min(batch, D))
+    out = _run_batched(lambda k: _rf_batch(k, sl, ws, n, p, F, ridge, noise), _keys(seed, D), batch)
     e, test, train, kap, kr = _checked(out, "RF")
     # shapes: e (D, F, M); others (D, F)
     vals, ses = {}, {}
