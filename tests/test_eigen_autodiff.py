@@ -78,9 +78,9 @@ def test_rf_derivatives_match_finite_differences_of_numpy(n, p, ridge):
 
 def test_spectral_derivatives_match_finite_differences():
     """d E / d alpha, d beta of a power law, and d E / d lambda_j for single modes."""
-    f = lambda a, b: krr_errors(power_law_spectrum(a, b, 2000), 100.0, 1e-2, 0.1)["test_error"]  # noqa: E731
+    f = lambda a, b: krr_errors(power_law_spectrum(a, b, 1000), 100.0, 1e-2, 0.1)["test_error"]  # noqa: E731
     ga, gb = jax.grad(f, argnums=(0, 1))(1.5, 1.8)
-    num = lambda a, b: krr(Eigensystem.power_law(a, b, 2000), 100, 1e-2, 0.1).test_error  # noqa: E731
+    num = lambda a, b: krr(Eigensystem.power_law(a, b, 1000), 100, 1e-2, 0.1).test_error  # noqa: E731
     assert float(ga) == pytest.approx(_fd(lambda a: num(a, 1.8), 1.5, 1e-5), rel=1e-6)
     assert float(gb) == pytest.approx(_fd(lambda b: num(1.5, b), 1.8, 1e-5), rel=1e-6)
     s = sensitivities(SYS, 100.0, 1e-2, 0.1, p=150.0)
@@ -158,6 +158,7 @@ def test_optimal_ridge_against_brute_force_grid(p):
     assert o.value == pytest.approx(curve[j], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_more_is_better_table_sheet_2_7():
     """Sheet 2.7 (Simon et al. arXiv:2311.14646): with the ridge tuned, E* decreases in p towards KRR and ridge*
     decreases. The sheet's truncation is not stated; these values are for M -> inf (binned spectrum with tail), which
@@ -176,7 +177,9 @@ def test_more_is_better_table_sheet_2_7():
     assert k.value + 0.1 == pytest.approx(0.2157, rel=2e-3) and k.value < prev_e
 
 
-@pytest.mark.parametrize("alpha,beta", [(3.0, 2.0), (2.0, 1.5), (2.0, 1.8), (1.5, 1.25)])
+@pytest.mark.parametrize("alpha,beta", [pytest.param(3.0, 2.0, marks=pytest.mark.slow),
+                                        pytest.param(2.0, 1.5, marks=pytest.mark.slow), (2.0, 1.8),
+                                        pytest.param(1.5, 1.25, marks=pytest.mark.slow)])
 def test_fitting_ratio_at_optimal_ridge(alpha, beta):
     """Sheet 1.7 continuum formula (noise-free, beta < alpha): E_tr/E_te at the optimum = ((a-b)/(b(a-1)))^2.
     The sheet's own 'solver' column is visibly truncation-biased (e.g. 0.116 vs 0.16 at alpha = 1.5); with
@@ -188,11 +191,12 @@ def test_fitting_ratio_at_optimal_ridge(alpha, beta):
     assert r.train_error / r.test_mse == pytest.approx(((alpha - beta) / (beta * (alpha - 1))) ** 2, rel=3e-3)
 
 
-@pytest.mark.parametrize("alpha,beta", [(2.0, 2.5), (1.5, 1.5), (1.5, 3.0)])
+@pytest.mark.parametrize("alpha,beta", [(2.0, 2.5), pytest.param(1.5, 1.5, marks=pytest.mark.slow),
+                                        pytest.param(1.5, 3.0, marks=pytest.mark.slow)])
 def test_obligatory_overfitting_when_beta_ge_alpha(alpha, beta):
     """Noise-free power-law tasks with beta >= alpha: the error decreases all the way to zero ridge."""
-    s = Eigensystem.power_law(alpha, beta, 20000, tail=True)
-    o = optimal_ridge(s, 300.0, 0.0)
+    s = Eigensystem.power_law(alpha, beta, 1000, tail=True)
+    o = optimal_ridge(s, 30.0, 0.0)
     assert o.at_bound == "lower" and o.slope > 0
 
 
@@ -200,11 +204,11 @@ def test_optimal_width_fixed_ridge_against_grid():
     s = Eigensystem.power_law(1.5, 1.8, 1000)
     C = 2e4
     o = optimal_width(s, C, 0.1, ridge=1e-2)
-    p = np.geomspace(o.bounds[0], o.bounds[1], 2001)
+    p = np.geomspace(o.bounds[0], o.bounds[1], 1001)
     curve = rf(s, C / p, p, 1e-2, 0.1).test_error
     j = int(np.argmin(curve))
     assert abs(math.log(o.x / p[j])) <= math.log(p[1] / p[0])
-    assert o.value == pytest.approx(curve[j], rel=1e-5) and o.value <= curve[j] * (1 + 1e-12)
+    assert o.value == pytest.approx(curve[j], rel=3e-5) and o.value <= curve[j] * (1 + 1e-12)
     assert o.extra["n"] == pytest.approx(C / o.x)
 
 

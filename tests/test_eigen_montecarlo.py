@@ -66,19 +66,20 @@ def test_rf_all_keys(spectrum):
     _check(sim, th, 3 / 100)
 
 
-def test_reproducible_and_batch_independent(spectrum):
+def test_reproducible_and_batch_independent(spectrum, krr_sim):
+    """Replicate r always uses split(PRNGKey(seed), R)[r]: the batch size and the number of replicates do not change
+    the draws (shapes as in the module fixture, so the compiled kernel is reused)."""
     lam, v2 = spectrum.expanded()
-    a = simulate_krr(lam[:200], v2[:200], 30, 0.1, 0.1, trials=12, seed=5, batch=8)
-    b = simulate_krr(lam[:200], v2[:200], 30, 0.1, 0.1, trials=12, seed=5, batch=3)
-    c = simulate_krr(lam[:200], v2[:200], 30, 0.1, 0.1, trials=12, seed=6, batch=8)
+    a = simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=8)
+    b = simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=16)
+    c = simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=12, batch=8)
     for k in a.values:
         assert a.values[k] == pytest.approx(b.values[k], rel=1e-12)
     assert a.values["test_error"] != c.values["test_error"]
 
 
-def test_simulate_accepts_problem_point(spectrum):
-    small = Eigensystem(spectrum.eigenvalues[:100], spectrum.target_power[:100])
-    s = simulate(EigenProblem(small, n=40, ridge=0.1, noise=0.05), trials=8, seed=1)
+def test_simulate_accepts_problem_point(spectrum, krr_sim):
+    s = simulate(EigenProblem(spectrum, n=100, ridge=0.1, noise=0.05), trials=8, seed=1)
     assert set(s.values) == set(s.stderr)
     assert {"test_error", "train_error", "bias", "variance", "kappa"} <= set(s.values)
     with pytest.raises(ValueError, match="flat_mass"):
