@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from rmt.activations import constants
 from rmt.solvers import SolverError
 from rmt.stieltjes import mp_G
-from tests import _eigen_refs as ref
+from tests.theory import _eigen_refs as ref
 from theory.eigen import (EigenProblem, Eigensystem, evaluate, kare, krr, rf, rf_data_limit, solve_gamma,
                           solve_kappa)
 
@@ -437,3 +437,21 @@ def test_evaluate_keys():
     r = evaluate(EigenProblem(s, n=100, ridge=0.01, noise=0.1, p=50))
     assert set(r) >= set(k) | {"gamma", "feature_variance", "ensemble_limit_error"}
     assert r["test_error"] == pytest.approx(r["ensemble_limit_error"] + r["feature_variance"], rel=1e-12)
+
+
+@pytest.mark.parametrize("psi1,psi2,lam,tau2,act", [(1.0, 3.0, 1e-3, 0.0, "relu"), (2.2, 1.3, 0.05, 0.5, "tanh"),
+                                                    (6.0, 3.0, 0.1, 0.2, "erf"), (0.7, 4.0, 0.3, 1.0, "relu")])
+def test_mapping_matches_theory_random_features(psi1, psi2, lam, tau2, act):
+    """Cross-check 13 against the project's own Mei-Montanari implementation (theory.random_features, branch rf);
+    skipped until that module is merged."""
+    rfm = pytest.importorskip("theory.random_features")
+    if not hasattr(rfm, "mm_test_error"):
+        pytest.skip("theory.random_features has no mm_test_error")
+    from rmt.problem import Problem
+
+    prob = Problem.from_mei_montanari(psi1, psi2, lam, activation=act, tau2=tau2)
+    expected = float(np.asarray(rfm.mm_test_error(prob)))
+    got = _mm_via_eigen(psi1, psi2, lam, act, noise=tau2).test_error
+    assert got == pytest.approx(expected, rel=1e-7)
+    if hasattr(rfm, "rf_theory"):  # Adlam-Pennington route of the same model
+        assert got == pytest.approx(float(np.asarray(rfm.rf_theory(prob).test_error)), rel=1e-6)

@@ -87,3 +87,24 @@ def test_figure_eigen_learning_curve_quick_with_simulation(tmp_path, capsys):
     summary = json.loads((tmp_path / "eigen_learning_curve.json").read_text())
     assert len(summary["z_scores"]) > 50
     assert abs(summary["worst"]["z"]) < 4.5
+
+
+def test_validation_cases_are_well_formed():
+    """The eigen cases of `rmt validate`: theory keys exist, allowances follow the finite-size rule."""
+    from figures.validate_eigen import cases
+
+    for quick in (True, False):
+        cs = cases(quick)
+        assert cs and all(c.model == "eigen" for c in cs)
+        for c in cs:
+            th = c.theory()
+            assert set(c.keys) == set(th) and all(v == v for v in th.values())
+            assert 0 < c.allowance <= 0.08
+    assert len(cases(False)) > len(cases(True))
+
+
+@pytest.mark.slow
+def test_validate_eigen_quick_passes(tmp_path, capsys):
+    assert main(["validate", "--model", "eigen", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["failed"] == 0 and summary["models"] == ["eigen"]
