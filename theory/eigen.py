@@ -174,8 +174,8 @@ class Eigensystem:
                 exact mean target power. Traces and total target power are exact; ``df1`` and the errors carry a
                 relative error of order the squared relative spread of ``lambda`` within a bin.
         """
-        a = float(check_in_open(alpha, "alpha", 1.0))
-        b = float(check_in_open(beta, "beta", 1.0))
+        a = float(check_greater(alpha, "alpha", 1.0))
+        b = float(check_greater(beta, "beta", 1.0))
         m = check_positive_int(modes, "modes")
         sc = float(check_positive(scale, "scale"))
         tsc = float(check_nonnegative(target_scale, "target_scale"))
@@ -276,7 +276,7 @@ class Eigensystem:
                 "target_tail": self.target_tail}
 
 
-def check_in_open(value: Any, name: str, lo: float) -> np.ndarray:
+def check_greater(value: Any, name: str, lo: float) -> np.ndarray:
     """Values must be finite and ``> lo``."""
     arr = check_finite(value, name)
     if np.any(arr <= lo):

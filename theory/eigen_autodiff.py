@@ -45,7 +45,7 @@ from scipy.optimize import brentq
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.solvers import SolverError, Status
-from theory.eigen import Eigensystem, check_in_open
+from theory.eigen import Eigensystem
 
 jax.config.update("jax_enable_x64", True)
 
@@ -284,6 +284,11 @@ def rf_errors(spec: Spectrum, n: Any, p: Any, ridge: Any, noise: Any = 0.0) -> d
     n_big = n >= p
     s_n = jnp.where(n_big, s_big, s_small)
     s_p = jnp.where(n_big, s_small, s_big)
+    # at n == p both factors are small and equal: sqrt(ridge / (n gamma)) avoids the cancellation in 1 - z/n
+    eq = (n == p) & pos & (ridge > 0)
+    s_eq = jnp.sqrt(jnp.where(eq, ridge / (n * gsafe), 1.0))
+    s_n = jnp.where(eq, s_eq, s_n)
+    s_p = jnp.where(eq, s_eq, s_p)
     kappa = g * s_p
     pmq = p * s_p + zq
     r = p * s_p / pmq

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
-from theory.eigen import Eigensystem, check_in_open, krr, rf, rf_data_limit
+from theory.eigen import Eigensystem, check_greater, krr, rf, rf_data_limit
 
 __all__ = [
     "BahriRegimes",
@@ -51,7 +51,7 @@ __all__ = [
 
 def c_alpha(alpha: float) -> float:
     """``C_alpha = int_0^inf dx/(1 + x^alpha) = (pi/alpha)/sin(pi/alpha)`` (sheet §1.7)."""
-    a = float(check_in_open(alpha, "alpha", 1.0))
+    a = float(check_greater(alpha, "alpha", 1.0))
     return (math.pi / a) / math.sin(math.pi / a)
 
 
@@ -65,8 +65,8 @@ def learning_curve_asymptotic(alpha: float, beta: float, n: Any) -> np.ndarray:
     """Noise-free ridgeless KRR ``E ~ A (C_alpha/n)^(beta-1)`` with ``A = ((beta-1-alpha)/alpha) pi / sin(pi s)``,
     ``s = (2 alpha + 1 - beta)/alpha`` (``A = 1`` at ``beta = alpha + 1``), for ``1 < beta < 2 alpha + 1``
     (sheet §1.7)."""
-    a = float(check_in_open(alpha, "alpha", 1.0))
-    b = float(check_in_open(beta, "beta", 1.0))
+    a = float(check_greater(alpha, "alpha", 1.0))
+    b = float(check_greater(beta, "beta", 1.0))
     if not b < 2 * a + 1:
         raise ValueError(f"beta must be < 2 alpha + 1 = {2 * a + 1} for this asymptote, got {b}")
     n = check_positive(n, "n")
@@ -86,8 +86,8 @@ class ScalingExponents:
 
 def predicted_exponents(alpha: float, beta: float) -> ScalingExponents:
     """The exponents of sheet §1.7, §2.8, §3.1 for ``lambda_i ~ i^-alpha``, ``v_i^2 ~ i^-beta``."""
-    a = float(check_in_open(alpha, "alpha", 1.0))
-    b = float(check_in_open(beta, "beta", 1.0))
+    a = float(check_greater(alpha, "alpha", 1.0))
+    b = float(check_greater(beta, "beta", 1.0))
     return ScalingExponents(data=min(b - 1, 2 * a), features=min(b - 1, a), time=(b - 1) / a)
 
 
