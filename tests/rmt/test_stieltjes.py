@@ -109,3 +109,15 @@ def test_bad_inputs():
         mp_G(-1.0, 0.5)
     with pytest.raises(ValueError, match="x must be"):
         mp_density(np.nan, 0.5)
+
+
+@pytest.mark.parametrize("r,t", [(50.0, 1e-6), (4.0, 1e-9), (1.0, 1e-8), (0.2, 1e-7), (3.0, 1e3)])
+def test_K_has_no_cancellation(r, t):
+    """Against 50-digit mpmath of -dG/dt (the sheet's denominator 2rtG + 1 - r + t cancels for r > 1, small t)."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        rr, tt = mpmath.mpf(r), mpmath.mpf(t)
+        G = lambda x: (mpmath.sqrt((1 - rr + x) ** 2 + 4 * rr * x) - (1 - rr + x)) / (2 * rr * x)  # noqa: E731
+        exact = -mpmath.diff(G, tt)
+    assert mp_K(t, r) == pytest.approx(float(exact), rel=1e-13)
