@@ -53,9 +53,9 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     datasets, draws = (8, 2) if quick else (24, 3)
 
     def sim(prob: EigenProblem):
-        from montecarlo.eigen import simulate
+        from montecarlo.eigen import simulate_eigen
 
-        s = simulate(prob, trials=trials if prob.p is None else datasets, feature_draws=draws,
+        s = simulate_eigen(prob, trials=trials if prob.p is None else datasets, feature_draws=draws,
                      seed=seed + int(prob.n) + 7 * int(prob.p or 0))
         th = evaluate(prob)
         a = finite_size_allowance(prob)

@@ -140,7 +140,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
 
 def _mc_panel(ax, rows: list[dict[str, Any]], *, quick: bool, seed: int) -> dict[str, Any]:
-    from montecarlo.eigen import simulate
+    from montecarlo.eigen import simulate_eigen
 
     a, b, M = 1.5, 2.0, 2000
     sys_ = Eigensystem.power_law(a, b, M)
@@ -160,7 +160,7 @@ def _mc_panel(ax, rows: list[dict[str, Any]], *, quick: bool, seed: int) -> dict
         for x in xs:
             prob = EigenProblem(sys_, n=float(x), ridge=1e-6) if kind == "krr" else \
                 EigenProblem(sys_, n=float(n_rf), p=float(x), ridge=1e-6)
-            sim = simulate(prob, trials=trials if kind == "krr" else max(trials // 3, 4), feature_draws=2,
+            sim = simulate_eigen(prob, trials=trials if kind == "krr" else max(trials // 3, 4), feature_draws=2,
                            seed=seed + int(x))
             th = evaluate(prob)
             z = sim.z_scores(th)["test_error"]

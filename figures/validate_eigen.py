@@ -4,7 +4,7 @@ A stratified grid over both sides of every threshold: KRR below and above the nu
 squares vs interpolation), at the finite-rank peak, small and large ridges, with and without label noise, an
 isotropic spectrum (Marchenko-Pastur / Hastie et al.); random features below, at and above the interpolation
 threshold ``p = n``, and ``p >> n``. Theory: :func:`theory.eigen.evaluate`; simulation:
-:func:`montecarlo.eigen.simulate` on the same :class:`theory.eigen.EigenProblem`; allowance:
+:func:`montecarlo.eigen.simulate_eigen` on the same :class:`theory.eigen.EigenProblem`; allowance:
 :func:`theory.eigen.finite_size_allowance` (``3/min(n, p)``, ``8/min(n, p)`` next to an interpolation peak, from
 measured O(1/n) deviations).
 """
@@ -22,7 +22,7 @@ RF_KEYS = KRR_KEYS + ("ensemble_limit_error", "feature_variance")
 
 def make_case(problem: EigenProblem, label: str, *, trials: int, feature_draws: int = 3, seed: int = 0,
               keys: tuple[str, ...] | None = None) -> ValidationCase:
-    """A :class:`ValidationCase` comparing :func:`theory.eigen.evaluate` with :func:`montecarlo.eigen.simulate`
+    """A :class:`ValidationCase` comparing :func:`theory.eigen.evaluate` with :func:`montecarlo.eigen.simulate_eigen`
     (``kare``, an estimate of the test MSE from training data, is compared with the theory's ``test_mse``)."""
     keys = keys or (KRR_KEYS if problem.p is None else RF_KEYS)
 
@@ -32,7 +32,7 @@ def make_case(problem: EigenProblem, label: str, *, trials: int, feature_draws: 
         return {k: t[k] for k in keys}
 
     def simulate():
-        from montecarlo.eigen import simulate as sim
+        from montecarlo.eigen import simulate_eigen as sim
 
         s = sim(problem, trials=trials, feature_draws=feature_draws, seed=seed)
         return dict(s.values), dict(s.stderr)

@@ -34,7 +34,7 @@ in fixed-size batches (one compilation per problem shape and batch size, whateve
 so results do not depend on the batch size.
 
 This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a problem point by duck typing
-(:func:`simulate`).
+(:func:`simulate_eigen`).
 """
 
 from __future__ import annotations
@@ -54,16 +54,16 @@ jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "EigenProblemLike",
-    "SimulationResult",
-    "simulate",
-    "simulate_krr",
-    "simulate_rf",
+    "EigenSimulation",
+    "simulate_eigen",
+    "simulate_eigen_krr",
+    "simulate_eigen_rf",
     "u_statistic_sq_norm",
 ]
 
 
 class EigenProblemLike(Protocol):
-    """What :func:`simulate` reads from a problem point (e.g. :class:`theory.eigen.EigenProblem`)."""
+    """What :func:`simulate_eigen` reads from a problem point (e.g. :class:`theory.eigen.EigenProblem`)."""
 
     n: float
     ridge: float
@@ -76,7 +76,7 @@ class EigenProblemLike(Protocol):
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class EigenSimulation:
     """Monte Carlo estimates with standard errors under the same keys.
 
     Attributes:
@@ -274,8 +274,8 @@ def _keys(seed: int, R: int) -> jax.Array:
 # public entry points
 # ----------------------------------------------------------------------------------------------------------------
 
-def simulate_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, noise: float = 0.0, *,
-                 trials: int = 40, seed: int = 0, batch: int = 8, modes: bool = False) -> SimulationResult:
+def simulate_eigen_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, noise: float = 0.0, *,
+                 trials: int = 40, seed: int = 0, batch: int = 8, modes: bool = False) -> EigenSimulation:
     r"""Simulate kernel ridge regression with the linear kernel on ``x ~ N(0, diag(eigenvalues))``.
 
     Args:
@@ -286,7 +286,7 @@ def simulate_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, nois
         modes: also return per-mode means and variances of ``v_hat_i = sqrt(lambda_i) w_hat_i``.
 
     Returns:
-        :class:`SimulationResult` with ``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``,
+        :class:`EigenSimulation` with ``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``,
         ``kappa`` (``1/Tr(K + ridge)^-1``) and ``kare``.
     """
     lam, v2 = _check_spectrum(eigenvalues, target_power)
@@ -317,7 +317,7 @@ def simulate_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, nois
         dev = (vhat - vhat.mean(0)) ** 2 * R / (R - 1)
         extra["mode_variance"] = dev.mean(0)
         extra["mode_variance_stderr"] = dev.std(0, ddof=1) / math.sqrt(R)
-    return SimulationResult(values=vals, stderr=ses, replicates=R, feature_draws=0, seed=seed, **extra)
+    return EigenSimulation(values=vals, stderr=ses, replicates=R, feature_draws=0, seed=seed, **extra)
 
 
 def _jackknife_variance_se(e: np.ndarray, test: np.ndarray, w: np.ndarray) -> float:
@@ -334,18 +334,18 @@ def _jackknife_variance_se(e: np.ndarray, test: np.ndarray, w: np.ndarray) -> fl
     return math.sqrt(max((R - 1) / R * float(((loo - loo.mean()) ** 2).sum()), 0.0))
 
 
-def simulate_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge: float, noise: float = 0.0, *,
-                datasets: int = 40, feature_draws: int = 4, seed: int = 0, batch: int = 4) -> SimulationResult:
+def simulate_eigen_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge: float, noise: float = 0.0, *,
+                datasets: int = 40, feature_draws: int = 4, seed: int = 0, batch: int = 4) -> EigenSimulation:
     r"""Simulate random-feature ridge regression with linear Gaussian features ``g(x) = W x`` (crossed design:
     ``datasets`` training sets x ``feature_draws`` feature matrices each).
 
     Args:
-        eigenvalues, target_power: as :func:`simulate_krr`.
+        eigenvalues, target_power: as :func:`simulate_eigen_krr`.
         n: samples. p: features. ridge: sum-convention ridge on ``K_hat = G G^T / p``. noise: label-noise variance.
         datasets: independent datasets ``D >= 3``. feature_draws: ``F >= 2`` feature draws per dataset.
 
     Returns:
-        :class:`SimulationResult` with the KRR keys plus ``ensemble_limit_error`` (excess error of the infinite
+        :class:`EigenSimulation` with the KRR keys plus ``ensemble_limit_error`` (excess error of the infinite
         ensemble over features, from the within-dataset U-statistic) and ``feature_variance`` (``E_1 - E_inf``).
     """
     lam, v2 = _check_spectrum(eigenvalues, target_power)
@@ -375,19 +375,19 @@ def simulate_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge: floa
     within = ((S * S * lam).sum(-1) - (e * e * lam).sum(-1).sum(-1)) / (F * (F - 1))  # per-dataset |E_W e|^2
     vals["ensemble_limit_error"], ses["ensemble_limit_error"] = _mean_se(within)
     vals["feature_variance"], ses["feature_variance"] = _mean_se(test.mean(1) - within)
-    return SimulationResult(values=vals, stderr=ses, replicates=D, feature_draws=F, seed=seed)
+    return EigenSimulation(values=vals, stderr=ses, replicates=D, feature_draws=F, seed=seed)
 
 
-def simulate(problem: EigenProblemLike, *, trials: int = 40, feature_draws: int = 4, seed: int = 0,
-             batch: int | None = None) -> SimulationResult:
+def simulate_eigen(problem: EigenProblemLike, *, trials: int = 40, feature_draws: int = 4, seed: int = 0,
+             batch: int | None = None) -> EigenSimulation:
     """Simulate one problem point (duck-typed :class:`theory.eigen.EigenProblem`: ``system.expanded()``, ``n``,
     ``p`` (None for KRR), ``ridge``, ``noise``) and return estimates under the keys of
     :func:`theory.eigen.evaluate` with standard errors. Sizes are rounded to integers."""
     lam, v2 = problem.system.expanded()
     n = int(round(float(problem.n)))
     if problem.p is None:
-        return simulate_krr(lam, v2, n, problem.ridge, problem.noise, trials=trials, seed=seed,
+        return simulate_eigen_krr(lam, v2, n, problem.ridge, problem.noise, trials=trials, seed=seed,
                             batch=batch or 8)
     p = int(round(float(problem.p)))
-    return simulate_rf(lam, v2, n, p, problem.ridge, problem.noise, datasets=trials, feature_draws=feature_draws,
+    return simulate_eigen_rf(lam, v2, n, p, problem.ridge, problem.noise, datasets=trials, feature_draws=feature_draws,
                        seed=seed, batch=batch or 4)

@@ -829,7 +829,7 @@ def kare(kernel: ArrayLike, y: ArrayLike, ridge: ArrayLike, *, rcond: float = 1e
 @dataclass(frozen=True, eq=False)
 class EigenProblem:
     """One eigenframework problem: an eigensystem, sizes, ridge and noise (``p=None``: KRR; else RF with ``p``
-    features). The same object is accepted by :func:`montecarlo.eigen.simulate` (duck-typed: it reads
+    features). The same object is accepted by :func:`montecarlo.eigen.simulate_eigen` (duck-typed: it reads
     ``system.expanded()``, ``n``, ``p``, ``ridge``, ``noise``), so theory and simulation share one description.
 
     Raises:
@@ -863,7 +863,7 @@ class EigenProblem:
 
 def evaluate(problem: EigenProblem) -> dict[str, float]:
     """Theory values of one problem point, under the keys the simulation reports
-    (:func:`montecarlo.eigen.simulate`): ``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``,
+    (:func:`montecarlo.eigen.simulate_eigen`): ``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``,
     ``kappa``, plus ``E0`` and, for RF, ``gamma``, ``ensemble_limit_error`` (excess error of the infinite
     ensemble) and ``feature_variance``."""
     if problem.p is None:

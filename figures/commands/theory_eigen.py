@@ -97,7 +97,7 @@ def run_theory(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from montecarlo.eigen import simulate
+    from montecarlo.eigen import simulate_eigen
     from theory.eigen import EigenProblem, Eigensystem
 
     trials = check_positive_int(args.trials, "--trials", minimum=3)
@@ -108,7 +108,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         if p is not None:
             check_positive_int(p, "--p")
         system = Eigensystem.power_law(alpha, beta, args.modes)
-        sim = simulate(EigenProblem(system, n=n, ridge=ridge, noise=noise, p=p), trials=trials,
+        sim = simulate_eigen(EigenProblem(system, n=n, ridge=ridge, noise=noise, p=p), trials=trials,
                        feature_draws=draws, seed=args.seed)
         records.append({"model": "krr" if p is None else "rf", "alpha": alpha, "beta": beta, "n": n, "p": p,
                         "ridge": ridge, "noise": noise, "modes": args.modes, **sim.as_dict()})

@@ -14,13 +14,13 @@ import math
 import numpy as np
 import pytest
 
-from montecarlo.eigen import SimulationResult, simulate, simulate_krr, simulate_rf, u_statistic_sq_norm
+from montecarlo.eigen import EigenSimulation, simulate_eigen, simulate_eigen_krr, simulate_eigen_rf, u_statistic_sq_norm
 from theory.eigen import EigenProblem, Eigensystem, evaluate, krr, rf
 
 Z = 4.0
 
 
-def _check(sim: SimulationResult, theory: dict, allowance: float, keys=None) -> dict:
+def _check(sim: EigenSimulation, theory: dict, allowance: float, keys=None) -> dict:
     z = sim.z_scores(theory, allowance=allowance)
     keys = keys or list(z)
     bad = {k: (sim.values[k], sim.stderr[k], theory[k], z[k]) for k in keys if abs(z[k]) > Z}
@@ -36,7 +36,7 @@ def spectrum():
 @pytest.fixture(scope="module")
 def krr_sim(spectrum):
     lam, v2 = spectrum.expanded()
-    return simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=80, seed=11, modes=True)
+    return simulate_eigen_krr(lam, v2, 100, 1e-2, 0.1, trials=80, seed=11, modes=True)
 
 
 def test_krr_all_keys(spectrum, krr_sim):
@@ -60,7 +60,7 @@ def test_krr_per_mode_mean_and_fluctuation(spectrum, krr_sim):
 
 def test_rf_all_keys(spectrum):
     lam, v2 = spectrum.expanded()
-    sim = simulate_rf(lam, v2, 100, 60, 1e-2, 0.1, datasets=40, feature_draws=3, seed=12)
+    sim = simulate_eigen_rf(lam, v2, 100, 60, 1e-2, 0.1, datasets=40, feature_draws=3, seed=12)
     th = evaluate(EigenProblem(spectrum, n=100, ridge=1e-2, noise=0.1, p=60))
     th["kare"] = th["test_mse"]
     _check(sim, th, 3 / 100)
@@ -70,20 +70,20 @@ def test_reproducible_and_batch_independent(spectrum, krr_sim):
     """Replicate r always uses split(PRNGKey(seed), R)[r]: the batch size and the number of replicates do not change
     the draws (shapes as in the module fixture, so the compiled kernel is reused)."""
     lam, v2 = spectrum.expanded()
-    a = simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=8)
-    b = simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=16)
-    c = simulate_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=12, batch=8)
+    a = simulate_eigen_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=8)
+    b = simulate_eigen_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=16)
+    c = simulate_eigen_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=12, batch=8)
     for k in a.values:
         assert a.values[k] == pytest.approx(b.values[k], rel=1e-12)
     assert a.values["test_error"] != c.values["test_error"]
 
 
 def test_simulate_accepts_problem_point(spectrum, krr_sim):
-    s = simulate(EigenProblem(spectrum, n=100, ridge=0.1, noise=0.05), trials=8, seed=1)
+    s = simulate_eigen(EigenProblem(spectrum, n=100, ridge=0.1, noise=0.05), trials=8, seed=1)
     assert set(s.values) == set(s.stderr)
     assert {"test_error", "train_error", "bias", "variance", "kappa"} <= set(s.values)
     with pytest.raises(ValueError, match="flat_mass"):
-        simulate(EigenProblem(Eigensystem([1.0], [1.0], flat_mass=0.1), n=10, ridge=0.1), trials=4)
+        simulate_eigen(EigenProblem(Eigensystem([1.0], [1.0], flat_mass=0.1), n=10, ridge=0.1), trials=4)
 
 
 def test_u_statistic_is_unbiased():
@@ -104,11 +104,11 @@ def test_u_statistic_is_unbiased():
 
 def test_input_validation():
     with pytest.raises(ValueError, match="trials must be an integer >= 3"):
-        simulate_krr([1.0, 0.5], [1.0, 0.5], 10, 0.1, trials=2)
+        simulate_eigen_krr([1.0, 0.5], [1.0, 0.5], 10, 0.1, trials=2)
     with pytest.raises(ValueError, match="eigenvalues must be positive"):
-        simulate_krr([1.0, 0.0], [1.0, 0.5], 10, 0.1)
+        simulate_eigen_krr([1.0, 0.0], [1.0, 0.5], 10, 0.1)
     with pytest.raises(ValueError, match="singular interpolation"):
-        simulate_rf([1.0] * 30, [0.1] * 30, 10, 10, 0.0)
+        simulate_eigen_rf([1.0] * 30, [0.1] * 30, 10, 10, 0.0)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_input_validation():
 def test_krr_sheet_1_4_settings(n, ridge, noise):
     s = Eigensystem.power_law(1.5, 1.8, 1500)
     lam, v2 = s.expanded()
-    sim = simulate_krr(lam, v2, n, ridge, noise, trials=100, seed=100 + n)
+    sim = simulate_eigen_krr(lam, v2, n, ridge, noise, trials=100, seed=100 + n)
     th = evaluate(EigenProblem(s, n=n, ridge=ridge, noise=noise))
     keys = ["test_error", "bias", "variance", "kappa"] + (["train_error"] if ridge > 0 else [])
     _check(sim, th, 3 / n, keys)
@@ -133,7 +133,7 @@ def test_krr_sheet_1_4_settings(n, ridge, noise):
 def test_rf_sheet_2_9_settings(n, p, ridge, noise, a):
     s = Eigensystem.power_law(1.5, 1.8, 1500)
     lam, v2 = s.expanded()
-    sim = simulate_rf(lam, v2, n, p, ridge, noise, datasets=40, feature_draws=4, seed=200 + p)
+    sim = simulate_eigen_rf(lam, v2, n, p, ridge, noise, datasets=40, feature_draws=4, seed=200 + p)
     th = evaluate(EigenProblem(s, n=n, ridge=ridge, noise=noise, p=p))
     _check(sim, th, a, ["test_error", "train_error", "bias", "variance", "kappa", "ensemble_limit_error",
                         "feature_variance"])
@@ -145,7 +145,7 @@ def test_rf_ensemble_table_sheet_2_4():
     s = Eigensystem.power_law(1.5, 1.8, 1000)
     lam, v2 = s.expanded()
     for n, p, ridge in [(100, 300, 0.01), (300, 300, 0.03)]:
-        sim = simulate_rf(lam, v2, n, p, ridge, 0.1, datasets=40, feature_draws=6, seed=7)
+        sim = simulate_eigen_rf(lam, v2, n, p, ridge, 0.1, datasets=40, feature_draws=6, seed=7)
         r = rf(s, n, p, ridge, 0.1)
         for K in (1, 4, 32):
             est = sim.values["ensemble_limit_error"] + sim.values["feature_variance"] / K
@@ -159,7 +159,7 @@ def test_rf_ensemble_table_sheet_2_4():
 def test_isotropic_ridgeless_simulation(n, d):
     iso = Eigensystem.isotropic(d, 1.0)
     lam, v2 = iso.expanded()
-    sim = simulate_krr(lam, v2, n, 0.0, 0.3, trials=200, seed=3)
+    sim = simulate_eigen_krr(lam, v2, n, 0.0, 0.3, trials=200, seed=3)
     th = evaluate(EigenProblem(iso, n=n, ridge=0.0, noise=0.3))
     _check(sim, th, 3 / n, ["test_error", "bias", "variance"])
 
@@ -169,6 +169,6 @@ def test_finite_size_deviation_shrinks_with_n():
     """The relative deviation of the simulated test error from the theory at n = 400 is below 1 % (it is O(1/n))."""
     s = Eigensystem.power_law(1.5, 1.8, 4000)
     lam, v2 = s.expanded()
-    sim = simulate_krr(lam, v2, 400, 1e-3, 0.1, trials=60, seed=9)
+    sim = simulate_eigen_krr(lam, v2, 400, 1e-3, 0.1, trials=60, seed=9)
     th = evaluate(EigenProblem(s, n=400, ridge=1e-3, noise=0.1))
     _check(sim, th, 0.01, ["test_error", "bias", "variance", "train_error", "kappa"])
