@@ -18,8 +18,10 @@ Writes ``double_descent.png`` and ``double_descent.csv`` (every plotted number: 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -29,7 +31,7 @@ import numpy as np
 from rmt.problem import Problem
 from theory.random_features import FINE_GRAINED_KEYS, optimal_ridge, rf_theory
 
-__all__ = ["DoubleDescentConfig", "make_figure"]
+__all__ = ["DoubleDescentConfig", "make"]
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,12 @@ def _simulate(cfg: DoubleDescentConfig, log: Callable[[str], None]) -> dict[tupl
     return out
 
 
-def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
-                config: DoubleDescentConfig | None = None, log: Callable[[str], None] = print) -> dict[str, str]:
-    """Compute, draw and write the figure; returns ``{"png": path, "csv": path}``."""
+def make(out_dir: str | os.PathLike = "out", *, mc: bool = True, quick: bool = False, seed: int | None = None,
+         config: DoubleDescentConfig | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Compute, draw and write the figure; returns ``{"png": path, "csv": path, "files": [png, csv]}``.
+
+    ``seed`` overrides the configuration's simulation seed; ``log`` receives progress lines (default: stderr).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,6 +113,10 @@ def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
     import matplotlib.ticker
 
     cfg = config or (DoubleDescentConfig.quick() if quick else DoubleDescentConfig())
+    if seed is not None:
+        cfg = dataclasses.replace(cfg, seed=seed)
+    if log is None:
+        log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     os.makedirs(out_dir, exist_ok=True)
     rows = _Rows()
     widths = np.geomspace(*cfg.width_range, cfg.theory_points)
@@ -246,4 +255,10 @@ def make_figure(out_dir: str = "out", *, mc: bool = True, quick: bool = False,
         writer.writeheader()
         writer.writerows(rows.rows)
     log(f"wrote {png} and {path_csv} (Monte Carlo {t_mc:.1f} s, total {time.perf_counter() - t0:.1f} s)")
-    return {"png": png, "csv": path_csv}
+    return {"png": png, "csv": path_csv, "files": [png, path_csv]}
+
+
+if __name__ == "__main__":
+    from figures.commands.figure import standalone
+
+    raise SystemExit(standalone("double-descent"))

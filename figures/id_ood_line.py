@@ -13,7 +13,6 @@ Run: ``rmt figure id-ood-line [--out DIR] [--no-mc] [--quick]`` or ``python -m f
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -126,21 +125,14 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
     csv = write_csv(out / f"{NAME}.csv", ["source", "shift", "regime", "n1_over_m", "psi", "ridge", "E_id",
                                          "E_ood", "E_id_stderr", "E_ood_stderr", "slope", "intercept"], data["rows"])
     worst = {name: float(np.max(c["dev_over"])) for name, c in data["curves"].items()}
-    return {"figure": NAME, "png": str(png), "data": str(csv), "seconds": round(timer.seconds, 2),
+    return {"figure": NAME, "png": str(png), "data": str(csv), "files": [str(png), str(csv)],
+            "seconds": round(timer.seconds, 2),
             "line_max_residual": worst,
             "simulation": [{"shift": n, "n1/m": w, "E_id": p.iid, "E_id_se": p.iid_se, "E_ood": p.ood,
                             "E_ood_se": p.ood_se} for n, w, p in data["sims"]]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m figures.id_ood_line", description=__doc__)
-    p.add_argument("--out", default="out")
-    p.add_argument("--no-mc", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    a = p.parse_args(argv)
-    print(make(Path(a.out), mc=not a.no_mc, quick=a.quick))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from figures.commands.figure import standalone
+
+    raise SystemExit(standalone("id-ood-line"))

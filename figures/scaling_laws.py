@@ -17,7 +17,6 @@ predictions, z-scores, runtime) into ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import time
@@ -192,16 +191,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             w.writerow({k: r.get(k, "") for k in keys})
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="out")
-    p.add_argument("--no-mc", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    s = make(args.out, mc=not args.no_mc, quick=args.quick)
-    print("\n".join(s["files"]))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from figures.commands.figure import standalone
+
+    raise SystemExit(standalone("scaling-laws"))

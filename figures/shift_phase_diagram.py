@@ -13,7 +13,6 @@ Run: ``rmt figure shift-phase-diagram [--out DIR] [--quick]`` or ``python -m fig
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -123,19 +122,12 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
             for k, v in panels.items()}
     js = write_json(out / f"{NAME}.json", {"figure": NAME, "activation": ACTIVATION, "noise": NOISE,
                                            "train": TRAIN, "panels": data})
-    return {"figure": NAME, "png": str(png), "data": str(js), "theory_seconds": round(t_theory, 2),
+    return {"figure": NAME, "png": str(png), "data": str(js), "files": [str(png), str(js)],
+            "theory_seconds": round(t_theory, 2),
             "total_seconds": round(timer.seconds, 2), "simulation": "none (theory only)"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog=f"python -m figures.{__name__.rsplit('.', 1)[-1]}", description=__doc__)
-    p.add_argument("--out", default="out")
-    p.add_argument("--no-mc", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    a = p.parse_args(argv)
-    print(make(Path(a.out), mc=not a.no_mc, quick=a.quick))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from figures.commands.figure import standalone
+
+    raise SystemExit(standalone("shift-phase-diagram"))

@@ -14,7 +14,6 @@ Run: ``rmt figure shift-robustness [--out DIR] [--no-mc] [--quick]`` or ``python
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -105,20 +104,13 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
     png = draw(data, out / f"{NAME}.png")
     csv = write_csv(out / f"{NAME}.csv", ["source", "shift", "regime", "n1_over_m", "psi", "ridge", "E_id", "E_ood",
                                          "penalty", "penalty_stderr"], data["rows"])
-    return {"figure": NAME, "png": str(png), "data": str(csv), "seconds": round(timer.seconds, 2),
+    return {"figure": NAME, "png": str(png), "data": str(csv), "files": [str(png), str(csv)],
+            "seconds": round(timer.seconds, 2),
             "simulation": [{"shift": n, "n1/m": w, "penalty": p.penalty, "penalty_se": p.penalty_se}
                            for n, w, p in data["sims"]]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m figures.shift_robustness", description=__doc__)
-    p.add_argument("--out", default="out")
-    p.add_argument("--no-mc", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    a = p.parse_args(argv)
-    print(make(Path(a.out), mc=not a.no_mc, quick=a.quick))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from figures.commands.figure import standalone
+
+    raise SystemExit(standalone("shift-robustness"))

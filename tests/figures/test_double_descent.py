@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from figures.cli import main
-from figures.double_descent import DoubleDescentConfig, make_figure
+from figures.double_descent import DoubleDescentConfig, make
 
 
 def _read(path):
@@ -20,7 +20,7 @@ def _read(path):
 
 def test_theory_only_figure(tmp_path):
     cfg = DoubleDescentConfig(theory_points=61)
-    paths = make_figure(str(tmp_path), mc=False, config=cfg, log=lambda s: None)
+    paths = make(str(tmp_path), mc=False, config=cfg, log=lambda s: None)
     assert os.path.getsize(paths["png"]) > 50_000
     rows = _read(paths["csv"])
     assert {r["source"] for r in rows} == {"theory"}
@@ -56,7 +56,7 @@ def test_cli_no_mc(tmp_path, capsys):
 def test_quick_figure_with_simulation(tmp_path):
     """--quick with Monte Carlo: every simulated test error within 4 standard errors + 10% of the theory line
     (n0 = 60 is small)."""
-    paths = make_figure(str(tmp_path), mc=True, quick=True, log=lambda s: None)
+    paths = make(str(tmp_path), mc=True, quick=True, log=lambda s: None)
     rows = _read(paths["csv"])
     mc = [r for r in rows if r["source"] == "mc" and r["panel"] == "a"]
     assert mc

@@ -70,17 +70,21 @@ def test_theory_shift_bad_input_exit_2_one_line(capsys, argv, needle):
     assert len(err.strip().splitlines()) == 1 and needle in err
 
 
-def test_figure_id_ood_line_theory_only(tmp_path, capsys):
-    recs = run_json(capsys, ["figure", "id-ood-line", "--out", str(tmp_path), "--no-mc", "--quick"])
+def test_figure_id_ood_line_theory_only(tmp_path):
+    from figures.id_ood_line import make
+
+    summary = make(tmp_path, mc=False, quick=True)
+    assert summary["files"] == [str(tmp_path / "id-ood-line.png"), str(tmp_path / "id-ood-line.csv")]
     assert (tmp_path / "id-ood-line.png").stat().st_size > 10_000
     assert (tmp_path / "id-ood-line.csv").read_text().startswith("source,shift,regime")
-    assert max(recs[0]["line_max_residual"].values()) < 1e-12
+    assert max(summary["line_max_residual"].values()) < 1e-12
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["shift-phase-diagram", "shift-robustness"])
 def test_figures_theory_only(tmp_path, capsys, name):
-    run_json(capsys, ["figure", name, "--out", str(tmp_path), "--no-mc", "--quick"])
+    assert main(["figure", name, "--out", str(tmp_path), "--no-mc", "--quick"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == str(tmp_path / f"{name}.png")
     assert (tmp_path / f"{name}.png").stat().st_size > 10_000
 
 
