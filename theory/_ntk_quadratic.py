@@ -66,13 +66,13 @@ def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) ->
     """Evaluate the section-2.4 quantities at ``kappa >= 0`` (``kappa = 0`` only allowed where ``c1 = 0``)."""
     kappa, phi, psi, zeta, ms2, c1 = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                                           for v in (kappa, phi, psi, zeta, ms2, c1)))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         nu = ms2 + kappa
-        s = c1 / psi
-        a = 1.0 + np.where(c1 == 0, 0.0, s / kappa)
+        sk = np.where(c1 == 0, 0.0, (c1 / psi) / kappa)  # c1 / (psi kappa), written to avoid kappa^2
+        a = 1.0 + sk
         b = zeta / nu
         r, D = _positive_root(a, b, psi)
-        da = np.where(c1 == 0, 0.0, -s / (kappa * kappa))
+        da = np.where(c1 == 0, 0.0, -sk / kappa)
         db = -zeta / (nu * nu)
         dr = -((b * r * r + r) * da + (a * r * r + (1.0 / psi - 1.0) * r) * db) / D
         # w = 1 - a r without cancellation: b r (a r + 1/psi - 1) is exact algebra (the quadratic), accurate unless
@@ -81,9 +81,9 @@ def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) ->
         w_prod = b * r * (ar + 1.0 / psi - 1.0)
         w = np.where((psi <= 1.0) | (ar >= 1.0 - 0.5 / psi), w_prod, 1.0 - ar)
         dw = -(da * r + a * dr)
-        t3 = np.where(c1 == 0, 0.0, phi * s * r / kappa)
+        t3 = phi * sk * r
         d1 = (phi / psi) * ms2 / nu + phi * kappa * w / nu + t3
-        dt3 = np.where(c1 == 0, 0.0, phi * s * (dr / kappa - r / (kappa * kappa)))
+        dt3 = np.where(c1 == 0, 0.0, phi * sk * (dr - r / kappa))
         dd1 = -(phi / psi) * ms2 / (nu * nu) + phi * (w * ms2 / (nu * nu) + kappa * dw / nu) + dt3
         d2 = d1 + kappa * dd1
     return KappaState(kappa=kappa, nu=nu, a=a, b=b, r=r, dr=dr, w=w, d1=d1, d2=d2)
