@@ -1,0 +1,218 @@
+r"""Monte Carlo simulation of kernel regression with the empirical NTK of a two-layer network.
+
+Network (NTK parameterisation; ../shared/reference/ntk_covariate_shift.md section 2.2):
+``f(x) = n1^{-1/2} sum_i a_i sigma(w_i.x / sqrt(n0))`` with ``a_i`` and ``W_ij`` i.i.d. ``N(0, 1)``; ``sigma`` is
+centred by ``mu0`` as in :mod:`montecarlo.random_features` (``center=False`` keeps it). With learning rate ``1`` on
+``a`` and ``r`` (``lr_ratio``) on ``W``, the empirical NTK at initialisation is
+
+``Theta(x, x') = f(x).f(x') / n1 + r (x.x' / n0) sum_i a_i^2 sigma'(w_i.x/sqrt n0) sigma'(w_i.x'/sqrt n0) / n1``
+
+(features ``f(x) = sigma(W x / sqrt n0) - mu0``; ``r = 0`` is random features). The predictor is kernel ridge
+regression ``yhat(x) = Theta(x, X) (Theta(X, X) + ridge I)^{-1} Y`` or, with ``include_f0``, the linearised
+network trained to convergence from its initial function: ``yhat(x) = f0(x) + Theta_x (Theta + ridge)^{-1}
+(Y - f0(X))``. Inputs, teacher, noise and the estimators are those of :func:`montecarlo.random_features.simulate_rf`;
+the sources are ``P = (W, a)``, ``X`` and ``eps``, and ``W``, ``X``, ``eps`` and the test set are the very draws of
+``simulate_rf`` with the same seed, so ``lr_ratio = 0`` reproduces it (for ``n1 >= m``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from montecarlo import _engine as eng
+from montecarlo import random_features as rf
+from montecarlo.estimators import SOURCES
+from montecarlo.results import SimulationResult, make_result
+from rmt._validation import check_nonnegative, check_positive_int
+from rmt.activations import ActivationLike, get_activation
+from rmt.problem import Problem
+
+__all__ = ["empirical_ntk", "kernel_ridge_predict", "network_output", "ntk_draws", "simulate_ntk"]
+
+_GROUPS = {"noise_variance": ("eps", "Peps", "Xeps", "PXeps"), "init_variance": ("P", "PX"),
+           "sample_variance": ("X",)}
+
+
+def _pre(x: jax.Array, w: jax.Array) -> jax.Array:
+    return x @ w.T * (1.0 / math.sqrt(x.shape[-1]))
+
+
+def empirical_ntk(x1: Any, x2: Any, w: Any, a: Any, activation: ActivationLike = "relu", *, lr_ratio: float = 1.0,
+                  mu0: float = 0.0) -> jax.Array:
+    r"""The empirical NTK ``Theta(x1, x2)`` of the two-layer network (module docstring), shape ``(len(x1), len(x2))``.
+
+    Args:
+        x1, x2: inputs as rows, ``(., n0)``.
+        w: first-layer weights ``(n1, n0)``. a: second-layer weights ``(n1,)``.
+        activation: name, :class:`rmt.activations.Activation` or callable (JAX-traceable).
+        lr_ratio: learning rate of ``W`` relative to ``a`` (``0``: random features).
+        mu0: centring subtracted from ``sigma`` (does not affect ``sigma'``).
+    """
+    return _ntk_jit(get_activation(activation), *(jnp.asarray(v) for v in (x1, x2, w, a, lr_ratio, mu0)))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _ntk_jit(act: Any, x1: jax.Array, x2: jax.Array, w: jax.Array, a: jax.Array, lr_ratio: jax.Array,
+             mu0: jax.Array) -> jax.Array:
+    sig, dsig = act.jax_fn(), act.jax_derivative()
+    n0, n1 = w.shape[1], w.shape[0]
+    z1, z2 = _pre(x1, w), _pre(x2, w)
+    f1, f2 = sig(z1) - mu0, sig(z2) - mu0
+    second = f1 @ f2.T / n1
+    first = (x1 @ x2.T / n0) * ((dsig(z1) * (a * a)) @ dsig(z2).T / n1)
+    return second + lr_ratio * first
+
+
+def network_output(x: Any, w: Any, a: Any, activation: ActivationLike = "relu", *, mu0: float = 0.0) -> jax.Array:
+    """``f(x) = n1^{-1/2} sum_i a_i (sigma(w_i.x / sqrt n0) - mu0)`` on the rows of ``x``."""
+    act = get_activation(activation)
+    w, a = jnp.asarray(w), jnp.asarray(a)
+    return (act.jax_fn()(_pre(jnp.asarray(x), w)) - mu0) @ a / math.sqrt(w.shape[0])
+
+
+def kernel_ridge_predict(theta_train: Any, theta_test: Any, y: Any, ridge: float, *, f0_train: Any = None,
+                         f0_test: Any = None) -> jax.Array:
+    """Kernel ridge regression ``theta_test (theta_train + ridge I)^{-1} (y - f0_train) + f0_test`` by Cholesky.
+
+    Args:
+        theta_train: ``(m, m)`` kernel on the training inputs. theta_test: ``(T, m)``.
+        y: ``(m,)`` or ``(m, c)`` labels. ridge: ``>= 0``.
+        f0_train, f0_test: the initial function on training and test inputs (both or neither).
+    """
+    ridge = float(check_nonnegative(ridge, "ridge"))
+    if (f0_train is None) != (f0_test is None):
+        raise ValueError("f0_train and f0_test must be given together")
+    y = jnp.asarray(y)
+    if f0_train is not None:
+        y = y - (jnp.asarray(f0_train) if y.ndim == 1 else jnp.asarray(f0_train)[:, None])
+    theta = jnp.asarray(theta_train)
+    chol = jnp.linalg.cholesky(theta + ridge * jnp.eye(theta.shape[0], dtype=theta.dtype))
+    pred = jnp.asarray(theta_test) @ jax.scipy.linalg.cho_solve((chol, True), y)
+    if f0_test is not None:
+        pred = pred + (jnp.asarray(f0_test) if y.ndim == 1 else jnp.asarray(f0_test)[:, None])
+    return pred
+
+
+@dataclass(frozen=True)
+class _Config:
+    rf: rf._Config
+    include_f0: bool
+
+
+@functools.lru_cache(maxsize=64)
+def _rep_fn(cfg: _Config) -> Callable:
+    base = cfg.rf
+    act, dact = base.activation.jax_fn(), base.activation.jax_derivative()
+    k_p, k_x, _ = base.trials
+    n0, n1, m = base.n0, base.n1, base.m
+
+    def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        d = rf._draw(base, key, prm)
+        a = eng.normal_draws(key, [("a", k_p, (n1,))], jnp.dtype(base.dtype))["a"]  # (kP, n1)
+        mu0, r, ridge = prm["mu0"], prm["lr_ratio"], prm["ridge"]
+        sets, t = d["x_test"].shape[:2]
+        x_test = d["x_test"].reshape(sets * t, n0)
+        z_test = jnp.einsum("tj,pij->pti", x_test, d["w"]) / math.sqrt(n0)  # (kP, sets*T, n1)
+        f_test, g_test = act(z_test) - mu0, dact(z_test) * (a * a)[:, None, :]
+        f0_test = jnp.einsum("pti,pi->pt", f_test, a) / math.sqrt(n1)
+        labels = eng.label_columns(d["y_train"], d.get("eps"))  # (kX, m, 1 + kE)
+
+        def cell(c):
+            p, i = c // k_x, c % k_x
+            x, y = d["x"][i], labels[i]
+            z = _pre(x, d["w"][p])
+            f, g = act(z) - mu0, dact(z)
+            gram = x @ x.T / n0
+            theta = f @ f.T / n1 + r * gram * ((g * (a[p] * a[p])) @ g.T / n1)
+            if cfg.include_f0:
+                y = y.at[:, 0].add(-(f @ a[p]) / math.sqrt(n1))
+            chol = jnp.linalg.cholesky(theta + ridge * jnp.eye(m, dtype=theta.dtype))
+            alpha = jax.scipy.linalg.cho_solve((chol, True), y)
+            theta_test = f_test[p] @ f.T / n1 + r * (x_test @ x.T / n0) * (g_test[p] @ g.T / n1)
+            pred = theta_test @ alpha  # (sets*T, c)
+            if cfg.include_f0:
+                pred = pred.at[:, 0].add(f0_test[p])
+            res = ridge * alpha  # Y - yhat(X) = ridge (Theta + ridge)^-1 (Y - f0(X))
+            return pred.reshape(sets, t, -1), jnp.mean(eng.combine_columns(res, base.noisy) ** 2, axis=0)
+
+        pred, train = jax.lax.map(cell, jnp.arange(base.n_cells), batch_size=base.cell_batch)
+        pred = pred.reshape((k_p, k_x) + pred.shape[1:])
+        yhat = eng.combine_columns(pred, base.noisy)
+        resid = jnp.moveaxis(yhat - d["y_test"][None, None, :, :, None], (2, 3), (0, 4))
+        return {"resid": resid, "train": train, "taus": jnp.zeros((base.n_cells, 2), resid.dtype)}
+
+    return rep
+
+
+def _ntk_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], sets: int,
+              itemsize: int) -> dict[str, float]:
+    """Bytes of one fit and of a repetition's shared arrays, FLOPs of one fit and of a repetition (products
+    ``2abc``, Cholesky ``m^3/3``)."""
+    k_p, k_x, k_e = trials
+    c = 1 + (k_e if k_e > 1 else 0)
+    t = n_test * sets
+    cell_flops = (2.0 * m * n0 * n1 + 4.0 * m * m * n1 + 2.0 * m * m * n0 + m**3 / 3.0 + 2.0 * m * m * c
+                  + t * m * (4.0 * n1 + 2.0 * n0) + 2.0 * t * m * c)
+    return {"cell_bytes": itemsize * (3.0 * m * n1 + 4.0 * m * m + 3.0 * t * m),
+            "shared_bytes": itemsize * (k_p * n1 * n0 + k_x * m * n0 + 2.0 * t * n0 + 3.0 * k_p * t * n1
+                                        + k_p * k_x * k_e * t * 3),
+            "cell_flops": cell_flops, "rep_flops": k_p * k_x * cell_flops + 2.0 * k_p * t * n0 * n1}
+
+
+def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = False, trials: Any = (2, 2, 2),
+                 reps: int = 4, seed: int = 0, n_test: int | None = None, center: bool = True,
+                 dtype: Any = "float64", max_memory: float = eng.DEFAULT_MAX_MEMORY, devices: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> SimulationResult:
+    r"""Simulate empirical-NTK kernel ridge regression and its fine-grained bias-variance decomposition.
+
+    Args:
+        problem: a scalar :class:`rmt.problem.Problem` (the ridge is added to ``Theta(X, X)``).
+        lr_ratio: ``r >= 0``, the first layer's learning rate relative to the second (``0``: random features).
+        include_f0: add the network's initial function (module docstring).
+        trials, reps, seed, n_test, center, dtype, max_memory, devices, progress: as
+            :func:`montecarlo.random_features.simulate_rf`; the source ``P`` is the pair ``(W, a)``.
+
+    Returns:
+        :class:`montecarlo.results.SimulationResult` (model ``"ntk"``) with extras ``noise_variance``
+        (``V_eps + V_Peps + V_Xeps + V_PXeps``), ``init_variance`` (``V_P + V_PX``) and ``sample_variance``
+        (``V_X``): d'Ascoli et al.'s ordered split, which sums to ``variance``.
+
+    Raises:
+        ValueError: bad arguments. rmt.solvers.SolverError: non-finite predictions.
+    """
+    timer = eng.Timer()
+    lr = float(check_nonnegative(lr_ratio, "lr_ratio"))
+    reps = check_positive_int(reps, "reps", minimum=1)
+    seed = eng.check_seed(seed)
+    base, prm, options = rf._prepare(problem, trials=trials, n_test=n_test, center=center, taus=False,
+                                     solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1, cost=_ntk_cost)
+    cfg = _Config(rf=base, include_f0=bool(include_f0))
+    prm = dict(prm, lr_ratio=jnp.asarray(lr, base.dtype))
+    options = dict(options, model="ntk", lr_ratio=lr, include_f0=bool(include_f0))
+    options.pop("taus", None)
+    raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=options["rep_flops"],
+                              devices=devices, progress=progress)
+    eng.raise_if_nonfinite(raw, ("resid", "train"), "NTK simulation", "use float64 or a larger ridge")
+    samples = rf._summarize_reps(raw, base.noisy, 1)
+    for name, parts in _GROUPS.items():
+        samples[name] = sum(samples[p] for p in parts)
+    return make_result("ntk", samples, sources=SOURCES, trials=base.trials, extras=tuple(_GROUPS), reps=reps,
+                       seed=seed, n_test=base.n_test, config=options, elapsed_s=timer.elapsed)
+
+
+def ntk_draws(problem: Problem, *, seed: int = 0, rep: int = 0, trials: Any = (2, 2, 2), n_test: int | None = None,
+              center: bool = True) -> tuple[rf.RFDraws, np.ndarray]:
+    """The draws of repetition ``rep`` of :func:`simulate_ntk`: those of
+    :func:`montecarlo.random_features.rf_draws` and the second-layer weights ``a`` (``(k_P, n1)``)."""
+    draws = rf.rf_draws(problem, seed=seed, rep=rep, trials=trials, n_test=n_test, center=center)
+    n1 = draws.w.shape[1]
+    key = eng.rep_key(jnp.asarray(eng.check_seed(seed), jnp.int64), check_positive_int(rep, "rep", minimum=0))
+    a = jax.jit(lambda k: eng.normal_draws(k, [("a", draws.w.shape[0], (n1,))], jnp.float64)["a"])(key)
+    return draws, np.asarray(a)

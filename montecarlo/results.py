@@ -1,0 +1,171 @@
+"""Result objects of the Monte Carlo models and the per-repetition decomposition they are built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from montecarlo.estimators import (component_keys, component_members, crossed_anova, ensemble_error,
+                                   mean_and_stderr)
+
+__all__ = ["ShiftResult", "SimulationResult", "decompose", "make_result"]
+
+_HEADLINE = ("test_error", "train_error", "bias", "variance")
+
+
+def decompose(residuals: Any, factors: Sequence[str], inert: Iterable[str] = ()) -> dict[str, Any]:
+    """:func:`montecarlo.estimators.crossed_anova` on the active factors; components of ``inert`` factors
+    (present as axes of length 1, e.g. ``eps`` at zero noise) are exactly zero.
+
+    Args:
+        residuals: shape ``(..., k_1, ..., k_d, T)`` with length-1 axes for the inert factors.
+        factors: all ``d`` source names.
+        inert: names of sources the predictor does not depend on.
+    """
+    inert = set(inert)
+    d = len(factors)
+    shape = tuple(residuals.shape)
+    cells = shape[-d - 1:-1]
+    active = [i for i, f in enumerate(factors) if f not in inert]
+    squeezed = residuals.reshape(shape[:-d - 1] + tuple(cells[i] for i in active) + shape[-1:])
+    est = crossed_anova(squeezed, [factors[i] for i in active])
+    zero = est["variance"] * 0.0
+    out = {k: est[k] for k in ("test_error", "bias", "variance")}
+    for name, members in component_members(factors):
+        out[name] = zero if inert & set(members) else est["".join(members)]
+    return out
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Monte Carlo estimates with standard errors over independent repetitions.
+
+    Every figure is the mean over ``reps`` repetitions of an unbiased per-repetition estimate (the crossed design
+    of :mod:`montecarlo.estimators`); ``stderr`` holds the standard error of each (``inf`` with one repetition).
+    In every repetition ``bias + variance = test_error`` and the components of ``fine_grained`` sum to ``variance``.
+
+    Attributes:
+        model: ``"rf"``, ``"linear"``, ``"ntk"`` or ``"rf-shift"``.
+        test_error: ``E_x (yhat(x) - y_*(x))^2``, excess (no test-label noise), averaged over all sources.
+        train_error: ``(1/m) |Y - yhat(X)|^2`` with the noisy training labels.
+        bias: ``E_x (E yhat(x) - y_*(x))^2``.
+        variance: ``E_x Var yhat(x)`` = the sum of ``fine_grained``.
+        fine_grained: the symmetric Sobol-Hoeffding terms (``P, X, eps, PX, Peps, Xeps, PXeps`` for random
+            features and the NTK; ``X, eps, Xeps`` for linear ridge).
+        extras: model-specific figures (``tau1``, ``tau2``; ``conditional_bias``; ``noise_variance``...).
+        stderr: standard errors keyed like :meth:`as_dict` (``fine_grained`` nested).
+        sources, trials: the crossed design (``trials[i]`` draws of ``sources[i]``; 1 for an inert source).
+        reps, seed, n_test: repetitions, seed, test points (for linear ridge, the exact test expectation is used and
+            ``n_test`` is 0).
+        config: the problem and options, JSON-serialisable.
+        samples: per-repetition estimates (arrays of shape ``(reps,)``) for every key above.
+        elapsed_s: wall-clock seconds of the simulation.
+    """
+
+    model: str
+    test_error: float
+    train_error: float
+    bias: float
+    variance: float
+    fine_grained: Mapping[str, float]
+    extras: Mapping[str, float]
+    stderr: Mapping[str, Any]
+    sources: tuple[str, ...]
+    trials: tuple[int, ...]
+    reps: int
+    seed: int
+    n_test: int
+    config: Mapping[str, Any]
+    samples: Mapping[str, np.ndarray] = field(repr=False)
+    elapsed_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON record of ../shared/DESIGN.md: ``test_error``, ``train_error``, ``bias``, ``variance``,
+        ``fine_grained``, the extras, and ``stderr`` with the same keys (``fine_grained`` nested), plus ``config``."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in _HEADLINE}
+        out["fine_grained"] = dict(self.fine_grained)
+        out.update(self.extras)
+        out["stderr"] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.stderr.items()}
+        out["trials"] = list(self.trials)
+        out["reps"] = self.reps
+        out["seed"] = self.seed
+        out["n_test"] = self.n_test
+        out["config"] = dict(self.config)
+        return out
+
+    def ensemble(self, k: float, over: str | Sequence[str] = "P") -> tuple[float, float]:
+        """Error of an average of ``k`` models redrawing the sources ``over`` and sharing the others, with its
+        standard error (random_features.md section 3.8): ``over="P"`` is an ensemble over weights sharing the
+        data, ``over=("X", "eps")`` bagging over training sets sharing the weights.
+
+        Computed per repetition from the unbiased components, so it is unbiased and its standard error is
+        honest. ``k = math.inf`` gives the infinite ensemble.
+        """
+        comps = {name: self.samples[name] for name in self.fine_grained}
+        per_rep = ensemble_error(comps, self.samples["bias"], k, over, self.sources)
+        return mean_and_stderr(per_rep)
+
+    def grouped(self, groups: Mapping[str, Sequence[str]]) -> dict[str, tuple[float, float]]:
+        """Sums of fine-grained terms (e.g. d'Ascoli et al.'s ``{"noise": ["eps", "Peps", "Xeps", "PXeps"]}``)
+        with standard errors computed per repetition."""
+        out = {}
+        for label, names in groups.items():
+            unknown = set(names) - set(self.fine_grained)
+            if unknown:
+                raise ValueError(f"groups[{label!r}] names unknown terms {sorted(unknown)}; "
+                                 f"known: {list(self.fine_grained)}")
+            out[label] = mean_and_stderr(sum(self.samples[n] for n in names))
+        return out
+
+
+@dataclass(frozen=True)
+class ShiftResult:
+    """Random features under covariate shift: the same fitted models scored on test inputs from ``Sigma_*``
+    (:attr:`ood`) and from the training law ``Sigma`` (:attr:`iid`), on common random numbers."""
+
+    ood: SimulationResult
+    iid: SimulationResult
+
+    def as_dict(self) -> dict[str, Any]:
+        """The OOD record at the top level (its keys as in :meth:`SimulationResult.as_dict`) plus
+        ``in_distribution`` (``test_error``, ``bias``, ``variance``, ``fine_grained`` and their ``stderr``)."""
+        out = self.ood.as_dict()
+        iid = self.iid.as_dict()
+        out["in_distribution"] = {k: iid[k] for k in ("test_error", "bias", "variance", "fine_grained")}
+        out["in_distribution"]["stderr"] = {k: iid["stderr"][k]
+                                            for k in ("test_error", "bias", "variance", "fine_grained")}
+        return out
+
+
+def make_result(model: str, samples: Mapping[str, np.ndarray], *, sources: tuple[str, ...],
+                trials: tuple[int, ...], extras: Sequence[str], reps: int, seed: int, n_test: int,
+                config: Mapping[str, Any], elapsed_s: float, prefix: str = "") -> SimulationResult:
+    """Summarise per-repetition samples (keys ``prefix + name``) into a :class:`SimulationResult`."""
+    comps = component_keys(sources)
+
+    def col(name: str) -> np.ndarray:
+        key = prefix + name if name not in ("train_error",) and name not in extras else name
+        a = np.array(samples[key], dtype=float)
+        a.setflags(write=False)
+        return a
+
+    names = list(_HEADLINE) + list(comps) + list(extras)
+    per_rep = {name: col(name) for name in names}
+    value: dict[str, float] = {}
+    err: dict[str, float] = {}
+    for name, arr in per_rep.items():
+        value[name], err[name] = mean_and_stderr(arr)
+    stderr: dict[str, Any] = {k: err[k] for k in _HEADLINE}
+    stderr["fine_grained"] = MappingProxyType({k: err[k] for k in comps})
+    stderr.update({k: err[k] for k in extras})
+    return SimulationResult(
+        model=model, test_error=value["test_error"], train_error=value["train_error"], bias=value["bias"],
+        variance=value["variance"], fine_grained=MappingProxyType({k: value[k] for k in comps}),
+        extras=MappingProxyType({k: value[k] for k in extras}), stderr=MappingProxyType(stderr),
+        sources=tuple(sources), trials=tuple(int(t) for t in trials), reps=int(reps), seed=int(seed),
+        n_test=int(n_test), config=MappingProxyType(dict(config)), samples=MappingProxyType(per_rep),
+        elapsed_s=float(elapsed_s))
+
