@@ -59,7 +59,7 @@ from theory._ntk_common import NTKConstants, _check_problem, _out, ntk_constants
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
-_MAX_WIDTH = 16  # the work grows like n1^4 per node
+_MAX_WIDTH = 10  # the work grows like n1^4 per node
 _MAX_PATTERNS = 4096  # exact enumeration of a finite gate law up to this many patterns
 _GATE_ORDER = {1: 24, 2: 16, 3: 10, 4: 6}  # Gauss points per dimension of the product gate rule (smooth sigma')
 
@@ -224,11 +224,16 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
         delta = mt.reshape(B, n2) @ VV.T  # (B, K)
         return ((1.0 / (1.0 + delta)) @ VVw).reshape(B, n, n) / phi[:, None, None], mt, delta
 
-    def lin_map(mt: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    def gram4(delta: np.ndarray) -> np.ndarray:
+        """``Q = (1/phi) sum_k w_k VV[k] VV[k]^T / (1 + delta_k)^2`` (symmetric PSD, ``(B, n^2, n^2)``)."""
         c = 1.0 / (phi[:, None] * (1.0 + delta) ** 2)
-        Q = sum(c[:, k * kstep:(k + 1) * kstep] @ t for k, t in enumerate(tables)).reshape(B, n2, n2)
-        kk = np.einsum("bij,bkl->bkilj", mt, mt).reshape(B, n2, n2)  # kron(Mt, Mt)^T
-        return Q @ kk
+        return sum(c[:, k * kstep:(k + 1) * kstep] @ t for k, t in enumerate(tables)).reshape(B, n2, n2)
+
+    def kron(x: np.ndarray) -> np.ndarray:
+        return np.einsum("bij,bkl->bikjl", x, x).reshape(B, n2, n2)
+
+    def lin_map(mt: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        return gram4(delta) @ np.swapaxes(kron(mt), 1, 2)  # L = Q kron(Mt, Mt)^T
 
     def relres(J: np.ndarray, FJ: np.ndarray) -> np.ndarray:
         return (np.max(np.abs(J - FJ).reshape(B, -1), axis=1)
@@ -262,15 +267,14 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
         raise SolverError(f"linear-scaling NTK fixed point did not converge (worst relative residual {worst:.3g}; "
                           "branch rule: unique PSD solution by monotone iteration from 0 + Newton)",
                           residual=worst, status=Status.MAX_ITERATIONS)
-    L = lin_map(mt, delta)
-    # L is self-adjoint and positive in <X, Y> = tr(X Mt Y Mt): with A = Mt^(1/2), (A (x) A) L (A (x) A)^-1 is a
-    # symmetric PSD matrix; its largest eigenvalue is the spectral radius of L
+    Q = gram4(delta)
+    L = Q @ np.swapaxes(kron(mt), 1, 2)
+    # L is self-adjoint and positive in <X, Y> = tr(X Mt Y Mt): with A = Mt^(1/2) it is similar to the symmetric PSD
+    # matrix kron(A, A) Q kron(A, A); its largest eigenvalue is the spectral radius of L
     ev, evec = np.linalg.eigh(mt)
-    sq = np.sqrt(np.clip(ev, 0.0, None))
-    a_half = (evec * sq[:, None, :]) @ np.swapaxes(evec, 1, 2)
-    a_mhalf = (evec / sq[:, None, :]) @ np.swapaxes(evec, 1, 2)
-    kron = lambda x: np.einsum("bij,bkl->bikjl", x, x).reshape(B, n2, n2)  # noqa: E731
-    ls = kron(a_half) @ L @ kron(a_mhalf)
+    a_half = (evec * np.sqrt(np.clip(ev, 0.0, None))[:, None, :]) @ np.swapaxes(evec, 1, 2)
+    ka = kron(a_half)
+    ls = ka @ Q @ ka
     ls = 0.5 * (ls + np.swapaxes(ls, 1, 2))
     try:  # physical branch <=> I - L' positive definite (Cholesky: exact and cheap)
         np.linalg.cholesky(np.eye(n2)[None] - ls)
@@ -365,7 +369,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
 
     Raises:
         ValueError: bad input, ``ridge = 0`` (the ridgeless linear-scaling limit is not covered), a non-integer or
-            array ``n1`` or one above 16, or a ``second_layer`` of the wrong length or with a zero entry.
+            array ``n1`` or one above 10, or a ``second_layer`` of the wrong length or with a zero entry.
         SolverError: the matrix fixed point did not converge, or the solution is not on the physical branch.
     """
     _check_problem(problem, "linear_scaling")

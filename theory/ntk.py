@@ -12,7 +12,7 @@ features) is
     ``Theta(x, x') = F(x).F(x') / n1 + r (x.x' / n0) sum_i a_i^2 sigma'(w_i.x/sqrt n0) sigma'(w_i.x'/sqrt n0) / n1``.
 
 The predictor is kernel ridge regression ``yhat(x) = Theta(x, X) (Theta(X, X) + ridge I)^-1 Y`` *without* the
-initial function ``f0`` (``with_f0=True`` adds it, quadratic scaling only: ``yhat = f0 + Theta_x (Theta + ridge)^-1
+initial function ``f0`` (``include_f0=True`` adds it, quadratic scaling only: ``yhat = f0 + Theta_x (Theta + ridge)^-1
 (Y - f0(X))``, what gradient flow from this initialisation converges to). Inputs ``x ~ N(0, I_n0)``; target
 ``y = beta.x / sqrt(n0) + eps`` with ``|beta|^2 = n0 * signal`` and ``eps ~ N(0, noise)`` on the training labels;
 ``test_error = E_x (yhat(x) - beta.x/sqrt(n0))^2`` excludes the test label's noise; ``phi = n0/m``, ``psi = n0/n1``.
@@ -109,9 +109,9 @@ class NTKResult:
         tau1: ``(1/m) tr (Theta(X, X) + ridge)^-1 = phi / (psi kappa)``.
         alpha: ``E[yhat(x) | beta] = alpha beta.x / sqrt(n0)``, ``alpha = 1 - r``.
         ensemble_ridge: ``rho``: the ``P``-averaged predictor is linear ridge ``(X^T X/n0 + rho)^-1``.
-        f0_excess: error added by the initial function (0 unless ``with_f0``).
+        f0_excess: error added by the initial function (0 unless ``include_f0``).
         constants: the :class:`NTKConstants` used.
-        with_f0: whether the predictor includes the initial function.
+        include_f0: whether the predictor includes the initial function.
         solution: the bisection's :class:`~rmt.solvers.Solution` (residuals, iterations), or ``None``.
     """
 
@@ -129,7 +129,7 @@ class NTKResult:
     ensemble_ridge: Any
     f0_excess: Any
     constants: NTKConstants
-    with_f0: bool = False
+    include_f0: bool = False
     solution: Solution | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,11 +139,11 @@ class NTKResult:
         for k in ("kappa", "d1", "d2", "tau1", "alpha", "ensemble_ridge", "f0_excess"):
             out[k] = getattr(self, k)
         out["c1"], out["c2"] = self.constants.c1, self.constants.c2
-        out["with_f0"] = self.with_f0
+        out["include_f0"] = self.include_f0
         return out
 
 
-def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, with_f0: bool = False) -> NTKResult:
+def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0: bool = False) -> NTKResult:
     r"""NTK regression with ``n0, n1, m -> infinity`` proportionally (sheet 2.3-2.4, 2.7; AP 2020 section 4).
 
     Vectorized over every array field of ``problem`` and over ``lr_ratio`` (they broadcast together). Only the
@@ -153,7 +153,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, with_f0: b
         problem: sizes (or ratios via :meth:`rmt.Problem.from_ratios`), ``ridge >= 0``, activation, ``noise``,
             ``signal``. ``covariance`` must be ``None`` and ``nonlinear_signal`` 0.
         lr_ratio: first-to-second-layer learning-rate ratio ``r >= 0`` (0 gives random features).
-        with_f0: add the initial function to the predictor. Then ``f0(x) = z(x)^T v0`` is linear in the augmented
+        include_f0: add the initial function to the predictor. Then ``f0(x) = z(x)^T v0`` is linear in the augmented
             features with an independent coefficient ``v0 = (a / sqrt n1, 0)``, so it adds the engine error of the
             target ``-f0``, ``kappa^2 (g_f + kappa g_f') / (1 - d2)`` with ``g_f = (1 - psi (1 - a r)) / nu`` the
             normalised trace of the ``F``-block of ``(C + kappa)^-1`` [derived here, checked by simulation]. It adds
@@ -201,7 +201,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, with_f0: b
         clean = _times(signal * bbar, inv)
         noise_var = _times(noise, st.d2 * inv)
         f0 = np.zeros(shape)
-        if with_f0:
+        if include_f0:
             # g_f(kappa) = (1/n1) tr_F (C + kappa)^-1 = (1 - psi w) / nu; d/dkappa through nu and w
             gf = (1.0 - psi * st.w) / st.nu
             da = np.where(c1 == 0, 0.0, -(c1 / psi) / (kappa * kappa))
@@ -217,7 +217,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, with_f0: b
     alpha = 1.0 - st.r
     t = ensemble_ridge_t(st.r, phi)
     fine: Mapping[str, Any] | None = None
-    if not with_f0:
+    if not include_f0:
         fin = np.isfinite(t)
         tt = np.where(fin, t, 1.0)
         G, K = mp_moments(tt, phi)
@@ -234,7 +234,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, with_f0: b
     return NTKResult(test_error=_out(test), train_error=_out(train), bias=_out(bias), variance=_out(variance),
                      noise_variance=_out(noise_var), fine_grained=fine, kappa=_out(kappa), d1=_out(st.d1),
                      d2=_out(st.d2), tau1=_out(tau1), alpha=_out(alpha), ensemble_ridge=_out(t / phi),
-                     f0_excess=_out(f0), constants=c, with_f0=with_f0, solution=sol)
+                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol)
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from rmt._validation import check_positive_int
 from rmt.problem import Problem
 from theory.ntk import infinite_width, linear_scaling, quadratic_scaling
 
-_HELP = ("NTK kernel regression (no f0 unless --with-f0): test error, bias, variance, noise variance, "
+_HELP = ("NTK kernel regression (no f0 unless --include-f0): test error, bias, variance, noise variance, "
          "fine-grained variance over P=(W,a), X, eps; Adlam & Pennington 2020 (arXiv:2008.06786)")
 
 
@@ -38,7 +38,7 @@ def register(groups) -> None:
     mode.add_argument("--width-limit", action="store_true", help="infinite-width NTK (n1 -> infinity)")
     mode.add_argument("--linear-width", type=sweep_type("--linear-width"), default=None, metavar="N",
                       help="linear scaling with this fixed integer width n1 (uses --phi only)")
-    p.add_argument("--with-f0", action="store_true",
+    p.add_argument("--include-f0", action="store_true",
                    help="predictor includes the initial function f0 (quadratic scaling only)")
     p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
     p.set_defaults(func=run)
@@ -50,8 +50,8 @@ def _base(problem: Problem, lr: float, scaling: str) -> dict[str, Any]:
 
 
 def _linear(args: argparse.Namespace) -> list[dict[str, Any]]:
-    if args.with_f0:
-        raise ValueError("--with-f0 is only available in the quadratic scaling")
+    if args.include_f0:
+        raise ValueError("--include-f0 is only available in the quadratic scaling")
     if args.phi is None or args.psi is not None or args.n1 is not None or args.m is not None:
         raise ValueError("--linear-width N takes --phi (n0/m) and no --psi/--n1/--m")
     widths = [check_positive_int(w, "--linear-width") for w in args.linear_width]
@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.linear_width is not None:
         emit(_linear(args), as_json=args.json)
         return 0
-    if args.width_limit and args.with_f0:
-        raise ValueError("--with-f0 is not available with --width-limit")
+    if args.width_limit and args.include_f0:
+        raise ValueError("--include-f0 is not available with --width-limit")
     if args.width_limit and args.psi is None and args.phi is not None:
         args.psi = [1.0]  # not used by the infinite-width limit
     problems = list(iter_problems(args))
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         res = infinite_width(grid, lr_ratio=lr_grid)
         scaling = "infinite-width"
     else:
-        res = quadratic_scaling(grid, lr_ratio=lr_grid, with_f0=args.with_f0)
+        res = quadratic_scaling(grid, lr_ratio=lr_grid, include_f0=args.include_f0)
         scaling = "quadratic"
     shape = np.broadcast_shapes(np.shape(res.test_error), (len(problems), lrs.size))
     data = res.as_dict()

@@ -219,7 +219,7 @@ def test_f0_excess_tends_to_the_infinite_width_gp_limit():
     for act in ("relu", "tanh"):
         c = constants(act)
         for phi in (0.5, 2.0):
-            got = quadratic_scaling(prob(act, phi, phi * 1e-5, 1e-2, 0.1), with_f0=True)
+            got = quadratic_scaling(prob(act, phi, phi * 1e-5, 1e-2, 0.1), include_f0=True)
             lim = infinite_width(prob(act, phi, 1.0, 1e-2, 0.1 + c.mu_star2, signal=1 + c.zeta)).test_error
             assert got.test_error == pytest.approx(lim + c.mu_star2, rel=1e-4)
             assert got.fine_grained is None and got.f0_excess > 0
