@@ -350,7 +350,8 @@ class LinearScalingResult:
 
 
 def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any = None,
-                   a_nodes_per_dim: int | None = None, gate_nodes_per_dim: int | None = None) -> LinearScalingResult:
+                   a_nodes_per_dim: int | None = None, gate_nodes_per_dim: int | None = None,
+                   a_points: int | None = None, gate_points: int = 2048) -> LinearScalingResult:
     r"""NTK regression with the width ``n1`` fixed while ``n0, m -> infinity`` at ``phi = n0 / m`` (derived here;
     module docstring of :mod:`theory._ntk_linear`).
 
@@ -364,8 +365,11 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             linear target in this limit (``test_error = signal``).
         second_layer: optional fixed second-layer weights ``a`` (length ``n1``): the ``a``-conditional limit instead
             of the average over ``a ~ N(0, I)``.
-        a_nodes_per_dim, gate_nodes_per_dim: quadrature orders (defaults keep the work bounded; see
+        a_nodes_per_dim, gate_nodes_per_dim: orders of the product Gauss rules (defaults keep the work bounded; see
             :func:`second_layer_rule` and :func:`gate_rule`).
+        a_points: Sobol' points for the average over ``a`` when ``n1 >= 3`` (default: 1024, fewer when the gate
+            rule is large); its integration error is reported as ``quadrature_stderr``.
+        gate_points: Sobol' points for the gate expectation of a smooth activation when ``n1 >= 5``.
 
     Raises:
         ValueError: bad input, ``ridge = 0`` (the ridgeless linear-scaling limit is not covered), a non-integer or
@@ -390,11 +394,11 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     lr = np.asarray(c.lr_ratio, dtype=float)
     shape = np.broadcast_shapes(phi.shape, gamma.shape, noise.shape, s.shape, lr.shape)
     phi, gamma, noise, s, lr = (np.broadcast_to(x, shape).ravel() for x in (phi, gamma, noise, s, lr))
-    v, w, g_kind = gate_rule(problem.activation, n1, gate_nodes_per_dim)
+    v, w, g_kind = gate_rule(problem.activation, n1, gate_nodes_per_dim, qmc_points=gate_points)
     if second_layer is None:
-        # QMC points for the average over a: 1024, fewer when the gate rule is large (work ~ A K n1^4)
-        budget = 2e9 / (v.shape[0] * n1 ** 4)
-        a_points = int(min(1024, max(128, 2 ** int(math.floor(math.log2(max(budget, 1.0)))))))
+        if a_points is None:  # 1024, fewer when the gate rule is large (work ~ A K n1^4)
+            budget = 2e9 / (v.shape[0] * n1 ** 4)
+            a_points = int(min(1024, max(128, 2 ** int(math.floor(math.log2(max(budget, 1.0)))))))
         anodes, aw, groups, a_kind = second_layer_rule(n1, a_nodes_per_dim, qmc_points=a_points)
     else:
         a = check_positive(np.abs(np.atleast_1d(np.asarray(second_layer, dtype=float))), "second_layer (|a_i| > 0)")
