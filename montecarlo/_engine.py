@@ -245,9 +245,16 @@ def choose_cell_batch(*, n_cells: int, cell_bytes: float, cell_flops: float, sha
     """How many fits of a repetition to vmap together: as many as fit in ``max_memory`` bytes next to the
     repetition's shared arrays (at least one whatever the budget), and no more once a group carries
     ``flops_per_group`` FLOPs (beyond that, batching only costs memory). Repetitions run one after the other on
-    each device."""
+    each device.
+
+    The batch is the largest *divisor* of ``n_cells`` within those limits, so ``jax.lax.map(..., batch_size=)``
+    never takes its remainder path: with jaxlib 0.10 on CPU that path deadlocked the random-feature repetition
+    (every thread waiting, e.g. n0=200, n1=m=400, trials (3, 3, 2), batch 5 of 9 fits; regression test in
+    tests/montecarlo/test_mc_random_features.py).
+    """
     by_flops = max(1, int(flops_per_group // max(cell_flops, 1.0)))
-    return int(max(1, min(n_cells, (max_memory - shared_bytes) // max(cell_bytes, 1.0), by_flops)))
+    limit = int(max(1, min(n_cells, (max_memory - shared_bytes) // max(cell_bytes, 1.0), by_flops)))
+    return max(d for d in range(1, limit + 1) if n_cells % d == 0)
 
 
 def check_memory(max_memory: Any) -> float:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Union
 
@@ -191,8 +192,9 @@ class Activation:
 
     Named activations carry a numpy implementation, a JAX implementation (``jax_fn``), an exact derivative and,
     where one exists, sympy closed forms of their Gaussian moments. A custom callable should be written with
-    ``jax.numpy`` operations (these also accept numpy arrays) so that the Monte Carlo can jit it; its derivative,
-    if not given, is taken by a 5-point finite difference for quadrature and by ``jax.grad`` in simulation.
+    ``jax.numpy`` operations (these also accept numpy arrays) so that the Monte Carlo can jit it; it is evaluated in
+    float64 (also under ``method="mpmath"``: precision beyond double needs a named activation); its derivative, if
+    not given, is taken by a 5-point finite difference for quadrature and by ``jax.grad`` in simulation.
 
     Args:
         name: identifier (for named activations, one of ``KNOWN_ACTIVATIONS``).
@@ -211,7 +213,9 @@ class Activation:
         return self.name in _NAMED and self._xp_fn is _NAMED[self.name][0]
 
     def __call__(self, x: Any) -> np.ndarray:
-        return np.asarray(self.fn(x), dtype=float)
+        if self._xp_fn is not None:
+            return np.asarray(self.fn(x), dtype=float)
+        return _call_float64(self.fn, x)
 
     def d(self, x: Any) -> np.ndarray:
         """Elementwise derivative (exact for named activations, finite differences otherwise)."""
@@ -255,6 +259,15 @@ class Activation:
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Activation) and self.name == other.name and self.fn is other.fn
                 and self.derivative is other.derivative)
+
+
+def _call_float64(fn: ArrayFn, x: Any) -> np.ndarray:
+    """Evaluate a user callable in float64, also when it is written with ``jax.numpy`` (whose default is float32)."""
+    jax = sys.modules.get("jax")
+    if jax is not None and hasattr(jax, "enable_x64"):
+        with jax.enable_x64(True):
+            return np.asarray(fn(np.asarray(x, dtype=float)), dtype=float)
+    return np.asarray(fn(np.asarray(x, dtype=float)), dtype=float)
 
 
 def _elementwise_grad(fn: ArrayFn) -> ArrayFn:
@@ -401,8 +414,11 @@ def _constants_cached(act: Activation, s: float, method: str, precision: int | N
 
 @functools.lru_cache(maxsize=16)
 def _gh_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilists' Gauss-Hermite nodes and weights normalised to the N(0,1) measure."""
-    x, w = np.polynomial.hermite_e.hermegauss(n)
+    """Probabilists' Gauss-Hermite nodes and weights normalised to the N(0,1) measure (scipy's Golub-Welsch
+    construction, stable for thousands of nodes where numpy's ``hermegauss`` overflows)."""
+    x, w = scipy.special.roots_hermitenorm(n)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(w))):
+        raise ArithmeticError(f"Gauss-Hermite rule with {n} nodes is not finite")
     return x, w / w.sum()
 
 
@@ -410,11 +426,8 @@ def _mp_callables(act: Activation) -> tuple[Callable, Callable]:
     if act.is_named:
         return _MP_FUNCS[act.name]
 
-    def f(x):
-        try:
-            return mpmath.mpmathify(act.fn(x))
-        except Exception:  # a numpy-only callable: evaluate in double precision
-            return mpmath.mpf(float(np.asarray(act.fn(np.array(float(x))))))
+    def f(x):  # custom callables are evaluated in float64 (named activations carry mpmath versions)
+        return mpmath.mpf(float(act(np.array(float(x)))))
 
     def df(x):
         return mpmath.mpf(float(act.d(np.array(float(x)))))

@@ -376,25 +376,31 @@ def select_upper_half_plane(roots: np.ndarray, *, min_imag: float = 0.0) -> Solu
     return Solution(value=val, residual=np.zeros(val.shape), status=status, branch="Im m > 0")
 
 
-def continue_roots(roots: np.ndarray, start: Any, *, axis: int = 0) -> np.ndarray:
-    """Follow one root along a sweep: at each step take the root nearest to the previous choice.
+def continue_roots(roots: np.ndarray, start: Any, *, axis: int = 0, predictor: bool = True) -> np.ndarray:
+    """Follow one root along a sweep: at each step take the root nearest to the predicted position.
 
     Args:
         roots: complex roots, shape ``(n_steps, ..., d)`` (the sweep along ``axis``).
         start: the physical root at the first step (shape ``(...)``), chosen by a branch rule.
+        predictor: predict by secant extrapolation from the two previous choices (``2 x_k - x_{k-1}``); without it,
+            the previous choice itself. The predictor keeps the branch when the root moves by as much as the gap to a
+            neighbouring root per step.
 
     Returns:
         The continued root, shape ``(n_steps, ...)``.
     """
     r = np.moveaxis(np.asarray(roots), axis, 0)
     cur = np.asarray(start, dtype=complex)
+    prev = cur
     out = np.empty(r.shape[:-1], dtype=complex)
     for k in range(r.shape[0]):
+        target = 2 * cur - prev if (predictor and k >= 2) else cur
         with np.errstate(invalid="ignore"):
-            dist = np.abs(r[k] - cur[..., None])
+            dist = np.abs(r[k] - target[..., None])
         dist = np.where(np.isfinite(dist), dist, np.inf)
         idx = dist.argmin(axis=-1)
-        cur = np.take_along_axis(r[k], idx[..., None], axis=-1)[..., 0]
+        nxt = np.take_along_axis(r[k], idx[..., None], axis=-1)[..., 0]
+        prev, cur = (cur if k >= 1 else nxt), nxt
         out[k] = cur
     return np.moveaxis(out, 0, axis)
 
@@ -423,7 +429,7 @@ def stieltjes_roots(coeff_fn: Callable[[np.ndarray], np.ndarray], z: Any, *, sta
     coeffs = coeff_fn(path)
     roots = polyroots(coeffs)
     start = -1.0 / path[0]
-    m = continue_roots(roots, start)[-1]
+    m = continue_roots(roots, start, predictor=False)[-1]  # geometric steps in Im z: no secant predictor
     final_coeffs = coeffs[-1]
     res = np.abs(polyval(final_coeffs, m)) / np.maximum(np.abs(final_coeffs).max(axis=-1), 1e-300)
     status = np.where(np.isfinite(m) & (m.imag >= -1e-12 * np.maximum(1.0, np.abs(m))), Status.SUCCESS,

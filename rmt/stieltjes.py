@@ -70,12 +70,17 @@ def mp_G(t: Any, ratio: Any) -> np.ndarray:
 
 
 def mp_K(t: Any, ratio: Any) -> np.ndarray:
-    r"""``K_r(t) = -dG_r/dt = int dMP_r(s) / (s + t)^2`` for ``t > 0`` (``t = 0`` allowed when ``r < 1``)."""
+    r"""``K_r(t) = -dG_r/dt = int dMP_r(s) / (s + t)^2`` for ``t > 0`` (``t = 0`` allowed when ``r < 1``).
+
+    The sheet's denominator ``2 r t G + 1 - r + t`` equals ``sqrt((1 - r + t)^2 + 4 r t)`` exactly; the square root
+    is used because the sum cancels when ``r > 1`` and ``t`` is small.
+    """
     g = mp_G(t, ratio)
     t = np.asarray(t, dtype=float)
     r = np.asarray(ratio, dtype=float)
+    a = 1.0 - r + t
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (r * g * g + g) / (2.0 * r * t * g + 1.0 - r + t)
+        out = (r * g * g + g) / np.sqrt(a * a + 4.0 * r * t)
     return out[()] if np.ndim(out) == 0 else out
 
 

@@ -236,3 +236,21 @@ def test_bad_problems_raise_value_error():
         simulate_rf(Problem(n0=[10, 20], n1=20, m=16, ridge=0.1))
     with pytest.raises(ValueError, match="needs ridge > 0 when n1 < m"):
         simulate_rf(Problem(n0=10, n1=8, m=16, ridge=0.0), solver="kernel")
+
+
+def test_uneven_cell_batches_do_not_deadlock():
+    """Regression: a cell batch that left a remainder (5 of 9 fits) made ``simulate_rf`` hang in XLA:CPU. Run in a
+    subprocess with a timeout so that a hang fails the test instead of stalling the suite."""
+    import subprocess
+    import sys
+
+    from montecarlo._engine import choose_cell_batch
+
+    assert choose_cell_batch(n_cells=9, cell_bytes=1.0, cell_flops=4e8, shared_bytes=0.0) == 3  # not 5
+    assert choose_cell_batch(n_cells=7, cell_bytes=1.0, cell_flops=4e8, shared_bytes=0.0) == 1
+    code = ("from rmt import Problem; from montecarlo import simulate_rf; "
+            "p = Problem(n0=200, n1=400, m=400, ridge=0.1, activation='relu', noise=0.25); "
+            "r = simulate_rf(p, trials=(3, 3, 2), reps=2, n_test=1000); print(r.test_error)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert 0.0 < float(proc.stdout) < 2.0

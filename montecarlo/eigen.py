@@ -1,0 +1,393 @@
+r"""Monte Carlo mirror of :mod:`theory.eigen`: ridge regression on Gaussian features with a prescribed spectrum.
+
+The simulated model is the one the eigenframework is exact for asymptotically (../shared/reference/
+eigenframework.md §1.4, §2.1; Simon et al. arXiv:2110.03922, Simon, Karkada, Ghosh & Belkin arXiv:2311.14646):
+
+* inputs ``x ~ N(0, diag(lambda))`` in ``M`` dimensions (one coordinate per mode, multiplicities expanded); the
+  linear kernel ``K(x, x') = x.x'`` then has Mercer eigenvalues ``lambda_i`` and eigenfunctions
+  ``phi_i = x_i / sqrt(lambda_i)``;
+* target ``f*(x) = w*.x`` with ``w*_i = v_i / sqrt(lambda_i)`` and ``v_i = +sqrt(v_i^2)``; labels
+  ``y = f*(x) + xi``, ``xi ~ N(0, noise)``;
+* KRR with the linear kernel and the sum-convention ridge: ``w_hat = X^T (X X^T + ridge I_n)^-1 y``
+  (equivalently ``(X^T X + ridge I_M)^-1 X^T y``; the smaller Gram matrix is used);
+* RF: ``p`` random features ``g(x) = W x``, ``W_ji ~ N(0, 1)`` (so ``E_W g(x).g(x')/p = x.x'``), kernel
+  ``K_hat = G G^T / p`` with ``G = X W^T``, predictor ``K_hat(x, X)(K_hat + ridge I)^-1 y = x.w_hat`` with
+  ``w_hat = W^T (G^T G + p ridge I)^-1 G^T y``.
+
+Every error is computed exactly over the test distribution (no test sampling noise):
+``test_error = (w_hat - w*)^T diag(lambda) (w_hat - w*)`` (excess, ../shared/DESIGN.md) and
+``test_mse = test_error + noise``; ``train_error = |y - X w_hat|^2 / n`` with the noisy labels. Estimators and their
+standard errors:
+
+* means over independent replicates with ``std / sqrt(R)``;
+* ``bias = ||E w_hat - w*||^2_Lambda`` by the unbiased U-statistic ``(|sum_r e_r|^2 - sum_r |e_r|^2)/(R(R-1))``
+  over replicate errors ``e_r`` (for RF, ``e_r`` is the dataset's mean over its feature draws), standard error by
+  the jackknife; ``variance = test_error - bias``;
+* RF, crossed design (``D`` datasets x ``F`` feature draws each): the infinite-ensemble error ``E_inf`` by the
+  within-dataset U-statistic over feature draws, ``feature_variance = E_1 - E_inf`` (sheet §2.4);
+* ``kappa``: the empirical estimator ``1 / Tr (K + ridge I)^-1`` (sheet §1.2; for RF with ``K_hat``); ``kare``:
+  Jacot et al.'s KARE = GCV estimate of ``test_mse`` from the training data (sheet §1.3);
+* KRR per mode: the mean and variance over datasets of ``v_hat_i = sqrt(lambda_i) w_hat_i`` (sheet §1.1).
+
+JAX in float64 (``jax_enable_x64`` is switched on when this module is imported), ``jit`` + ``vmap`` over replicates
+in fixed-size batches (one compilation per problem shape and batch size, whatever the number of replicates); replicate ``r`` always uses ``jax.random.split(PRNGKey(seed), R)[r]``,
+so results do not depend on the batch size.
+
+This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a problem point by duck typing
+(:func:`simulate_eigen`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Mapping, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rmt._validation import check_nonnegative, check_positive, check_positive_int
+
+jax.config.update("jax_enable_x64", True)
+
+__all__ = [
+    "EigenProblemLike",
+    "EigenSimulation",
+    "simulate_eigen",
+    "simulate_eigen_krr",
+    "simulate_eigen_rf",
+    "u_statistic_sq_norm",
+]
+
+
+class EigenProblemLike(Protocol):
+    """What :func:`simulate_eigen` reads from a problem point (e.g. :class:`theory.eigen.EigenProblem`)."""
+
+    n: float
+    ridge: float
+    noise: float
+    p: float | None
+
+    @property
+    def system(self) -> Any:  # has .expanded() -> (eigenvalues, target_power)
+        ...
+
+
+@dataclass(frozen=True)
+class EigenSimulation:
+    """Monte Carlo estimates with standard errors under the same keys.
+
+    Attributes:
+        values: estimate per key (``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``, ``kappa``,
+            ``kare``; RF adds ``ensemble_limit_error`` and ``feature_variance``).
+        stderr: standard error per key (same keys).
+        replicates: number of independent datasets.
+        feature_draws: feature draws per dataset (RF; 0 for KRR).
+        seed: the PRNG seed.
+        mode_mean, mode_mean_stderr, mode_variance, mode_variance_stderr: KRR per-mode statistics of
+            ``v_hat_i = sqrt(lambda_i) w_hat_i`` over datasets (``None`` unless requested).
+    """
+
+    values: Mapping[str, float]
+    stderr: Mapping[str, float]
+    replicates: int
+    feature_draws: int
+    seed: int
+    mode_mean: np.ndarray | None = field(default=None, repr=False)
+    mode_mean_stderr: np.ndarray | None = field(default=None, repr=False)
+    mode_variance: np.ndarray | None = field(default=None, repr=False)
+    mode_variance_stderr: np.ndarray | None = field(default=None, repr=False)
+
+    def z_scores(self, theory: Mapping[str, float], *, allowance: float | Mapping[str, float] = 0.0
+                 ) -> dict[str, float]:
+        """``(sim - theory) / sqrt(stderr^2 + (allowance * |theory|)^2)`` for the keys present in both; the
+        ``allowance`` is a relative finite-size tolerance (a float for all keys or a per-key mapping)."""
+        out = {}
+        for k, v in self.values.items():
+            if k not in theory:
+                continue
+            a = allowance.get(k, 0.0) if isinstance(allowance, Mapping) else allowance
+            scale = math.hypot(self.stderr[k], a * abs(theory[k]))
+            out[k] = (v - theory[k]) / scale if scale > 0 else (0.0 if v == theory[k] else math.inf)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**{k: float(v) for k, v in self.values.items()}, "stderr": {k: float(v) for k, v in
+                                                                              self.stderr.items()},
+                "replicates": self.replicates, "feature_draws": self.feature_draws, "seed": self.seed}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# estimators
+# ----------------------------------------------------------------------------------------------------------------
+
+def u_statistic_sq_norm(e: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    r"""Unbiased estimate of ``|E e|^2_W = sum_i w_i (E e_i)^2`` from i.i.d. rows ``e_r`` (shape ``(R, M)``), and its
+    jackknife standard error.
+
+    ``U = (|S|^2 - sum_r |e_r|^2) / (R (R - 1))`` with ``S = sum_r e_r`` (the mean of ``<e_r, e_s>`` over ``r != s``).
+    """
+    e = np.asarray(e, dtype=float)
+    R = e.shape[0]
+    if R < 3:
+        raise ValueError(f"the U-statistic needs at least 3 replicates, got {R}")
+    w = np.asarray(weights, dtype=float)
+    S = e.sum(0)
+    norms = (e * e * w).sum(1)
+    SS = float((S * S * w).sum())
+    Q = float(norms.sum())
+    U = (SS - Q) / (R * (R - 1))
+    # leave-one-out: |S - e_r|^2 = |S|^2 - 2 <S, e_r> + |e_r|^2
+    cross = (e * (S * w)).sum(1)
+    loo = (SS - 2 * cross + norms - (Q - norms)) / ((R - 1) * (R - 2))
+    se = math.sqrt(max((R - 1) / R * float(((loo - loo.mean()) ** 2).sum()), 0.0))
+    return float(U), se
+
+
+def _checked(arrays: Any, what: str) -> list[np.ndarray]:
+    """Convert to numpy and refuse non-finite results (a failed Cholesky factorisation) instead of averaging NaN."""
+    out = [np.asarray(a) for a in arrays]
+    if not all(np.all(np.isfinite(a)) for a in out[:3]):
+        raise FloatingPointError(f"{what} simulation produced non-finite values (an ill-conditioned Gram matrix: "
+                                 "use a positive ridge or sizes away from the interpolation point)")
+    return out
+
+
+def _mean_se(x: np.ndarray) -> tuple[float, float]:
+    x = np.asarray(x, dtype=float)
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.inf
+
+
+def _check_spectrum(eigenvalues: Any, target_power: Any) -> tuple[np.ndarray, np.ndarray]:
+    lam = check_positive(np.atleast_1d(np.asarray(eigenvalues, dtype=float)), "eigenvalues").ravel()
+    v2 = check_nonnegative(np.atleast_1d(np.asarray(target_power, dtype=float)), "target_power").ravel()
+    if v2.shape != lam.shape:
+        raise ValueError(f"target_power must have one entry per eigenvalue ({lam.size}), got {v2.size}")
+    return lam, v2
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# one replicate (jitted)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _data(key: jax.Array, sqrt_lam: jax.Array, wstar: jax.Array, n: int, noise: float):
+    kx, ke = jax.random.split(key)
+    X = jax.random.normal(kx, (n, sqrt_lam.size)) * sqrt_lam
+    y = X @ wstar + jnp.sqrt(noise) * jax.random.normal(ke, (n,))
+    return X, y
+
+
+def _ridge_solve(A: jax.Array, y: jax.Array, ridge: float):
+    r"""For a data matrix ``A`` (``n x d``) and the sum-convention ridge: the coefficients
+    ``c = (A^T A + ridge I)^-1 A^T y``, computed through the smaller Gram matrix by a Cholesky factorisation
+    (a failed factorisation gives NaN, which the caller turns into an error), together with
+    ``ridge * Tr (A A^T + ridge I_n)^-1`` (finite at ridge 0), ``Tr (A A^T + ridge I_n)^-1`` and
+    ``y^T (A A^T + ridge I_n)^-2 y`` (dual form only; ``nan`` in the primal form, where callers use the residual).
+    """
+    n, d = A.shape
+    if n <= d:
+        L = jnp.linalg.cholesky(A @ A.T + ridge * jnp.eye(n))
+        alpha = jax.scipy.linalg.cho_solve((L, True), y)
+        c = A.T @ alpha
+        Linv = jax.scipy.linalg.solve_triangular(L, jnp.eye(n), lower=True)
+        tr = (Linv * Linv).sum()
+        rtr = ridge * tr
+        quad2 = (alpha * alpha).sum()
+    else:
+        L = jnp.linalg.cholesky(A.T @ A + ridge * jnp.eye(d))
+        c = jax.scipy.linalg.cho_solve((L, True), A.T @ y)
+        Linv = jax.scipy.linalg.solve_triangular(L, jnp.eye(d), lower=True)
+        rtr = ridge * (Linv * Linv).sum() + (n - d)
+        tr = jnp.where(ridge > 0, rtr / jnp.where(ridge > 0, ridge, 1.0), jnp.inf)
+        quad2 = jnp.nan
+    return c, rtr, tr, quad2
+
+
+@partial(jax.jit, static_argnames=("n",))
+def _krr_one(key, sqrt_lam, wstar, n: int, ridge, noise):
+    X, y = _data(key, sqrt_lam, wstar, n, noise)
+    w, rtr, tr, quad2 = _ridge_solve(X, y, ridge)
+    e = w - wstar
+    test = (e * e * sqrt_lam * sqrt_lam).sum()
+    res = y - X @ w
+    train = (res * res).mean()
+    kare_res = n * (res * res).sum() / rtr ** 2  # n |r|^2 / (ridge Tr)^2 (residual form)
+    kare_val = jnp.where(jnp.isnan(quad2), kare_res, n * quad2 / tr ** 2)
+    return e, test, train, 1.0 / tr, kare_val
+
+
+@partial(jax.jit, static_argnames=("n", "p", "F"))
+def _rf_one(key, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise):
+    kd, kw = jax.random.split(key)
+    X, y = _data(kd, sqrt_lam, wstar, n, noise)
+
+    def one_draw(k):
+        W = jax.random.normal(k, (p, sqrt_lam.size))
+        G = X @ W.T
+        a, rtr, tr, quad2 = _ridge_solve(G, y, p * ridge)
+        w = W.T @ a
+        e = w - wstar
+        test = (e * e * sqrt_lam * sqrt_lam).sum()
+        res = y - G @ a
+        train = (res * res).mean()
+        # K_hat + ridge = (G G^T + p ridge)/p: Tr (K_hat + ridge)^-1 = p * tr
+        kare_res = n * (res * res).sum() / rtr ** 2
+        kare_val = jnp.where(jnp.isnan(quad2), kare_res, n * quad2 / tr ** 2)
+        return e, test, train, 1.0 / (p * tr), kare_val
+
+    return jax.vmap(one_draw)(jax.random.split(kw, F))
+
+
+@partial(jax.jit, static_argnames=("n",))
+def _krr_batch(keys, sqrt_lam, wstar, n: int, ridge, noise):
+    return jax.vmap(lambda k: _krr_one(k, sqrt_lam, wstar, n, ridge, noise))(keys)
+
+
+@partial(jax.jit, static_argnames=("n", "p", "F"))
+def _rf_batch(keys, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise):
+    return jax.vmap(lambda k: _rf_one(k, sqrt_lam, wstar, n, p, F, ridge, noise))(keys)
+
+
+def _run_batched(fn, keys: jax.Array, batch: int) -> list[np.ndarray]:
+    """Apply a jitted, vmapped ``fn(keys)`` in fixed-size batches (the last one padded), so one compilation serves
+    every number of replicates; results are concatenated in replicate order."""
+    R = keys.shape[0]
+    b = min(batch, R)
+    parts: list[list[np.ndarray]] = []
+    for start in range(0, R, b):
+        kb = keys[start:start + b]
+        pad = b - kb.shape[0]
+        if pad:
+            kb = jnp.concatenate([kb, keys[:pad]])
+        out = fn(kb)
+        parts.append([np.asarray(a)[:b - pad] for a in out])
+    return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+
+
+def _keys(seed: int, R: int) -> jax.Array:
+    return jax.random.split(jax.random.PRNGKey(seed), R)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# public entry points
+# ----------------------------------------------------------------------------------------------------------------
+
+def simulate_eigen_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, noise: float = 0.0, *,
+                 trials: int = 40, seed: int = 0, batch: int = 8, modes: bool = False) -> EigenSimulation:
+    r"""Simulate kernel ridge regression with the linear kernel on ``x ~ N(0, diag(eigenvalues))``.
+
+    Args:
+        eigenvalues: ``lambda_i > 0`` (one per simulated coordinate; expand multiplicities first).
+        target_power: ``v_i^2 >= 0`` (``w*_i = sqrt(v_i^2 / lambda_i)``).
+        n: training samples (integer >= 1). ridge: sum-convention ridge ``>= 0``. noise: label-noise variance.
+        trials: independent datasets ``R >= 3``. seed: PRNG seed. batch: replicates per vmapped batch.
+        modes: also return per-mode means and variances of ``v_hat_i = sqrt(lambda_i) w_hat_i``.
+
+    Returns:
+        :class:`EigenSimulation` with ``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``,
+        ``kappa`` (``1/Tr(K + ridge)^-1``) and ``kare``.
+    """
+    lam, v2 = _check_spectrum(eigenvalues, target_power)
+    n = check_positive_int(n, "n")
+    ridge = float(check_nonnegative(ridge, "ridge"))
+    noise = float(check_nonnegative(noise, "noise"))
+    R = check_positive_int(trials, "trials", minimum=3)
+    batch = check_positive_int(batch, "batch")
+    if ridge == 0 and n == lam.size:
+        raise ValueError("ridge = 0 with n equal to the number of modes is the singular interpolation point")
+    sl = jnp.asarray(np.sqrt(lam))
+    ws = jnp.asarray(np.sqrt(v2 / lam))
+    out = _run_batched(lambda k: _krr_batch(k, sl, ws, n, ridge, noise), _keys(seed, R), batch)
+    e, test, train, kap, kr = _checked(out, "KRR")
+    vals, ses = {}, {}
+    for name, arr in (("test_error", test), ("train_error", train), ("kappa", kap), ("kare", kr)):
+        vals[name], ses[name] = _mean_se(arr)
+    vals["test_mse"], ses["test_mse"] = vals["test_error"] + noise, ses["test_error"]
+    vals["bias"], ses["bias"] = u_statistic_sq_norm(e, lam)
+    vals["variance"] = vals["test_error"] - vals["bias"]
+    # jackknife of the difference (the two estimators are correlated)
+    ses["variance"] = _jackknife_variance_se(e, test, lam)
+    extra: dict[str, Any] = {}
+    if modes:
+        vhat = (e + np.asarray(ws)) * np.sqrt(lam)
+        extra["mode_mean"] = vhat.mean(0)
+        extra["mode_mean_stderr"] = vhat.std(0, ddof=1) / math.sqrt(R)
+        dev = (vhat - vhat.mean(0)) ** 2 * R / (R - 1)
+        extra["mode_variance"] = dev.mean(0)
+        extra["mode_variance_stderr"] = dev.std(0, ddof=1) / math.sqrt(R)
+    return EigenSimulation(values=vals, stderr=ses, replicates=R, feature_draws=0, seed=seed, **extra)
+
+
+def _jackknife_variance_se(e: np.ndarray, test: np.ndarray, w: np.ndarray) -> float:
+    """Jackknife standard error of ``mean(test) - U`` (the variance estimate)."""
+    R = e.shape[0]
+    S = e.sum(0)
+    norms = (e * e * w).sum(1)
+    SS = float((S * S * w).sum())
+    Q = float(norms.sum())
+    cross = (e * (S * w)).sum(1)
+    loo_u = (SS - 2 * cross + norms - (Q - norms)) / ((R - 1) * (R - 2))
+    loo_t = (test.sum() - test) / (R - 1)
+    loo = loo_t - loo_u
+    return math.sqrt(max((R - 1) / R * float(((loo - loo.mean()) ** 2).sum()), 0.0))
+
+
+def simulate_eigen_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge: float, noise: float = 0.0, *,
+                datasets: int = 40, feature_draws: int = 4, seed: int = 0, batch: int = 4) -> EigenSimulation:
+    r"""Simulate random-feature ridge regression with linear Gaussian features ``g(x) = W x`` (crossed design:
+    ``datasets`` training sets x ``feature_draws`` feature matrices each).
+
+    Args:
+        eigenvalues, target_power: as :func:`simulate_eigen_krr`.
+        n: samples. p: features. ridge: sum-convention ridge on ``K_hat = G G^T / p``. noise: label-noise variance.
+        datasets: independent datasets ``D >= 3``. feature_draws: ``F >= 2`` feature draws per dataset.
+
+    Returns:
+        :class:`EigenSimulation` with the KRR keys plus ``ensemble_limit_error`` (excess error of the infinite
+        ensemble over features, from the within-dataset U-statistic) and ``feature_variance`` (``E_1 - E_inf``).
+    """
+    lam, v2 = _check_spectrum(eigenvalues, target_power)
+    n = check_positive_int(n, "n")
+    p = check_positive_int(p, "p")
+    ridge = float(check_nonnegative(ridge, "ridge"))
+    noise = float(check_nonnegative(noise, "noise"))
+    D = check_positive_int(datasets, "datasets", minimum=3)
+    F = check_positive_int(feature_draws, "feature_draws", minimum=2)
+    batch = check_positive_int(batch, "batch")
+    if ridge == 0 and n == p:
+        raise ValueError("ridge = 0 with n = p is the singular interpolation point")
+    sl = jnp.asarray(np.sqrt(lam))
+    ws = jnp.asarray(np.sqrt(v2 / lam))
+    out = _run_batched(lambda k: _rf_batch(k, sl, ws, n, p, F, ridge, noise), _keys(seed, D), batch)
+    e, test, train, kap, kr = _checked(out, "RF")
+    # shapes: e (D, F, M); others (D, F)
+    vals, ses = {}, {}
+    for name, arr in (("test_error", test), ("train_error", train), ("kappa", kap), ("kare", kr)):
+        vals[name], ses[name] = _mean_se(arr.mean(1))
+    vals["test_mse"], ses["test_mse"] = vals["test_error"] + noise, ses["test_error"]
+    ebar = e.mean(1)
+    vals["bias"], ses["bias"] = u_statistic_sq_norm(ebar, lam)
+    vals["variance"] = vals["test_error"] - vals["bias"]
+    ses["variance"] = _jackknife_variance_se(ebar, test.mean(1), lam)
+    S = e.sum(1)
+    within = ((S * S * lam).sum(-1) - (e * e * lam).sum(-1).sum(-1)) / (F * (F - 1))  # per-dataset |E_W e|^2
+    vals["ensemble_limit_error"], ses["ensemble_limit_error"] = _mean_se(within)
+    vals["feature_variance"], ses["feature_variance"] = _mean_se(test.mean(1) - within)
+    return EigenSimulation(values=vals, stderr=ses, replicates=D, feature_draws=F, seed=seed)
+
+
+def simulate_eigen(problem: EigenProblemLike, *, trials: int = 40, feature_draws: int = 4, seed: int = 0,
+             batch: int | None = None) -> EigenSimulation:
+    """Simulate one problem point (duck-typed :class:`theory.eigen.EigenProblem`: ``system.expanded()``, ``n``,
+    ``p`` (None for KRR), ``ridge``, ``noise``) and return estimates under the keys of
+    :func:`theory.eigen.evaluate` with standard errors. Sizes are rounded to integers."""
+    lam, v2 = problem.system.expanded()
+    n = int(round(float(problem.n)))
+    if problem.p is None:
+        return simulate_eigen_krr(lam, v2, n, problem.ridge, problem.noise, trials=trials, seed=seed,
+                            batch=batch or 8)
+    p = int(round(float(problem.p)))
+    return simulate_eigen_rf(lam, v2, n, p, problem.ridge, problem.noise, datasets=trials, feature_draws=feature_draws,
+                       seed=seed, batch=batch or 4)

@@ -1,0 +1,145 @@
+r"""Mei & Montanari (arXiv:1908.05355) random-features ridge regression: the fixed point, B, V and their limits.
+
+Notation of MM (../shared/reference/random_features.md section 2): ``psi1 = N/d`` (features per dimension),
+``psi2 = n/d`` (samples per dimension), ``zeta = mu1 / mu_star`` (a ratio; ``z2 = zeta^2`` below), ridge
+``lambda_bar = lambda / mu_star^2``. The functions accept numpy arrays (broadcast together) and, where noted, mpmath
+numbers: the polynomial formulas use only arithmetic.
+
+Physical branch (sheet sections 2.2 and 7.1). On the imaginary axis ``xi = i s``, ``s = sqrt(psi1 psi2 lambda_bar)``,
+the solution is ``nu_j = i a_j`` with real ``a_j > 0``. Eliminating ``a_1, a_2`` in favour of ``chi = -a_1 a_2``:
+with ``q(chi) = chi (1 + z2 / (1 - z2 chi))`` the two equations give ``a_j = (psi_j + q) / s``, and ``chi`` solves
+
+    ``H(chi) = (psi1 + q)(psi2 + q) + s^2 chi = 0``.
+
+``a_j > 0`` holds exactly on ``chi0 < chi < 0``, where ``chi0`` is the negative root of
+``z2 chi^2 + (psi z2 - z2 - 1) chi - psi = 0`` with ``psi = min(psi1, psi2)`` (``q`` is increasing, so
+``psi_min + q(chi) > 0`` there). On that interval ``H`` is increasing and convex (a product of two positive increasing
+convex factors plus a linear term), ``H(chi0) = s^2 chi0 < 0`` and ``H(0) = psi1 psi2 > 0``: the root with
+``a_j > 0`` is **unique**, hence it is the branch continued from ``a_j ~ psi_j / s`` at large ``lambda``. Newton's
+method started at ``chi = 0`` converges to it monotonically. As ``s -> 0`` the root tends to ``chi0``: this is MM's
+ridgeless ``chi`` (sheet 2.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from theory._rf_numerics import monotone_newton, negative_quadratic_root
+
+__all__ = [
+    "mm_E_polynomials",
+    "mm_chi",
+    "mm_chi_ridgeless",
+    "mm_omega",
+    "mm_wide_bv",
+    "mm_large_sample_b",
+    "mm_wide_optimal_lambda",
+]
+
+
+def mm_E_polynomials(chi: Any, z2: Any, psi1: Any, psi2: Any) -> tuple[Any, Any, Any]:
+    r"""MM's ``E_0, E_1, E_2`` (sheet section 2.2, from ybaek/rfasymp ``formula1.m``); ``B = E1/E0``, ``V = E2/E0``.
+
+    ``z2 = zeta^2 = mu1^2 / mu_star^2``. Works for numpy arrays and mpmath numbers.
+    """
+    c2, c3 = chi * chi, chi * chi * chi
+    c4, c5 = c2 * c2, c2 * c3
+    z4, z6 = z2 * z2, z2 * z2 * z2
+    p12 = psi1 * psi2
+    E0 = (-c5 * z6 + 3 * c4 * z4 + (p12 - psi2 - psi1 + 1) * c3 * z6 - 2 * c3 * z4 - 3 * c3 * z2
+          + (psi1 + psi2 - 3 * p12 + 1) * c2 * z4 + 2 * c2 * z2 + c2 + 3 * p12 * chi * z2 - p12)
+    E1 = psi2 * c3 * z4 - psi2 * c2 * z2 + p12 * chi * z2 - p12
+    E2 = (c5 * z6 - 3 * c4 * z4 + (psi1 - 1) * c3 * z6 + 2 * c3 * z4 + 3 * c3 * z2 - (psi1 + 1) * c2 * z4
+          - 2 * c2 * z2 - c2)
+    return E0, E1, E2
+
+
+def mm_chi_ridgeless(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray) -> np.ndarray:
+    r"""MM's ridgeless ``chi_0`` (sheet 2.3): the negative root of ``z2 chi^2 + (psi z2 - z2 - 1) chi - psi = 0``,
+    ``psi = min(psi1, psi2)``; it is also the left end of the physical interval of :func:`mm_chi`."""
+    p = np.minimum(psi1, psi2)
+    return negative_quadratic_root(z2, p * z2 - z2 - 1.0, -p)
+
+
+def mm_chi(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.ndarray, *, maxiter: int = 200
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    r"""The physical ``chi = nu1 nu2`` at ``xi = i s`` (``s2 = s^2 = psi1 psi2 lambda_bar > 0``), see the module
+    docstring for the branch rule and its uniqueness.
+
+    Returns:
+        ``(chi, residual, converged, iterations)`` with the backward error
+        ``|H| / ((psi1 + |q|)(psi2 + |q|) + s^2 |chi|)`` (the size of the rounding errors in evaluating ``H``).
+    """
+    z2, psi1, psi2, s2 = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(z2, psi1, psi2, s2))
+
+    def H(chi: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zz = z2[idx]
+        den = 1.0 - zz * chi
+        q = chi * (1.0 + zz / den)
+        dq = 1.0 + zz / (den * den)
+        u1, u2 = psi1[idx] + q, psi2[idx] + q
+        return u1 * u2 + s2[idx] * chi, (u1 + u2) * dq + s2[idx]
+
+    chi, conv, it = monotone_newton(H, np.zeros_like(z2), maxiter=maxiter)
+    den = 1.0 - z2 * chi
+    q = chi * (1.0 + z2 / den)
+    prod = (psi1 + q) * (psi2 + q)
+    res = np.abs(prod + s2 * chi) / ((psi1 + np.abs(q)) * (psi2 + np.abs(q)) + s2 * np.abs(chi))
+    return chi, res, conv, it
+
+
+def mm_omega(z2: Any, psi: Any, lam_bar: Any) -> Any:
+    r"""MM's ``omega(zeta, psi, lambda_bar)`` (sheet 2.4): the negative root of
+    ``(lambda_bar psi + 1) w^2 + (psi z2 - z2 - lambda_bar psi - 1) w - psi z2 = 0`` (``z2 = zeta^2``).
+
+    Zero when ``z2 = 0``."""
+    A = lam_bar * psi + 1.0
+    B = psi * z2 - z2 - lam_bar * psi - 1.0
+    C = -psi * z2
+    out = negative_quadratic_root(np.asarray(A, dtype=float), np.asarray(B, dtype=float), np.asarray(C, dtype=float))
+    return np.where(np.asarray(C) == 0, 0.0, out)
+
+
+def mm_wide_bv(z2: Any, psi2: Any, lam_bar: Any) -> tuple[np.ndarray, np.ndarray]:
+    r"""Wide-network limit ``psi1 -> inf`` (sheet 2.4, ybaek ``quant_asymp.m``):
+    ``B = psi2 / D``, ``V = omega^2 / D`` with ``D = psi2 - 2 omega psi2 + omega^2 psi2 - omega^2`` and
+    ``omega = omega(zeta, psi2, lambda_bar)``. At ``psi2 = 1``, ``lambda_bar = 0`` both are infinite."""
+    w = mm_omega(z2, psi2, lam_bar)
+    D = psi2 - 2 * w * psi2 + w * w * psi2 - w * w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        B = np.where(D == 0, np.inf, psi2 / np.where(D == 0, 1.0, D))
+        V = np.where(D == 0, np.inf, w * w / np.where(D == 0, 1.0, D))
+    return B, V
+
+
+def mm_large_sample_b(z2: Any, psi1: Any, lam_bar: Any) -> np.ndarray:
+    r"""Large-sample limit ``psi2 -> inf`` (sheet 2.4): ``V = 0`` and
+    ``B = ((w^3 - w^2)/zeta^2 + psi1 w - psi1) / ((w - 1)(psi1 - 2 w psi1 + w^2 psi1 - w^2))`` with
+    ``w = omega(zeta, psi1, lambda_bar)``. At ``lambda_bar = 0`` this is the approximation error of the best predictor
+    in the span of ``N = psi1 d`` random features. ``B = 1`` when ``zeta = 0`` (the limit ``zeta -> 0``)."""
+    z2 = np.asarray(z2, dtype=float)
+    w = mm_omega(z2, psi1, lam_bar)
+    safe = np.where(z2 == 0, 1.0, z2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = (w ** 3 - w ** 2) / safe + psi1 * w - psi1
+        den = (w - 1.0) * (psi1 - 2 * w * psi1 + w * w * psi1 - w * w)
+        return np.where(z2 == 0, 1.0, num / den)
+
+
+def mm_wide_optimal_lambda(z2: Any, psi2: Any, snr: Any) -> np.ndarray:
+    r"""MM's optimal ridge in the wide limit (sheet 2.4, ybaek ``lambda_asymp_opt.m``), in units ``lambda_bar``.
+
+    ``snr = F1^2 / (F_star^2 + tau^2)``. With ``w0 = omega(zeta, psi2, 0)`` and ``w1 = omega(sqrt(snr), psi2, 0)``:
+    if ``w0 < w1``, ``lambda_bar* = (z2 psi2 - z2 w1 psi2 + z2 w1 + w1 - w1^2) / ((w1^2 - w1) psi2)``; otherwise
+    ``0`` (interpolation is optimal: the high-SNR phase). ``snr = inf`` (no noise) gives 0.
+    """
+    z2, psi2, snr = np.broadcast_arrays(np.asarray(z2, dtype=float), np.asarray(psi2, dtype=float),
+                                        np.asarray(snr, dtype=float))
+    w0 = mm_omega(z2, psi2, 0.0)
+    fin = np.isfinite(snr)
+    w1 = mm_omega(np.where(fin, snr, 1.0), psi2, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = (z2 * psi2 - z2 * w1 * psi2 + z2 * w1 + w1 - w1 * w1) / ((w1 * w1 - w1) * psi2)
+    return np.where(fin & (w0 < w1), lam, 0.0)

@@ -1,0 +1,118 @@
+r"""Cancellation-free Marchenko-Pastur integrals and monotone Newton solves for the random-feature theory.
+
+Everything here is float64 and vectorized; no validation (callers validate). Notation of
+../shared/reference/random_features.md section 1.2: ``MP_r`` is the Marchenko-Pastur law with unit variance and ratio
+``r`` (atom ``(1 - 1/r)_+`` at zero included). For ``zeta >= 0`` and ``b > 0`` define
+
+* ``R = int dMP_r(s) / (zeta s + b)`` (``= G_r(b/zeta) / zeta``; ``1/b`` at ``zeta = 0``),
+* ``S = int dMP_r(s) / (zeta s + b)^2`` (``= K_r(b/zeta) / zeta^2``),
+* ``Q = int zeta s / (zeta s + b) dMP_r(s)`` (``= 1 - b R = 1 - t G_r(t)`` with ``t = b/zeta``),
+* ``T = int zeta s / (zeta s + b)^2 dMP_r(s)`` (``= R - b S = (G_r(t) - t K_r(t)) / zeta``).
+
+Dividing the MP quadratic ``r t G^2 + (1 - r + t) G - 1 = 0`` through by powers of ``zeta`` gives the forms used here,
+which never divide by ``zeta`` and never subtract nearly equal numbers:
+
+* ``r b zeta R^2 + A R - 1 = 0`` with ``A = zeta (1 - r) + b``: ``R = 2 / (sqrt(D) + A)`` if ``A >= 0`` else
+  ``(sqrt(D) - A) / (2 r b zeta)``, ``D = A^2 + 4 r b zeta``; and ``S = (r zeta R^2 + R) / sqrt(D)``;
+* ``r zeta Q^2 - C Q + zeta = 0`` with ``C = zeta (1 + r) + b``: ``Q`` is the smaller root
+  ``2 zeta / (C + sqrt(C^2 - 4 r zeta^2))``, and ``T = -dQ/db = Q / sqrt(C^2 - 4 r zeta^2)``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["mp_R", "mp_S", "mp_Q", "mp_T", "monotone_newton", "negative_quadratic_root", "positive_quadratic_root"]
+
+_EPS = np.finfo(float).eps
+
+
+def mp_R(zeta: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``int dMP_r(s) / (zeta s + b)`` for ``zeta >= 0``, ``b > 0`` (stable closed form)."""
+    A = zeta * (1.0 - r) + b
+    D = np.sqrt(A * A + 4.0 * r * b * zeta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(A >= 0, 2.0 / (D + A), (D - A) / (2.0 * r * b * zeta))
+
+
+def mp_S(zeta: np.ndarray, b: np.ndarray, r: np.ndarray, R: np.ndarray | None = None) -> np.ndarray:
+    """``int dMP_r(s) / (zeta s + b)^2 = -dR/db``."""
+    A = zeta * (1.0 - r) + b
+    D = np.sqrt(A * A + 4.0 * r * b * zeta)
+    if R is None:
+        R = mp_R(zeta, b, r)
+    return (r * zeta * R * R + R) / D
+
+
+def mp_Q(zeta: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``int zeta s / (zeta s + b) dMP_r(s) = 1 - b R`` (stable: the smaller root of its quadratic)."""
+    C = zeta * (1.0 + r) + b
+    sq = np.sqrt(np.maximum(C * C - 4.0 * r * zeta * zeta, 0.0))
+    return 2.0 * zeta / (C + sq)
+
+
+def mp_T(zeta: np.ndarray, b: np.ndarray, r: np.ndarray, Q: np.ndarray | None = None) -> np.ndarray:
+    """``int zeta s / (zeta s + b)^2 dMP_r(s) = R - b S = -dQ/db``."""
+    C = zeta * (1.0 + r) + b
+    sq = np.sqrt(np.maximum(C * C - 4.0 * r * zeta * zeta, 0.0))
+    if Q is None:
+        Q = 2.0 * zeta / (C + sq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sq > 0, Q / np.where(sq > 0, sq, 1.0), 0.0)
+
+
+def positive_quadratic_root(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """The positive root of ``-A x^2 + B x + C = 0`` with ``A > 0``, ``C >= 0`` (unique: the product of the roots
+    is ``-C/A <= 0``), computed without cancellation."""
+    disc = np.sqrt(B * B + 4.0 * A * C)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(B >= 0, (B + disc) / (2.0 * A), 2.0 * C / (disc - B))
+
+
+def negative_quadratic_root(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """The negative root of ``A x^2 + B x + C = 0`` with ``A >= 0``, ``C < 0`` (unique when ``A > 0``: the product
+    of the roots is ``C/A < 0``; the only root when ``A = 0 < -B``), computed without cancellation."""
+    disc = np.sqrt(B * B - 4.0 * A * C)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(B <= 0, 2.0 * C / (disc - B), -(B + disc) / (2.0 * A))
+
+
+def monotone_newton(f_and_df: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+                    x0: np.ndarray, *, maxiter: int = 200, rtol: float = 4.0 * _EPS
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    r"""Newton's method for a convex function, started to the right of its root.
+
+    If ``f`` is convex with ``f(x0) >= 0`` and ``f(x) < 0`` somewhere left of ``x0``, its root ``x*`` in that range
+    is unique and ``f' > 0`` on ``[x*, x0]``, so the Newton iterates decrease monotonically to ``x*`` and never cross
+    it (Fourier's condition). Iteration stops per point when the step falls below ``rtol |x|`` or when ``f`` is no
+    longer positive (the root has been reached within rounding). Only unfinished points are re-evaluated.
+
+    Args:
+        f_and_df: ``f_and_df(x, idx) -> (f(x), f'(x))`` where ``idx`` are the flat indices of the points ``x``
+            (so the callable can slice its parameter arrays).
+        x0: starting points (flat array) with ``f(x0) >= 0``.
+
+    Returns:
+        ``(x, converged, iterations)``.
+    """
+    x = np.array(x0, dtype=float, copy=True).ravel()
+    done = np.zeros(x.shape, dtype=bool)
+    idx = np.arange(x.size)
+    it = 0
+    for it in range(1, maxiter + 1):
+        if idx.size == 0:
+            break
+        xi = x[idx]
+        f, df = f_and_df(xi, idx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = f / df
+        stop = (f <= 0) | (np.abs(step) <= rtol * np.abs(xi))
+        ok_step = np.isfinite(step) & ~stop
+        x[idx[ok_step]] = xi[ok_step] - step[ok_step]
+        bad = ~np.isfinite(step) & ~stop
+        done[idx[stop]] = True
+        # a non-finite step leaves the point unconverged (reported by the caller through its residual)
+        idx = idx[ok_step & ~bad]
+    return x, done, it

@@ -1,0 +1,290 @@
+r"""Linear ridge regression in high dimensions (Hastie, Montanari, Rosset & Tibshirani, arXiv:1903.08560, "HMRT").
+
+Model (:class:`rmt.LinearProblem`): ``x = Sigma^{1/2} z`` in dimension ``d``, ``y = x.beta + eps`` with
+``|beta|^2 = signal`` (HMRT's ``r^2``) and ``eps ~ N(0, noise)``; estimator
+``beta_hat = (X^T X/n + ridge I)^-1 X^T y/n`` (per-sample ridge; ``ridge = 0`` is the min-norm interpolator / least
+squares). Ratio ``gamma = d/n``. Risk = excess test error ``E[(x.(beta_hat - beta))^2 | X]`` (no test noise).
+``Sigma`` is given by eigenvalues ``s_k`` with weights ``w_k`` (the spectral measure ``H``); ``beta`` puts a fraction
+``g_k`` of ``|beta|^2`` in atom ``k`` (``signal_weights``; HMRT's ``G_hat``).
+
+Formulas (../shared/reference/random_features.md section 6.1), in the kappa form [DER/standard]:
+
+* ``kappa > 0`` solves ``ridge = kappa (1 - gamma E_H[s/(s + kappa)])``; at ``ridge = 0``, ``kappa_0`` solves
+  ``1 = gamma E_H[s/(s + kappa)]`` when ``gamma > 1`` and is ``0`` when ``gamma <= 1``. Both equations have a unique
+  root: ``kappa E_H[s/(s+kappa)]`` is concave increasing, so ``kappa - gamma kappa E_H[...] - ridge`` is convex and
+  non-positive at ``kappa = ridge``; Newton converges monotonically from the right (``kappa = ridge + gamma E_H s``).
+* ``df2/n = gamma E_H[s^2/(s + kappa)^2]``;
+  ``bias = signal kappa^2 E_G[s/(s + kappa)^2] / (1 - df2/n)``; ``variance = noise (df2/n)/(1 - df2/n)``.
+* ``train_error = (ridge/kappa)^2 (test_error + noise)`` (the generalized-cross-validation identity
+  ``1 - df1/n = ridge/kappa`` [DER], checked against simulation in the tests); ``0`` when ``ridge = 0``,
+  ``gamma >= 1``, and ``noise (1 - gamma)`` for least squares (``gamma < 1``).
+
+Ridgeless: ``gamma < 1`` gives ``bias = 0``, ``variance = noise gamma/(1 - gamma)`` for any ``Sigma``; at ``gamma = 1``
+the variance is ``inf`` (for ``noise > 0``) and the bias 0.
+
+Independent forms used as checks: :func:`hmrt_isotropic` (MP closed forms, sheet 6.1) and
+:func:`hmrt_ridgeless_c0` (HMRT's ``c_0`` form for ``gamma > 1``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.problem import LinearProblem
+from rmt.solvers import SolverError, Status
+from rmt.stieltjes import mp_G, mp_K
+from theory._rf_numerics import monotone_newton
+
+__all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
+           "linear_theory_mp"]
+
+
+@dataclass(frozen=True, eq=False)
+class LinearResult:
+    """Asymptotic risk of linear ridge regression (:func:`linear_theory`); fields have the problem's shape.
+
+    Attributes:
+        problem: the input :class:`rmt.LinearProblem`.
+        kappa: effective ridge (``0`` for ridgeless ``gamma <= 1``).
+        df1, df2: ``gamma E_H[s/(s+kappa)]`` and ``gamma E_H[s^2/(s+kappa)^2]`` (degrees of freedom per sample).
+        bias, variance, test_error: ``bias + variance = test_error`` (excess, no test noise).
+        train_error: training error with the noisy labels.
+        residual: backward error of the kappa equation.
+        status: :class:`rmt.solvers.Status` codes.
+    """
+
+    problem: LinearProblem
+    kappa: Any
+    df1: Any
+    df2: Any
+    bias: Any
+    variance: Any
+    test_error: Any
+    train_error: Any
+    residual: Any
+    status: Any
+
+    def records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per parameter point (C order)."""
+        p = self.problem
+        shape = p.shape
+        out = []
+        for idx in np.ndindex(*shape) if shape else [()]:
+            at = lambda v: float(np.broadcast_to(np.asarray(v, dtype=float), shape)[idx])  # noqa: E731
+            out.append({"test_error": at(self.test_error), "train_error": at(self.train_error), "bias": at(self.bias),
+                        "variance": at(self.variance), "gamma": at(p.gamma), "n": at(p.n), "d": at(p.d),
+                        "ridge": at(p.ridge), "noise": at(p.noise), "signal": at(p.signal), "kappa": at(self.kappa),
+                        "df1": at(self.df1), "df2": at(self.df2), "residual": at(self.residual),
+                        "status": Status(int(np.broadcast_to(np.asarray(self.status), shape)[idx])).name.lower()})
+        return out
+
+
+def _ro(v: np.ndarray, shape: tuple[int, ...]) -> Any:
+    v = np.asarray(v).reshape(shape)
+    if v.ndim == 0:
+        return v.item()
+    v = v.view()
+    v.setflags(write=False)
+    return v
+
+
+def _spectrum(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if problem.spectrum is not None and problem.spectrum.is_shifted:
+        raise ValueError("theory.linear handles Sigma_test = Sigma_train; covariate shift is theory.covariate_shift")
+    return problem.eigenvalues, problem.eigen_weights, problem.signal_weights
+
+
+def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult:
+    r"""Bias, variance, test and training error of ridge regression (HMRT; sheet 6.1, kappa form), vectorized over
+    array-valued ``n, d, ridge, noise, signal`` (the spectrum is shared).
+
+    Args:
+        problem: :class:`rmt.LinearProblem` (isotropic when ``spectrum`` is ``None``).
+        throw: raise :class:`rmt.SolverError` if the kappa equation is not solved to 1e-10.
+
+    Example:
+        >>> r = linear_theory(LinearProblem.from_ratio(2.0, ridge=0.1, noise=1.0, signal=1.0))
+        >>> round(r.test_error, 4)
+        1.2277
+    """
+    if not isinstance(problem, LinearProblem):
+        raise ValueError(f"problem must be an rmt.LinearProblem, got {type(problem).__name__}")
+    s, w, gw = _spectrum(problem)
+    shape = problem.shape
+    bc = lambda v: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel()  # noqa: E731
+    gam, lam, noise, signal = bc(problem.gamma), bc(problem.ridge), bc(problem.noise), bc(problem.signal)
+    n = gam.size
+    mean_s = float(w @ s)
+    kappa = np.zeros(n)
+    residual = np.zeros(n)
+    conv = np.ones(n, dtype=bool)
+    pos = lam > 0
+    if np.any(pos):
+        g, l = gam[pos], lam[pos]
+
+        def f(k, idx):
+            frac = s / (s + k[:, None])
+            return k - g[idx] * k * (frac @ w) - l[idx], 1.0 - g[idx] * ((frac * frac) @ w)
+
+        k, c, _ = monotone_newton(f, l + g * mean_s)
+        kappa[pos], conv[pos] = k, c
+        residual[pos] = np.abs(k - g * k * ((s / (s + k[:, None])) @ w) - l) / (k + l)
+    over = ~pos & (gam > 1)
+    if np.any(over):
+        g = gam[over]
+
+        def h(k, idx):
+            # -(gamma E[s/(s+k)] - 1): concave increasing in k, so Newton from the left is monotone; flip to reuse
+            # monotone_newton, which approaches from the side where the function is positive: use u = -k.
+            kk = -k
+            frac = s / (s + kk[:, None])
+            return g[idx] * (frac @ w) - 1.0, g[idx] * ((frac * frac / s) @ w)
+
+        u, c, _ = monotone_newton(h, np.zeros(int(over.sum())))
+        kappa[over], conv[over] = -u, c
+        residual[over] = np.abs(g * ((s / (s - u[:, None])) @ w) - 1.0)
+    frac = s / (s + kappa[:, None])
+    df1 = gam * (frac @ w)
+    df2 = gam * ((frac * frac) @ w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = 1.0 - df2
+        thr = ~pos & (gam == 1.0)
+        bias_core = kappa * kappa * ((s / (s + kappa[:, None]) ** 2) @ gw)
+        bias = np.where(thr | (kappa == 0), 0.0, signal * bias_core / denom)
+        variance = np.where(noise == 0, 0.0, np.where(thr, np.inf, noise * df2 / denom))
+        test = bias + variance
+        ratio = np.where(pos, lam / np.where(kappa > 0, kappa, 1.0), np.where(gam < 1, 1.0 - gam, 0.0))
+        train = np.where(ratio == 0, 0.0, ratio * ratio * (test + noise))
+    status = np.where(conv & (residual <= 1e-10), Status.SUCCESS, Status.MAX_ITERATIONS).astype(np.int8)
+    out = LinearResult(problem=problem, kappa=_ro(kappa, shape), df1=_ro(df1, shape), df2=_ro(df2, shape),
+                       bias=_ro(bias, shape), variance=_ro(variance, shape), test_error=_ro(test, shape),
+                       train_error=_ro(train, shape), residual=_ro(residual, shape), status=_ro(status, shape))
+    if throw and np.any(status != 0):
+        raise SolverError(f"linear_theory: kappa equation not solved at {int(np.sum(status != 0))} points "
+                          f"(worst residual {float(np.max(residual)):.3g})", residual=float(np.max(residual)),
+                          status=Status.MAX_ITERATIONS)
+    return out
+
+
+def hmrt_isotropic(gamma: Any, ridge: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> tuple[Any, Any]:
+    r"""``(bias, variance)`` for isotropic ``Sigma = I`` from HMRT's Marchenko-Pastur closed forms (sheet 6.1).
+
+    ``ridge > 0``: ``bias = r^2 lambda^2 m'(-lambda)``,
+    ``variance = sigma^2 gamma (m(-lambda) - lambda m'(-lambda))`` with
+    ``m`` the Stieltjes transform of ``MP_gamma`` (``m(-lambda) = G_gamma(lambda)``, ``m' = K_gamma``). ``ridge = 0``:
+    ``(0, sigma^2 gamma/(1-gamma))`` for ``gamma < 1`` and ``(r^2 (1 - 1/gamma), sigma^2/(gamma - 1))`` for
+    ``gamma > 1``.
+    """
+    gamma = check_positive(gamma, "gamma")
+    ridge = check_nonnegative(ridge, "ridge")
+    r2 = check_nonnegative(signal, "signal")
+    s2 = check_nonnegative(noise, "noise")
+    gamma, ridge, r2, s2 = np.broadcast_arrays(gamma, ridge, r2, s2)
+    lam = np.where(ridge > 0, ridge, 1.0)
+    G, K = mp_G(lam, gamma), mp_K(lam, gamma)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b0 = np.where(gamma < 1, 0.0, r2 * (1.0 - 1.0 / gamma))
+        v0 = np.where(gamma < 1, s2 * gamma / (1.0 - gamma), s2 / (gamma - 1.0))
+        v0 = np.where(s2 == 0, 0.0, v0)
+    bias = np.where(ridge > 0, r2 * lam * lam * K, b0)
+    var = np.where(ridge > 0, s2 * gamma * (G - lam * K), v0)
+    return _ro(bias, bias.shape), _ro(var, var.shape)
+
+
+def hmrt_ridgeless_c0(gamma: float, eigenvalues: Any, weights: Any, signal_weights: Any, *, signal: float = 1.0,
+                      noise: float = 1.0) -> tuple[float, float]:
+    r"""HMRT's anisotropic ridgeless ``(bias, variance)`` for ``gamma > 1`` in their ``c_0`` form (sheet 6.1):
+    ``c_0 > 0`` solves ``1 - 1/gamma = E_H[1/(1 + c_0 gamma s)]``,
+    ``bias = r^2 {1 + gamma c_0 E_H[s^2 (1+c_0 gamma s)^-2] / E_H[s (1+c_0 gamma s)^-2]} E_G[s (1 + c_0 gamma s)^-2]``,
+    ``variance = sigma^2 gamma c_0 E_H[s^2 (1+c_0 gamma s)^-2] / E_H[s (1+c_0 gamma s)^-2]`` (bisection in
+    ``log c_0``; a scalar, independent check of :func:`linear_theory`)."""
+    g = float(check_positive(gamma, "gamma"))
+    if not g > 1:
+        raise ValueError(f"gamma must be > 1 for the c0 form, got {g}")
+    s = check_positive(np.atleast_1d(eigenvalues), "eigenvalues")
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    gw = np.asarray(signal_weights, dtype=float) / np.sum(signal_weights)
+    lo, hi = 1e-300, 1e300
+    f = lambda c: float(w @ (1.0 / (1.0 + c * g * s))) - (1.0 - 1.0 / g)  # noqa: E731  decreasing in c
+    for _ in range(2000):
+        mid = np.sqrt(lo * hi)
+        if f(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo - 1 < 1e-15:
+            break
+    c0 = np.sqrt(lo * hi)
+    den = (1.0 + c0 * g * s) ** 2
+    ratio = float(w @ (s * s / den)) / float(w @ (s / den))
+    return signal * (1.0 + g * c0 * ratio) * float(gw @ (s / den)), noise * g * c0 * ratio
+
+
+def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> tuple[Any, Any]:
+    r"""HMRT's optimal ridge for isotropic ``Sigma`` and isotropic ``beta`` (sheet 6.1): ``lambda* = sigma^2 gamma/r^2``
+    with risk ``sigma^2 gamma m(-lambda*)``. Returns ``(lambda*, risk)``."""
+    gamma = check_positive(gamma, "gamma")
+    r2 = check_positive(signal, "signal")
+    s2 = check_positive(noise, "noise")
+    lam = s2 * gamma / r2
+    return _ro(lam, np.shape(lam)), _ro(s2 * gamma * mp_G(lam, gamma), np.shape(lam))
+
+
+def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearResult:
+    r""":func:`linear_theory` for one problem with mpmath at ``precision`` digits (``kappa`` by bisection on its
+    bracket: ``[ridge, ridge + gamma E_H s]`` for ``ridge > 0``, ``(0, gamma E_H s]`` for the ridgeless
+    ``gamma > 1``). Fields are ``mpmath.mpf``; ``status`` is 0 (a failed bisection raises :class:`SolverError`)."""
+    if not isinstance(problem, LinearProblem):
+        raise ValueError(f"problem must be an rmt.LinearProblem, got {type(problem).__name__}")
+    if not problem.is_scalar:
+        raise ValueError(f"linear_theory_mp evaluates one problem; this one has shape {problem.shape}")
+    prec = check_positive_int(precision, "precision", minimum=15)
+    s_np, w_np, g_np = _spectrum(problem)
+    with mpmath.workdps(prec + 15):
+        mpf = mpmath.mpf
+        s = [mpf(v) for v in s_np]
+        w = [mpf(v) for v in w_np]
+        gw = [mpf(v) for v in g_np]
+        gam = mpf(problem.d) / mpf(problem.n)
+        lam, noise, signal = mpf(problem.ridge), mpf(problem.noise), mpf(problem.signal)
+        E = lambda f: mpmath.fsum(wi * f(si) for wi, si in zip(w, s))  # noqa: E731
+        if lam > 0:
+            f = lambda k: k - gam * k * E(lambda x: x / (x + k)) - lam  # noqa: E731
+            lo, hi = lam, lam + gam * E(lambda x: x)
+        elif gam > 1:
+            f = lambda k: 1 - gam * E(lambda x: x / (x + k))  # noqa: E731
+            lo, hi = mpf(0), gam * E(lambda x: x)
+        else:
+            f = None
+        if f is None:
+            kappa = mpf(0)
+        else:
+            tol = mpf(10) ** (-(prec + 8))
+            for _ in range(20 * (prec + 20)):
+                mid = (lo + hi) / 2
+                if f(mid) > 0:
+                    hi = mid
+                else:
+                    lo = mid
+                if hi - lo <= tol * hi:
+                    break
+            else:
+                raise SolverError("linear_theory_mp: bisection did not converge", status=Status.MAX_ITERATIONS)
+            kappa = (lo + hi) / 2
+        df1 = gam * E(lambda x: x / (x + kappa))
+        df2 = gam * E(lambda x: x * x / (x + kappa) ** 2)
+        thr = lam == 0 and gam == 1
+        bias = mpf(0) if (thr or kappa == 0) else signal * kappa ** 2 * mpmath.fsum(
+            gi * si / (si + kappa) ** 2 for gi, si in zip(gw, s)) / (1 - df2)
+        variance = mpf(0) if noise == 0 else (mpmath.inf if thr else noise * df2 / (1 - df2))
+        test = bias + variance
+        ratio = lam / kappa if lam > 0 else (1 - gam if gam < 1 else mpf(0))
+        train = mpf(0) if ratio == 0 else ratio ** 2 * (test + noise)
+        residual = abs(f(kappa)) if f is not None else mpf(0)
+    return LinearResult(problem=problem, kappa=kappa, df1=df1, df2=df2, bias=bias, variance=variance,
+                        test_error=test, train_error=train, residual=residual, status=0)
