@@ -153,16 +153,23 @@ def test_rf_reduction_matches_random_feature_sheet_310():
             assert abs(g - e) <= 0.6 * 10.0 ** -digits + 1e-12, (phi, psi, g, e)
 
 
-def test_rf_reduction_matches_theory_random_features_if_available():
-    rfmod = pytest.importorskip("theory.random_features", reason="theory.random_features not on this branch yet")
-    fn = getattr(rfmod, "test_error", None) or getattr(rfmod, "random_features", None)
-    if fn is None:
-        pytest.skip("theory.random_features has no recognised entry point")
-    for act, phi, psi, gamma in RF_POINTS:
-        p = prob(act, phi, psi, gamma, 0.3)
-        ours = quadratic_scaling(p, lr_ratio=0.0)
-        theirs = fn(p)
-        assert float(getattr(theirs, "test_error", theirs)) == pytest.approx(ours.test_error, rel=1e-9)
+@pytest.mark.parametrize("ridge", [0.1, 1e-3, 0.0])
+def test_rf_reduction_matches_theory_random_features(ridge):
+    """lr_ratio = 0 against the independent implementation theory.random_features (Mei-Montanari / AP route),
+    test error, bias, variance and every fine-grained term, over a grid including the ridgeless limit."""
+    from theory.random_features import rf_theory
+
+    phi = np.array([0.3, 0.5, 1.0, 2.0])[:, None]
+    psi = np.array([0.2, 0.7, 1.6, 4.0])[None, :]
+    for act in ("relu", "tanh", "erf"):
+        p = Problem.from_ratios(phi, psi, ridge=ridge, activation=act, noise=0.3, signal=1.2)
+        ours, theirs = quadratic_scaling(p, lr_ratio=0.0), rf_theory(p)
+        for key in ("test_error", "train_error", "bias", "variance"):
+            np.testing.assert_allclose(getattr(ours, key), getattr(theirs, key), rtol=1e-8, atol=1e-12,
+                                       err_msg=f"{act} {key}")
+        for key in FINE_GRAINED_KEYS:
+            np.testing.assert_allclose(ours.fine_grained[key], theirs.fine_grained[key], rtol=1e-7, atol=1e-11,
+                                       err_msg=f"{act} V_{key}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -113,7 +113,8 @@ def test_figure_triple_descent_small(tmp_path, capsys):
     cfg = TripleDescentConfig(n0=16, m=32, activations=("tanh",), linear_widths=(1, 2), sim_widths=(2, 64),
                               quadratic_min_width=4, quadratic_max_ratio=4.0, lr_ratios=(1.0, 0.1), trials=(2, 2, 2),
                               reps=2, a_points=64, gate_points=256)
-    info = make_figure(tmp_path, config=cfg)
+    info = make_figure(tmp_path, config=cfg, seed=1)
+    assert info["files"] == [str(tmp_path / "triple_descent.png"), str(tmp_path / "triple_descent.csv")]
     assert (tmp_path / "triple_descent.png").stat().st_size > 10_000
     with open(tmp_path / "triple_descent.csv") as fh:
         assert fh.readline().startswith("# n0=16")
@@ -140,11 +141,10 @@ def test_figure_cli_theory_only(tmp_path, capsys, monkeypatch):
     small = td.TripleDescentConfig(n0=16, m=32, linear_widths=(1,), sim_widths=(2,), quadratic_min_width=4,
                                    quadratic_max_ratio=2.0, a_points=64, gate_points=256)
     monkeypatch.setattr(td, "default_config", lambda quick=False: small)
-    code, out, err = run(capsys, ["figure", "triple-descent", "--out", str(tmp_path), "--no-mc", "--json",
-                                  "--quiet"])
+    code, out, err = run(capsys, ["figure", "triple-descent", "--out", str(tmp_path), "--no-mc", "--seed", "3"])
     assert code == 0, err
-    info = json.loads(out)
-    assert info["png"].endswith("triple_descent.png") and (tmp_path / "triple_descent.csv").exists()
+    assert out.splitlines() == [str(tmp_path / "triple_descent.png"), str(tmp_path / "triple_descent.csv")]
+    assert (tmp_path / "triple_descent.png").stat().st_size > 10_000
     with open(tmp_path / "triple_descent.csv") as fh:
         fh.readline()
         assert not any(r["kind"] == "simulation" for r in csv.DictReader(fh))
