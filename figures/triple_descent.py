@@ -69,7 +69,7 @@ class TripleDescentConfig:
     quadratic_max_ratio: float = 30.0
     sim_widths: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 12, 24, 48, 96, 192, 384, 600, 1200, 2400)
     trials: tuple[int, int, int] = (2, 2, 2)
-    reps: int = 2
+    reps: int = 4
     small_width: int = 8
     small_width_draws: int = 6
     seed: int = 0
@@ -94,7 +94,7 @@ def default_config(quick: bool = False) -> TripleDescentConfig:
         return TripleDescentConfig()
     return TripleDescentConfig(n0=75, m=300, linear_widths=(1, 2, 3, 4, 6), sim_widths=(1, 2, 4, 6, 16, 64, 150,
                                                                                        300, 1200),
-                               a_points=128, gate_points=512)
+                               reps=2, a_points=128, gate_points=512)
 
 
 def _row(act: str, lr: float, kind: str, n1: float, cfg: TripleDescentConfig, err: float, se: float = 0.0,
@@ -163,7 +163,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
 
     acts = list(cfg.activations)
     colours = ["#1f4e9c", "#d1495b", "#2a9d8f", "#e9a03b"]
-    fig, axes = plt.subplots(1, len(acts), figsize=(6.4 * len(acts), 6.4), sharey=False, squeeze=False)
+    fig, axes = plt.subplots(1, len(acts), figsize=(6.4 * len(acts), 6.8), sharey=False, squeeze=False)
     for ax, act in zip(axes[0], acts):
         for j, lr in enumerate(cfg.lr_ratios):
             col = colours[j % len(colours)]
@@ -208,7 +208,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         for lr in cfg.lr_ratios:
             entries += [(h, lab) for lab, h in by_label.items() if lab.startswith(f"r={lr:g}: {kind}")]
     fig.legend([h for h, _ in entries], [lab for _, lab in entries], loc="lower center", ncol=len(kinds),
-               fontsize=8.5, bbox_to_anchor=(0.5, 0.05), frameon=False)
+               fontsize=8.5, bbox_to_anchor=(0.5, 0.065), frameon=False)
     fig.suptitle("Triple descent of NTK kernel regression (Adlam & Pennington 2020): empirical NTK at "
                  "initialisation, kernel ridge without f0", fontsize=11.5)
     fig.text(0.5, 0.005,
@@ -218,7 +218,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
              "approaches them slowly (O(1/n0)): at this n0 the simulation lies up to ~15% above the quadratic-scaling "
              "curve near n1 ~ m for r = 1, and between the two scales (1 << n1 << m) neither limit applies.",
              ha="center", fontsize=8, wrap=True)
-    fig.tight_layout(rect=(0, 0.15, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.16, 1, 0.95))
     path = Path(path)
     fig.savefig(path, dpi=130)
     plt.close(fig)
