@@ -30,7 +30,7 @@ from montecarlo import _engine as eng
 from montecarlo import random_features as rf
 from montecarlo.estimators import SOURCES
 from montecarlo.results import SimulationResult, make_result
-from rmt._validation import check_nonnegative, check_positive_int
+from rmt._validation import check_finite, check_nonnegative, check_positive_int
 from rmt.activations import ActivationLike, get_activation
 from rmt.problem import Problem
 
@@ -104,6 +104,7 @@ def kernel_ridge_predict(theta_train: Any, theta_test: Any, y: Any, ridge: float
 class _Config:
     rf: rf._Config
     include_f0: bool
+    fixed_a: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -116,6 +117,8 @@ def _rep_fn(cfg: _Config) -> Callable:
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
         d = rf._draw(base, key, prm)
         a = eng.normal_draws(key, [("a", k_p, (n1,))], jnp.dtype(base.dtype))["a"]  # (kP, n1)
+        if cfg.fixed_a:  # a given second layer in every P-cell (P = W only); the other draws are unchanged
+            a = jnp.broadcast_to(prm["a_fixed"], (k_p, n1))
         mu0, r, ridge = prm["mu0"], prm["lr_ratio"], prm["ridge"]
         sets, t = d["x_test"].shape[:2]
         x_test = d["x_test"].reshape(sets * t, n0)
@@ -168,6 +171,7 @@ def _ntk_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int
 
 def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = False, trials: Any = (2, 2, 2),
                  reps: int = 4, seed: int = 0, n_test: int | None = None, center: bool = True,
+                 second_layer: Any = None,
                  dtype: Any = "float64", max_memory: float = eng.DEFAULT_MAX_MEMORY, devices: int | None = None,
                  progress: Callable[[int], None] | None = None) -> SimulationResult:
     r"""Simulate empirical-NTK kernel ridge regression and its fine-grained bias-variance decomposition.
@@ -176,6 +180,9 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
         problem: a scalar :class:`rmt.problem.Problem` (the ridge is added to ``Theta(X, X)``).
         lr_ratio: ``r >= 0``, the first layer's learning rate relative to the second (``0``: random features).
         include_f0: add the network's initial function (module docstring).
+        second_layer: optional fixed second-layer weights ``a`` (length ``n1``), used in every cell instead of
+            drawing them (the source ``P`` is then ``W`` alone): the ``a``-conditional error, which at fixed width
+            does not concentrate (the linear scaling of :mod:`theory.ntk`).
         trials, reps, seed, n_test, center, dtype, max_memory, devices, progress: as
             :func:`montecarlo.random_features.simulate_rf`; the source ``P`` is the pair ``(W, a)``.
 
@@ -193,9 +200,15 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     seed = eng.check_seed(seed)
     base, prm, options = rf._prepare(problem, trials=trials, n_test=n_test, center=center, taus=False,
                                      solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1, cost=_ntk_cost)
-    cfg = _Config(rf=base, include_f0=bool(include_f0))
+    cfg = _Config(rf=base, include_f0=bool(include_f0), fixed_a=second_layer is not None)
     prm = dict(prm, lr_ratio=jnp.asarray(lr, base.dtype))
     options = dict(options, model="ntk", lr_ratio=lr, include_f0=bool(include_f0))
+    if second_layer is not None:
+        a_fixed = check_finite(np.atleast_1d(np.asarray(second_layer, dtype=float)), "second_layer")
+        if a_fixed.shape != (base.n1,):
+            raise ValueError(f"second_layer must have length n1 = {base.n1}, got shape {a_fixed.shape}")
+        prm["a_fixed"] = jnp.asarray(a_fixed, base.dtype)
+        options["second_layer"] = a_fixed.tolist()
     options.pop("taus", None)
     raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=options["rep_flops"],
                               devices=devices, progress=progress)

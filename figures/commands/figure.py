@@ -29,6 +29,9 @@ FIGURES: dict[str, tuple[str, bool, str]] = {
                      "exponents and the four regimes of Bahri et al."),
     "eigen-learning-curve": ("figures.eigen_learning_curve", True, "eigenframework KRR and random-feature ridge "
                              "regression against Monte Carlo simulation"),
+    "triple-descent": ("figures.triple_descent", True, "NTK regression: test error against the number of "
+                       "parameters from p ~ m (linear scaling) through p ~ m^2 (quadratic scaling) to the "
+                       "infinite-width NTK, theory and simulation"),
 }
 
 

@@ -1,0 +1,110 @@
+"""``rmt theory ntk``: asymptotic test error of NTK regression (Adlam & Pennington 2020, arXiv:2008.06786).
+
+Three scales (see :mod:`theory.ntk`):
+
+* default -- quadratic scaling (``n0, n1, m`` proportional): ``--phi F --psi F`` (or ``--n0 --n1 --m``);
+* ``--width-limit`` -- the infinite-width NTK (``n1 -> infinity``; ``--psi`` / ``--n1`` are not needed);
+* ``--linear-width N`` -- the linear scaling (``n1 = N`` fixed while ``n0, m -> infinity``; give ``--phi``).
+
+Every numeric flag takes a value, a list ``a,b`` or a sweep ``a:b:n[:log]``; one JSON object is printed per point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from typing import Any
+
+import numpy as np
+
+from figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
+from rmt._validation import check_positive_int
+from rmt.problem import Problem
+from theory.ntk import infinite_width, linear_scaling, quadratic_scaling
+
+_HELP = ("NTK kernel regression (no f0 unless --include-f0): test error, bias, variance, noise variance, "
+         "fine-grained variance over P=(W,a), X, eps; Adlam & Pennington 2020 (arXiv:2008.06786)")
+
+
+def register(groups) -> None:
+    p = groups["theory"].add_parser(
+        "ntk", help="NTK regression in high dimensions (quadratic / infinite-width / linear scaling)",
+        description=_HELP + ". Default: quadratic scaling (n0, n1, m proportional). --width-limit: infinite width. "
+        "--linear-width N: width N fixed while n0, m grow (give --phi).")
+    add_problem_args(p)
+    p.add_argument("--lr-ratio", type=sweep_type("--lr-ratio"), default=[1.0], metavar="R",
+                   help="first-to-second-layer learning-rate ratio r >= 0 (default 1; 0 = random features)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--width-limit", action="store_true", help="infinite-width NTK (n1 -> infinity)")
+    mode.add_argument("--linear-width", type=sweep_type("--linear-width"), default=None, metavar="N",
+                      help="linear scaling with this fixed integer width n1 (uses --phi only)")
+    p.add_argument("--include-f0", action="store_true",
+                   help="predictor includes the initial function f0 (quadratic scaling only)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
+    p.set_defaults(func=run)
+
+
+def _base(problem: Problem, lr: float, scaling: str) -> dict[str, Any]:
+    return {"model": "ntk", "scaling": scaling, "activation": problem.activation.name, "lr_ratio": lr,
+            "ridge": float(problem.ridge), "noise": float(problem.noise), "signal": float(problem.signal)}
+
+
+def _linear(args: argparse.Namespace) -> list[dict[str, Any]]:
+    if args.include_f0:
+        raise ValueError("--include-f0 is only available in the quadratic scaling")
+    if args.phi is None or args.psi is not None or args.n1 is not None or args.m is not None:
+        raise ValueError("--linear-width N takes --phi (n0/m) and no --psi/--n1/--m")
+    widths = [check_positive_int(w, "--linear-width") for w in args.linear_width]
+    out = []
+    for n1, phi, ridge, noise, signal, lr in itertools.product(widths, args.phi, args.ridge, args.noise,
+                                                               args.signal, args.lr_ratio):
+        prob = Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=args.activation, noise=noise, signal=signal)
+        res = linear_scaling(prob, lr_ratio=lr)
+        out.append({**_base(prob, lr, "linear"), "phi": phi, "n1": n1, **res.as_dict()})
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.linear_width is not None:
+        emit(_linear(args), as_json=args.json)
+        return 0
+    if args.width_limit and args.include_f0:
+        raise ValueError("--include-f0 is not available with --width-limit")
+    if args.width_limit and args.psi is None and args.phi is not None:
+        args.psi = [1.0]  # not used by the infinite-width limit
+    problems = list(iter_problems(args))
+    if len({p.activation.name for p in problems}) != 1:  # pragma: no cover - one --activation flag
+        raise ValueError("--activation takes one name")
+    lrs = np.asarray(args.lr_ratio, dtype=float)
+    # one vectorized call over all (problem, lr) points
+    fields = {k: np.array([float(getattr(p, k)) for p in problems])[:, None] for k in
+              ("n0", "n1", "m", "ridge", "noise", "signal")}
+    grid = Problem(activation=problems[0].activation, **fields)
+    lr_grid = lrs[None, :]
+    if args.width_limit:
+        res = infinite_width(grid, lr_ratio=lr_grid)
+        scaling = "infinite-width"
+    else:
+        res = quadratic_scaling(grid, lr_ratio=lr_grid, include_f0=args.include_f0)
+        scaling = "quadratic"
+    shape = np.broadcast_shapes(np.shape(res.test_error), (len(problems), lrs.size))
+    data = res.as_dict()
+    records = []
+    for i, j in itertools.product(range(len(problems)), range(lrs.size)):
+        prob = problems[i]
+        rec = {**_base(prob, float(lrs[j]), scaling), "phi": float(prob.phi)}
+        if not args.width_limit:
+            rec["psi"] = float(prob.psi)
+        rec.update(_pick(data, (i, j), shape))
+        records.append(rec)
+    emit(records, as_json=args.json)
+    return 0
+
+
+def _pick(obj: Any, idx: tuple[int, int], shape: tuple[int, ...]) -> Any:
+    """The entry ``idx`` of every array in a nested result dict (scalars pass through)."""
+    if isinstance(obj, dict):
+        return {k: _pick(v, idx, shape) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray) and obj.ndim:
+        return float(np.broadcast_to(obj, shape)[idx])
+    return obj

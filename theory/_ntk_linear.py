@@ -1,0 +1,440 @@
+r"""NTK regression in the linear scaling: width ``n1`` fixed while ``n0, m -> infinity`` (``p = n1 n0 ~ m``).
+
+Derived here (the reference sheet leaves this regime open, section 2.1/2.8 "[R]"); checked against simulation of the
+empirical NTK in ``tests/theory/test_ntk_linear.py``. Adlam & Pennington 2020 (arXiv:2008.06786) place the classical
+interpolation peak at ``p = m`` in this regime.
+
+**Reduction.** With ``u = W x / sqrt(n0)`` the first-layer NTK term is the Gram matrix of the ``p = n0 n1`` features
+``x (x) g(u) / sqrt(n0)``, ``g(u)_i = sqrt(r / n1) a_i sigma'(u_i)``. As ``n0 -> infinity`` at fixed ``n1``: the
+component of ``x`` in the ``n1``-dimensional span of ``W`` and the ``n1`` second-layer features ``sigma(u_i)`` are
+finitely many features and drop out; ``W W^T / n0 -> I``, so ``u ~ N(0, I_n1)`` independent of the remaining part of
+``x``. Kernel ridge regression with the NTK is then ridge regression on i.i.d. samples ``z = x (x) g / sqrt(n0)``
+whose covariance *given the gate* ``g`` is ``I (x) g g^T / n0``: a sample covariance with per-sample covariance. The
+second-layer weights ``a`` do not concentrate at fixed ``n1``; the limit is computed conditionally on ``a`` and then
+averaged over ``a ~ N(0, I_n1)``. Conditionally on ``a`` the problem depends on ``a`` only through per-neuron ridges
+``lambda_i = ridge n1 / (r a_i^2)`` acting on the gate vector ``v = (sigma'(u_i))_i``.
+
+**Deterministic equivalent** (heterogeneous-sample resolvent ``(Z Z^T + Gamma)^-1 ~ (sum_a C_a / (1 + delta_a) +
+Gamma)^-1``, ``delta_a = tr C_a (...)^-1``). The unknown is an ``n1 x n1`` matrix ``J``:
+
+    ``J = (1/phi) E_v[ v v^T / (1 + v^T Mt v) ]``,  ``Mt = (J + Lambda)^-1``,  ``Lambda = diag(lambda_i)``,
+
+its unique positive-semidefinite solution (the map is Loewner-monotone; iteration from ``J = 0`` increases to it;
+Newton polishes). With ``delta(v) = v^T Mt v``, ``q = (1/phi) E[v / (1 + delta)]``, ``h = Mt q`` (the mean predictor
+is ``(beta.x / sqrt n0) h.v``), ``V2 = E v v^T``, ``vbar = E v``, the linear map
+``L(Y) = (1/phi) E[v v^T (v^T Mt Y Mt v) / (1 + delta)^2]`` and ``Om = (I - L)^-1 V2`` (``I - L`` is the Jacobian of
+the fixed point; the physical branch has spectral radius of ``L`` below one, the analogue of ``d2 < 1``):
+
+    ``E(a) = s [1 - 2 h.vbar + h^T Om h + (1/phi) E[(v^T Mt Om Mt v)(1 - 2 h.v) / (1 + delta)^2]]
+             + sigma^2 [tr(V2 Mt) - tr(Lambda Mt Om Mt)]``.
+
+The signal part follows from an augmented resolvent (target appended to the features) and its derivative along the
+test covariance; the noise part is ``sigma^2 tr(R C R Z Z^T)`` by the same deterministic equivalent. For ``n1 = 1``
+and a constant gate it reduces to linear ridge regression, ``E = s (1 - h)^2 / (1 - d2) + ...`` (tested), and for
+ReLU with ``n1 = 1`` to linear ridge on the half of the samples whose gate is open plus ``s/2`` (tested).
+
+Expectations over the gate ``v`` are exact sums for activations whose derivative takes finitely many values (ReLU:
+``2^n1`` patterns) and otherwise a product Gauss rule for the law of ``sigma'(u)`` (Golub-Welsch on a 160-node
+Gauss-Hermite discretisation). The average over ``a`` is a product Gauss rule in ``log(a_i^2)``, reduced to
+multisets by the permutation symmetry of the integrand.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.special
+
+from rmt._validation import check_positive, check_positive_int
+from rmt.activations import get_activation
+from rmt.problem import Problem
+from rmt.solvers import SolverError, Status
+from theory._ntk_common import NTKConstants, _check_problem, _out, ntk_constants
+
+__all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
+
+_MAX_WIDTH = 10  # the work grows like n1^4 per node
+_MAX_PATTERNS = 4096  # exact enumeration of a finite gate law up to this many patterns
+_GATE_ORDER = {1: 24, 2: 16, 3: 10, 4: 6}  # Gauss points per dimension of the product gate rule (smooth sigma')
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# quadrature rules
+# ------------------------------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _derivative_law(act_name_key: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Nodes and weights of the law of ``sigma'(u)``, ``u ~ N(0, 1)``: exact when it has few atoms."""
+    act = act_name_key
+    x, w = np.polynomial.hermite_e.hermegauss(160)
+    w = w / w.sum()
+    vals = np.asarray(act.d(x), dtype=float)
+    uniq = np.unique(np.round(vals, 12))
+    if uniq.size <= 8:  # a finite law (ReLU: {0, 1}; linear: {1})
+        weights = np.array([w[np.abs(vals - u) < 1e-9].sum() for u in uniq])
+        return uniq, weights, True
+    return vals, w, False
+
+
+def _gauss_rule(vals: np.ndarray, w: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k``-point Gauss rule of a discrete measure (Stieltjes procedure + Golub-Welsch)."""
+    p_prev = np.zeros_like(vals)
+    p = np.ones_like(vals)
+    alphas, betas = [], []
+    nrm_prev = 1.0
+    for j in range(k):
+        nrm = float(np.sum(w * p * p))
+        alphas.append(float(np.sum(w * vals * p * p)) / nrm)
+        if j > 0:
+            betas.append(nrm / nrm_prev)
+        p_new = (vals - alphas[-1]) * p - (betas[-1] if j > 0 else 0.0) * p_prev
+        p_prev, p, nrm_prev = p, p_new, nrm
+    jac = np.diag(alphas) + np.diag(np.sqrt(betas), 1) + np.diag(np.sqrt(betas), -1)
+    nodes, vecs = np.linalg.eigh(jac)
+    return nodes, vecs[0] ** 2
+
+
+def gate_rule(activation: Any, n1: int, nodes_per_dim: int | None = None, *, qmc_points: int = 2048,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Nodes ``v`` (shape ``(K, n1)``) and weights (``K``) for ``E_v`` over ``v_i = sigma'(u_i)``, ``u ~ N(0, I)``.
+
+    Returns ``(nodes, weights, kind)``:
+
+    * ``"exact"``: the law of ``sigma'`` is finite (ReLU: ``{0, 1}``), all ``atoms^n1`` patterns (up to 4096);
+    * ``"gauss"``: product Gauss rule for the law of ``sigma'(u)`` with ``nodes_per_dim`` points per dimension
+      (default 24, 16, 10, 6 for ``n1 = 1, 2, 3, 4``; converged to about 1e-5);
+    * ``"sobol"``: otherwise a scrambled Sobol' sequence of ``qmc_points`` points (fixed ``seed``) mapped through the
+      normal quantile (``n1 >= 5``; integration error about 0.3% of the test error near the interpolation
+      threshold, measured against larger rules in the tests).
+    """
+    act = get_activation(activation)
+    n1 = check_positive_int(n1, "n1")
+    vals, w, exact = _derivative_law(act)
+    if exact and vals.size ** n1 > _MAX_PATTERNS:
+        return _sobol_rule(act, n1, check_positive_int(qmc_points, "qmc_points"), seed)
+    if exact:
+        kind = "exact"
+    else:
+        k = nodes_per_dim or _GATE_ORDER.get(n1, 0)
+        if not k:
+            return _sobol_rule(act, n1, check_positive_int(qmc_points, "qmc_points"), seed)
+        vals, w = _gauss_rule(vals, w, check_positive_int(k, "nodes_per_dim", minimum=1))
+        kind = "gauss"
+    idx = np.array(list(itertools.product(range(vals.size), repeat=n1)))
+    return vals[idx], np.prod(w[idx], axis=1), kind
+
+
+def _sobol_rule(activation: Any, n1: int, points: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Gate nodes ``sigma'(u)`` at scrambled Sobol' points ``u`` (equal weights)."""
+    act = get_activation(activation)
+    v = np.asarray(act.d(scipy.special.ndtri(_sobol(n1, points, seed))), dtype=float)
+    return v, np.full(v.shape[0], 1.0 / v.shape[0]), "sobol"
+
+
+def _sobol(dim: int, n: int, seed: int) -> np.ndarray:
+    """``n`` scrambled Sobol' points in ``(0, 1)^dim`` (``n`` rounded up to a power of two)."""
+    from scipy.stats import qmc
+
+    m = max(1, int(math.ceil(math.log2(n))))
+    pts = qmc.Sobol(d=dim, scramble=True, seed=seed).random_base2(m)
+    return np.clip(pts, 1e-12, 1.0 - 1e-12)
+
+
+@functools.lru_cache(maxsize=64)
+def _log_chi2_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k``-point Gauss rule for the law of ``x = log(a^2)``, ``a ~ N(0, 1)`` (density
+    ``exp(x/2 - e^x/2) / sqrt(2 pi)``), from a fine trapezoidal discretisation on ``[-70, 6]``."""
+    xs = np.linspace(-70.0, 6.0, 60001)
+    px = np.exp(xs / 2.0 - np.exp(xs) / 2.0)
+    return _gauss_rule(xs, px / px.sum(), k)
+
+
+def second_layer_rule(n1: int, nodes_per_dim: int | None = None, *, qmc_points: int = 1024, scrambles: int = 8,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Nodes ``|a|`` (shape ``(A, n1)``), weights and group labels for ``E_a`` over ``a ~ N(0, I_n1)`` of a function
+    that is even in each ``a_i`` and symmetric under permutations of the ``a_i``.
+
+    * ``"gauss"`` (``n1 <= 2``, or ``nodes_per_dim`` given): a product Gauss rule in ``x_i = log(a_i^2)`` (the
+      integrand depends on ``a_i`` through a per-neuron ridge ``~ 1/a_i^2`` and is smooth in its logarithm; a rule in
+      ``a_i^2`` itself misses the switch-off at small ``|a_i|``), one node per multiset with its multiplicity as
+      weight; default order 32 (``n1 = 1``) and 24 (``n1 = 2``). All nodes are in group 0.
+    * ``"sobol"`` (``n1 >= 3``): ``scrambles`` independent scrambled Sobol' sets of ``qmc_points / scrambles``
+      points, ``|a_i|`` by the half-normal quantile; the group label says which scramble a node belongs to, so the
+      spread between scrambles estimates the integration error. (For ``n1 >= 3`` the integrand has sharp features
+      where switching a neuron off moves the effective number of parameters across ``m``, and product rules converge
+      slowly.)
+    """
+    n1 = check_positive_int(n1, "n1")
+    if nodes_per_dim is None and n1 >= 3:
+        r = check_positive_int(scrambles, "scrambles", minimum=2)
+        per = max(2, int(check_positive_int(qmc_points, "qmc_points")) // r)
+        nodes = np.concatenate([np.abs(scipy.special.ndtri(0.5 + 0.5 * _sobol(n1, per, seed + 1 + j)))
+                                for j in range(r)])
+        groups = np.repeat(np.arange(r), nodes.shape[0] // r)
+        return nodes, np.full(nodes.shape[0], 1.0 / nodes.shape[0]), groups, "sobol"
+    k = check_positive_int(nodes_per_dim or (32 if n1 == 1 else 24), "nodes_per_dim")
+    x, wx = _log_chi2_rule(k)
+    a = np.exp(x / 2.0)
+    nodes, weights = [], []
+    for combo in itertools.combinations_with_replacement(range(k), n1):
+        counts = np.bincount(combo, minlength=k)
+        mult = math.factorial(n1) / np.prod([math.factorial(int(c)) for c in counts])
+        nodes.append(a[list(combo)])
+        weights.append(mult * np.prod(wx[list(combo)]))
+    nodes_arr = np.array(nodes)
+    return nodes_arr, np.array(weights), np.zeros(nodes_arr.shape[0], dtype=int), "gauss"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the conditional solution (given per-neuron ridges)
+# ------------------------------------------------------------------------------------------------------------------
+
+def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray, *, tol: float = 1e-13,
+                 max_newton: int = 60) -> dict[str, np.ndarray]:
+    """Solve the fixed point and evaluate the error pieces for a batch of ``(phi, Lambda)`` (shapes ``(B,)``,
+    ``(B, n)``); ``v`` (``(K, n)``) and ``w`` are the gate rule.
+
+    Every gate expectation is a GEMM against ``VV[k] = vec(v_k v_k^T)``: ``E[c v v^T] = c @ VV`` and
+    ``v_k^T A v_k = VV @ vec(A)``; the linear map is ``L = Q kron(Mt, Mt)^T`` with
+    ``Q = sum_k c_k VV[k] VV[k]^T`` (one GEMM against the fixed ``K x n^4`` table of ``VV[k] (x) VV[k]``).
+
+    Returns per-row signal error ``es`` (per unit signal), noise coefficient ``en`` (per unit noise), mean
+    coefficient ``alpha = h.vbar``, the spectral radius ``rho`` of ``L`` and the final relative residual.
+    """
+    B, n = lam.shape
+    K = v.shape[0]
+    n2 = n * n
+    eye = np.eye(n)
+    VV = (v[:, :, None] * v[:, None, :]).reshape(K, n2)
+    VVw = VV * w[:, None]
+    kstep = max(1, int(1e7 // (n2 * n2)))  # chunks of the K x n^4 table w_k VV[k] (x) VV[k] (memory bound)
+    tables = [(VV[k:k + kstep, :, None] * VV[k:k + kstep, None, :]).reshape(-1, n2 * n2) * w[k:k + kstep, None]
+              for k in range(0, K, kstep)]
+    vbar = w @ v
+    V2 = (w @ VV).reshape(n, n)
+
+    def fmap(J: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        mt = np.linalg.inv(J + lam[:, :, None] * eye)
+        delta = mt.reshape(B, n2) @ VV.T  # (B, K)
+        return ((1.0 / (1.0 + delta)) @ VVw).reshape(B, n, n) / phi[:, None, None], mt, delta
+
+    def gram4(delta: np.ndarray) -> np.ndarray:
+        """``Q = (1/phi) sum_k w_k VV[k] VV[k]^T / (1 + delta_k)^2`` (symmetric PSD, ``(B, n^2, n^2)``)."""
+        c = 1.0 / (phi[:, None] * (1.0 + delta) ** 2)
+        return sum(c[:, k * kstep:(k + 1) * kstep] @ t for k, t in enumerate(tables)).reshape(B, n2, n2)
+
+    def kron(x: np.ndarray) -> np.ndarray:
+        return np.einsum("bij,bkl->bikjl", x, x).reshape(B, n2, n2)
+
+    def lin_map(mt: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        return gram4(delta) @ np.swapaxes(kron(mt), 1, 2)  # L = Q kron(Mt, Mt)^T
+
+    def relres(J: np.ndarray, FJ: np.ndarray) -> np.ndarray:
+        return (np.max(np.abs(J - FJ).reshape(B, -1), axis=1)
+                / np.maximum(1e-300, np.max(np.abs(J).reshape(B, -1), axis=1)))
+
+    # monotone iteration from J = 0 (the map is Loewner-increasing), then chord-Newton steps with the Jacobian
+    # I - L, refreshed only when the residual stops falling fast (L costs K n^4 per row, a step K n^2)
+    J = np.zeros((B, n, n))
+    for _ in range(6):
+        J, _, _ = fmap(J)
+    jac_inv = None
+    prev = np.full(B, np.inf)
+    for _ in range(max_newton):
+        FJ, mt, delta = fmap(J)
+        res_now = relres(J, FJ)
+        if np.all(res_now <= tol):
+            break
+        if jac_inv is None or np.any(res_now > 0.3 * prev):
+            jac_inv = np.linalg.inv(np.eye(n2)[None] - lin_map(mt, delta))
+        prev = res_now
+        step = (jac_inv @ (J - FJ).reshape(B, n2, 1)).reshape(B, n, n)
+        cand = J - step
+        cand = 0.5 * (cand + np.swapaxes(cand, 1, 2))
+        # keep the step only where it stays positive semidefinite; else take a monotone fixed-point step
+        ok = np.all(np.linalg.eigvalsh(cand) > -1e-12, axis=1)
+        J = np.where(ok[:, None, None], cand, FJ)
+    FJ, mt, delta = fmap(J)
+    res = relres(J, FJ)
+    if not np.all(res <= 1e3 * tol):
+        worst = float(np.max(res))
+        raise SolverError(f"linear-scaling NTK fixed point did not converge (worst relative residual {worst:.3g}; "
+                          "branch rule: unique PSD solution by monotone iteration from 0 + Newton)",
+                          residual=worst, status=Status.MAX_ITERATIONS)
+    Q = gram4(delta)
+    L = Q @ np.swapaxes(kron(mt), 1, 2)
+    # L is self-adjoint and positive in <X, Y> = tr(X Mt Y Mt): with A = Mt^(1/2) it is similar to the symmetric PSD
+    # matrix kron(A, A) Q kron(A, A); its largest eigenvalue is the spectral radius of L
+    ev, evec = np.linalg.eigh(mt)
+    a_half = (evec * np.sqrt(np.clip(ev, 0.0, None))[:, None, :]) @ np.swapaxes(evec, 1, 2)
+    ka = kron(a_half)
+    ls = ka @ Q @ ka
+    ls = 0.5 * (ls + np.swapaxes(ls, 1, 2))
+    try:  # physical branch <=> I - L' positive definite (Cholesky: exact and cheap)
+        np.linalg.cholesky(np.eye(n2)[None] - ls)
+    except np.linalg.LinAlgError:
+        raise SolverError("linear-scaling NTK: the spectral radius of L is >= 1 at some point (not the physical "
+                          "branch)", status=Status.NO_PHYSICAL_ROOT) from None
+    x = np.ones((B, n2, 1))
+    for _ in range(100):  # power iteration for the reported spectral radius (L' is symmetric PSD)
+        x = ls @ x
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+    rho = np.einsum("bpi,bpq,bqi->b", x, ls, x)
+    om = np.linalg.solve(np.eye(n2)[None] - L, np.broadcast_to(V2.reshape(1, n2, 1), (B, n2, 1))).reshape(B, n, n)
+    om = 0.5 * (om + np.swapaxes(om, 1, 2))
+    coef2 = 1.0 / (phi[:, None] * (1.0 + delta) ** 2)
+    q = ((1.0 / (1.0 + delta)) * w) @ v / phi[:, None]
+    h = np.einsum("bnm,bm->bn", mt, q)
+    hv = h @ v.T  # (B, K)
+    mom = mt @ om @ mt
+    ddot = mom.reshape(B, n2) @ VV.T
+    alpha = h @ vbar
+    es = (1.0 - 2.0 * alpha + np.einsum("bn,bnm,bm->b", h, om, h)
+          + np.sum(w * ddot * (1.0 - 2.0 * hv) * coef2, axis=1))
+    en = np.einsum("nm,bmn->b", V2, mt) - np.einsum("bn,bnn->b", lam, mom)
+    return {"es": es, "en": en, "alpha": alpha, "rho": rho, "residual": res}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# public entry point
+# ------------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinearScalingResult:
+    """The linear-scaling limit of NTK regression (``n1`` fixed, ``n0, m -> infinity``, ``p = n1 n0 ~ m``).
+
+    Attributes:
+        test_error: ``E_{W,a,X,eps,x} (yhat(x) - beta.x/sqrt n0)^2`` (no test noise), averaged over ``a``.
+        bias: ``s (1 - alpha)^2``.
+        variance: ``test_error - bias``.
+        noise_variance: the label-noise part of the error.
+        alpha: mean shrinkage, ``E yhat(x) = alpha beta.x / sqrt(n0)``.
+        conditional_sd: standard deviation over ``a`` of the ``a``-conditional test error (the limit is random in
+            ``a`` at fixed width; 0 when ``second_layer`` is given).
+        n1: the width.
+        p_over_m: ``p / m = n1 phi`` (``p = n1 n0`` first-layer parameters).
+        spectral_radius: the largest spectral radius of ``L`` over the ``a`` nodes (``< 1``; near 1 close to the
+            interpolation threshold).
+        quadrature_stderr: integration error of the average over ``a`` estimated from independent scrambles
+            (``a_rule = "sobol"``); 0 for the Gauss rules (their convergence is checked in the tests).
+        quadrature: ``a_rule`` (``gauss``, ``sobol`` or ``fixed``), ``a_nodes``, ``gate_rule`` (``exact``,
+            ``gauss`` or ``sobol``), ``gate_nodes``.
+        constants: the :class:`~theory.ntk.NTKConstants` used.
+    """
+
+    test_error: Any
+    bias: Any
+    variance: Any
+    noise_variance: Any
+    alpha: Any
+    conditional_sd: Any
+    quadrature_stderr: Any
+    n1: int
+    p_over_m: Any
+    spectral_radius: Any
+    quadrature: Mapping[str, Any]
+    constants: NTKConstants
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("test_error", "bias", "variance", "noise_variance", "alpha",
+                                              "conditional_sd", "quadrature_stderr", "n1", "p_over_m",
+                                              "spectral_radius")}
+        out["quadrature"] = dict(self.quadrature)
+        return out
+
+
+def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any = None,
+                   a_nodes_per_dim: int | None = None, gate_nodes_per_dim: int | None = None,
+                   a_points: int | None = None, gate_points: int = 2048) -> LinearScalingResult:
+    r"""NTK regression with the width ``n1`` fixed while ``n0, m -> infinity`` at ``phi = n0 / m`` (derived here;
+    module docstring of :mod:`theory._ntk_linear`).
+
+    Vectorized over ``phi``, ``ridge``, ``noise``, ``signal`` and ``lr_ratio``; ``problem.n1`` must be one positive
+    integer (it is a dimension of the limit, not a ratio). ``p = n1 n0`` crosses ``m`` at ``n1 phi = 1``.
+
+    Args:
+        problem: ``n0, n1, m`` (only ``phi = n0/m`` and the integer ``n1`` are used), ``ridge > 0``, activation,
+            noise, signal.
+        lr_ratio: learning-rate ratio ``r >= 0``; ``r = 0`` leaves ``n1`` random features, which learn nothing of a
+            linear target in this limit (``test_error = signal``).
+        second_layer: optional fixed second-layer weights ``a`` (length ``n1``): the ``a``-conditional limit instead
+            of the average over ``a ~ N(0, I)``.
+        a_nodes_per_dim, gate_nodes_per_dim: orders of the product Gauss rules (defaults keep the work bounded; see
+            :func:`second_layer_rule` and :func:`gate_rule`).
+        a_points: Sobol' points for the average over ``a`` when ``n1 >= 3`` (default: 1024, fewer when the gate
+            rule is large); its integration error is reported as ``quadrature_stderr``.
+        gate_points: Sobol' points for the gate expectation of a smooth activation when ``n1 >= 5``.
+
+    Raises:
+        ValueError: bad input, ``ridge = 0`` (the ridgeless linear-scaling limit is not covered), a non-integer or
+            array ``n1`` or one above 10, or a ``second_layer`` of the wrong length or with a zero entry.
+        SolverError: the matrix fixed point did not converge, or the solution is not on the physical branch.
+    """
+    _check_problem(problem, "linear_scaling")
+    n1_arr = np.asarray(problem.n1, dtype=float)
+    if n1_arr.ndim != 0 or float(n1_arr) != round(float(n1_arr)):
+        raise ValueError(f"n1 must be a single positive integer for the linear scaling, got {problem.n1!r}")
+    n1 = int(round(float(n1_arr)))
+    if not 1 <= n1 <= _MAX_WIDTH:
+        raise ValueError(f"n1 must be an integer in [1, {_MAX_WIDTH}] for the linear scaling (its cost grows like "
+                         f"n1^4; wider networks are in the quadratic scaling), got {n1}")
+    c = ntk_constants(problem.activation, lr_ratio)
+    phi = np.asarray(problem.phi, dtype=float)
+    gamma = np.asarray(problem.ridge, dtype=float)
+    if np.any(gamma <= 0):
+        raise ValueError("ridge must be > 0 for the linear scaling (its ridgeless limit is not covered)")
+    noise = np.asarray(problem.noise, dtype=float)
+    s = np.asarray(problem.signal, dtype=float)
+    lr = np.asarray(c.lr_ratio, dtype=float)
+    shape = np.broadcast_shapes(phi.shape, gamma.shape, noise.shape, s.shape, lr.shape)
+    phi, gamma, noise, s, lr = (np.broadcast_to(x, shape).ravel() for x in (phi, gamma, noise, s, lr))
+    v, w, g_kind = gate_rule(problem.activation, n1, gate_nodes_per_dim, qmc_points=gate_points)
+    if second_layer is None:
+        if a_points is None:  # 1024, fewer when the gate rule is large (work ~ A K n1^4)
+            budget = 2e9 / (v.shape[0] * n1 ** 4)
+            a_points = int(min(1024, max(128, 2 ** int(math.floor(math.log2(max(budget, 1.0)))))))
+        anodes, aw, groups, a_kind = second_layer_rule(n1, a_nodes_per_dim, qmc_points=a_points)
+    else:
+        a = check_positive(np.abs(np.atleast_1d(np.asarray(second_layer, dtype=float))), "second_layer (|a_i| > 0)")
+        if a.shape != (n1,):
+            raise ValueError(f"second_layer must have length n1 = {n1}, got shape {a.shape}")
+        anodes, aw, groups, a_kind = a[None, :], np.ones(1), np.zeros(1, dtype=int), "fixed"
+    P, A = phi.size, anodes.shape[0]
+    live = lr > 0
+    es = np.ones((P, A))  # r = 0: nothing is learnt, the error is the signal
+    en = np.zeros((P, A))
+    al = np.zeros((P, A))
+    rho = np.zeros((P, A))
+    if np.any(live):
+        idx = np.flatnonzero(live)
+        # per-neuron ridges lambda_i = ridge n1 / (r a_i^2); batch = (live points) x (a nodes), in chunks
+        lam = (gamma[idx, None, None] * n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
+        ph = np.repeat(phi[idx], A)
+        chunk = max(1, int(2e7 // (v.shape[0] * n1 ** 4 + 1)))
+        parts = [_conditional(ph[k:k + chunk], lam[k:k + chunk], v, w) for k in range(0, lam.shape[0], chunk)]
+        for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
+            arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
+    cond = s[:, None] * es + noise[:, None] * en
+    test = cond @ aw
+    sd = np.sqrt(np.maximum(((cond - test[:, None]) ** 2) @ aw, 0.0))
+    alpha = al @ aw
+    ngroups = int(groups.max()) + 1
+    if ngroups > 1:  # spread of the independent scrambles: standard error of their mean
+        gm = np.stack([cond[:, groups == j].mean(axis=1) for j in range(ngroups)], axis=1)
+        q_err = gm.std(axis=1, ddof=1) / math.sqrt(ngroups)
+    else:
+        q_err = np.zeros(P)
+    bias = s * (1.0 - alpha) ** 2
+    nv = noise * (en @ aw)
+    rs = lambda x: _out(np.reshape(x, shape))  # noqa: E731
+    quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0])})
+    return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
+                               alpha=rs(alpha), conditional_sd=rs(sd), quadrature_stderr=rs(q_err), n1=n1,
+                               p_over_m=rs(n1 * phi), spectral_radius=rs(np.max(rho, axis=1)), quadrature=quad,
+                               constants=c)

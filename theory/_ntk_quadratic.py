@@ -1,0 +1,169 @@
+r"""Vectorized equations of NTK regression in the quadratic scaling (private; see :mod:`theory.ntk`).
+
+Everything here is a pure function of float arrays that broadcast together. Notation of
+../shared/reference/ntk_covariate_shift.md section 2.4 (Adlam & Pennington 2020, arXiv:2008.06786):
+
+* ``phi = n0/m``, ``psi = n0/n1``; ``zeta = mu1^2``, ``ms2 = mu_star^2 = eta - zeta``;
+* ``c1 = r zeta`` and ``c2 = r (eta' - zeta)`` (``r`` the learning-rate ratio), the coefficients of the equivalent
+  kernel ``F^T F / n1 + c1 X^T X / n0 + c2 I`` (section 2.3);
+* for ``kappa > 0``: ``nu = ms2 + kappa``, ``a = 1 + c1 / (psi kappa)``, ``b = zeta / nu`` and ``r`` the positive
+  root of ``a b r^2 + B r - 1 = 0`` with ``B = a + b (1/psi - 1)``, i.e. ``r = (1/n0) tr (a I + b W^T W / n0)^-1``.
+
+The feature-space degrees of freedom ``d1 = (1/m) tr C (C + kappa)^-1`` and ``d2 = (1/m) tr C^2 (C + kappa)^-2``
+(``C`` the covariance of the augmented features ``[f / sqrt(n1); sqrt(c1 / n0) x]`` in the normalisation of the sheet)
+are evaluated in a cancellation-free form derived from the sheet's ``T`` by the Woodbury identity:
+
+    ``d1 = (phi/psi) ms2 / nu + phi kappa w / nu + phi (c1/psi) r / kappa``,  ``w = 1 - a r``,
+    ``d2 = d1 + kappa d1'``,
+
+which equals the sheet's ``N/m - kappa T`` and ``N/m - 2 kappa T - kappa^2 T'`` (a test checks both forms). The
+self-consistent equation ``(gamma + c2) phi/psi = kappa (1 - d1(kappa))`` has a right-hand side with derivative
+``1 - d2 > 0`` on the physical branch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rmt.solvers import Solution, SolverError, Status, solve_monotone
+from rmt.stieltjes import mp_G, mp_K
+
+__all__ = ["KappaState", "kappa_state", "solve_kappa", "ensemble_ridge_t", "mp_moments"]
+
+
+def _positive_root(a: np.ndarray, b: np.ndarray, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positive root ``r`` of ``a b r^2 + B r - 1 = 0`` and ``sqrt(B^2 + 4ab)`` (= ``dP/dr`` at the root).
+
+    Written as ``2 / (B + D)`` when ``B >= 0`` and ``(D - B) / (2 a b)`` otherwise (then ``b > 0``), so that neither
+    branch cancels; ``b = 0`` gives ``r = 1/a``.
+    """
+    B = a + b * (1.0 / psi - 1.0)
+    D = np.sqrt(B * B + 4.0 * a * b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(B >= 0, 2.0 / (B + D), (D - B) / (2.0 * a * b))
+    return r, D
+
+
+@dataclass(frozen=True)
+class KappaState:
+    """All kappa-dependent quantities of section 2.4 at one ``kappa`` (arrays)."""
+
+    kappa: np.ndarray
+    nu: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    r: np.ndarray
+    dr: np.ndarray  #: dr/dkappa
+    w: np.ndarray  #: 1 - a r = b (1/n0) tr S (aI + bS)^-1
+    d1: np.ndarray
+    d2: np.ndarray
+
+
+def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) -> KappaState:
+    """Evaluate the section-2.4 quantities at ``kappa >= 0`` (``kappa = 0`` only allowed where ``c1 = 0``)."""
+    kappa, phi, psi, zeta, ms2, c1 = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                          for v in (kappa, phi, psi, zeta, ms2, c1)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        nu = ms2 + kappa
+        sk = np.where(c1 == 0, 0.0, (c1 / psi) / kappa)  # c1 / (psi kappa), written to avoid kappa^2
+        a = 1.0 + sk
+        b = zeta / nu
+        r, D = _positive_root(a, b, psi)
+        da = np.where(c1 == 0, 0.0, -sk / kappa)
+        db = -zeta / (nu * nu)
+        dr = -((b * r * r + r) * da + (a * r * r + (1.0 / psi - 1.0) * r) * db) / D
+        # w = 1 - a r without cancellation: b r (a r + 1/psi - 1) is exact algebra (the quadratic), accurate unless
+        # a r + 1/psi - 1 cancels, which can only happen for psi > 1 and a r well below 1.
+        ar = a * r
+        w_prod = b * r * (ar + 1.0 / psi - 1.0)
+        w = np.where((psi <= 1.0) | (ar >= 1.0 - 0.5 / psi), w_prod, 1.0 - ar)
+        dw = -(da * r + a * dr)
+        t3 = phi * sk * r
+        d1 = (phi / psi) * ms2 / nu + phi * kappa * w / nu + t3
+        dt3 = np.where(c1 == 0, 0.0, phi * sk * (dr - r / kappa))
+        dd1 = -(phi / psi) * ms2 / (nu * nu) + phi * (w * ms2 / (nu * nu) + kappa * dw / nu) + dt3
+        d2 = d1 + kappa * dd1
+    return KappaState(kappa=kappa, nu=nu, a=a, b=b, r=r, dr=dr, w=w, d1=d1, d2=d2)
+
+
+def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndarray, c1: np.ndarray,
+                lam: np.ndarray) -> tuple[np.ndarray, Solution | None]:
+    r"""The physical ``kappa`` of ``lam = kappa (1 - d1(kappa))`` with ``lam = (gamma + c2) phi / psi`` (arrays).
+
+    Branch rule (sheet 2.4 and 2.7):
+
+    * ``lam > 0``: the unique positive root, by bisection in ``log kappa`` on the bracket
+      ``[lam, lam + (1/m) tr C]`` (``kappa d1 <= (1/m) tr C = (phi/psi)(zeta + ms2 + c1)``), where the right-hand side
+      is increasing (derivative ``1 - d2``).
+    * ``lam = 0`` (random features without ridge, ``c1 = 0``): ``kappa = 0`` if ``n1 < m``; for ``n1 > m`` the unique
+      positive root of ``1 - d1(kappa) = 0`` (interpolation); ``n1 = m`` is the threshold (``kappa = 0``, ``d2 = 1``).
+
+    Returns:
+        ``kappa`` and the :class:`~rmt.solvers.Solution` of the bisection (``None`` when nothing was solved).
+
+    Raises:
+        SolverError: the bisection did not converge (with its residual).
+    """
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (phi, psi, zeta, ms2, c1, lam)))
+    phi, psi, zeta, ms2, c1, lam = (np.broadcast_to(np.asarray(v, dtype=float), shape)
+                                    for v in (phi, psi, zeta, ms2, c1, lam))
+    total = (phi / psi) * (zeta + ms2 + c1)
+    kappa = np.zeros(shape)
+    sol: Solution | None = None
+    reg = lam > 0
+    if np.any(reg):
+        p = [v[reg] for v in (phi, psi, zeta, ms2, c1, lam)]
+
+        def f(k: np.ndarray) -> np.ndarray:
+            st = kappa_state(k, *p[:5])
+            return k * (1.0 - st.d1) - p[5]
+
+        sol = solve_monotone(f, p[5], p[5] + total[reg], log=True, what="NTK kappa (sheet 2.4)")
+        kappa[reg] = sol.value
+    over = (~reg) & (phi > psi)  # lam = 0 and n1 > m
+    if np.any(over):
+        p = [v[over] for v in (phi, psi, zeta, ms2, c1)]
+
+        def g(k: np.ndarray) -> np.ndarray:
+            return 1.0 - kappa_state(k, *p).d1
+
+        sol_over = solve_monotone(g, 1e-12 * total[over], total[over], log=True,
+                                  what="ridgeless random-feature kappa (sheet 2.7)")
+        kappa[over] = sol_over.value
+        sol = sol_over if sol is None else sol
+    if np.any(~np.isfinite(kappa)) or np.any(kappa < 0):
+        raise SolverError("NTK kappa: non-finite or negative root", status=Status.NONFINITE)
+    return kappa, sol
+
+
+def mp_moments(t: np.ndarray, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``G_ratio(t)`` and ``K_ratio(t)`` of the Marchenko-Pastur law (random_features.md section 1.2), ``t > 0``."""
+    return np.asarray(mp_G(t, ratio), dtype=float), np.asarray(mp_K(t, ratio), dtype=float)
+
+
+def ensemble_ridge_t(r: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    r"""``t = phi rho`` of the parameter-averaged predictor, from ``1 - r = 1 - t G_phi(t)``.
+
+    Averaging the NTK predictor over ``P`` with the data fixed gives linear ridge on the raw inputs,
+    ``E_P yhat(x) = Y (X^T X / n0 + rho I)^-1 X^T x / n0`` (derivation in :mod:`theory.ntk`); its mean over ``X`` is
+    ``(1 - t G_phi(t)) beta.x / sqrt(n0)`` with ``t = phi rho``, which must equal the mean ``(1 - r)`` of the
+    ``W``-conditional route. ``t G_phi(t)`` increases from ``max(0, 1 - 1/phi)`` to 1, so the root is unique; ``r >= 1``
+    (a predictor that is identically zero, ``zeta = c1 = 0``) gives ``t = inf``.
+    """
+    r = np.asarray(r, dtype=float)
+    phi = np.broadcast_to(np.asarray(phi, dtype=float), r.shape)
+    out = np.full(r.shape, np.inf)
+    todo = r < 1.0
+    if np.any(todo):
+        rr, pp = r[todo], phi[todo]
+
+        def f(t: np.ndarray) -> np.ndarray:
+            return t * mp_G(t, pp) - rr
+
+        sol = solve_monotone(f, np.full(rr.shape, 1e-3), np.full(rr.shape, 1e3), log=True,
+                             what="ensemble effective ridge (t G_phi(t) = r)")
+        out[todo] = sol.value
+    return out

@@ -1,0 +1,340 @@
+r"""Neural-tangent-kernel regression in high dimensions: test error, bias and variance at every scale.
+
+Adlam & Pennington 2020, "The Neural Tangent Kernel in High Dimensions: Triple Descent and a Multi-Scale Theory of
+Generalization" (arXiv:2008.06786, ICML 2020), in the conventions of ../shared/DESIGN.md and
+../shared/reference/ntk_covariate_shift.md section 2 ("the sheet").
+
+Model (the contract). A two-layer network ``f(x) = n1^-1/2 sum_i a_i sigma(w_i.x / sqrt(n0))`` with ``a_i`` and
+``W_ij`` i.i.d. ``N(0, 1)`` (NTK parameterisation) and a centred activation ``sigma``. Its empirical NTK at
+initialisation with first-to-second-layer learning-rate ratio ``r`` (``lr_ratio``; 1 by default, 0 is random
+features) is
+
+    ``Theta(x, x') = F(x).F(x') / n1 + r (x.x' / n0) sum_i a_i^2 sigma'(w_i.x/sqrt n0) sigma'(w_i.x'/sqrt n0) / n1``.
+
+The predictor is kernel ridge regression ``yhat(x) = Theta(x, X) (Theta(X, X) + ridge I)^-1 Y`` *without* the
+initial function ``f0`` (``include_f0=True`` adds it, quadratic scaling only: ``yhat = f0 + Theta_x (Theta + ridge)^-1
+(Y - f0(X))``, what gradient flow from this initialisation converges to). Inputs ``x ~ N(0, I_n0)``; target
+``y = beta.x / sqrt(n0) + eps`` with ``|beta|^2 = n0 * signal`` and ``eps ~ N(0, noise)`` on the training labels;
+``test_error = E_x (yhat(x) - beta.x/sqrt(n0))^2`` excludes the test label's noise; ``phi = n0/m``, ``psi = n0/n1``.
+Activation constants at unit pre-activation variance: ``zeta = (E sigma')^2``, ``mu_star^2 = eta - zeta``,
+``eta' = E sigma'^2`` (:func:`rmt.activations.constants`); ``mu0`` enters no formula.
+
+Three scales of the width, three functions:
+
+* :func:`quadratic_scaling` -- ``n0, n1, m`` proportional (``p = n1 n0 ~ m^2``): the equivalent kernel
+  ``F^T F / n1 + c1 X^T X / n0 + c2 I`` with ``c1 = r zeta`` and the implicit ridge ``c2 = r (eta' - zeta)`` (sheet
+  2.3), the one-unknown self-consistent equation for ``kappa`` and the error (sheet 2.4), the exact ridgeless case
+  (2.7), the full fine-grained variance over ``P = (W, a)``, ``X`` and ``eps`` (derived here, see below). With
+  ``lr_ratio = 0`` it is exactly Adlam & Pennington's random-feature model (sheet 2.5).
+* :func:`infinite_width` -- ``n1 -> infinity`` first (sheet 2.6): linear ridge with kernel
+  ``(1 + r) zeta X^T X / n0 + (mu_star^2 + r (eta' - zeta)) I``.
+* :func:`linear_scaling` -- ``n1`` fixed while ``n0, m -> infinity`` (``p = n1 n0 ~ m``), where the classical
+  interpolation peak at ``p = m`` lives (derived here; see :mod:`theory._ntk_linear`).
+
+Fine-grained variance in the quadratic scaling [derived here; checked against the ANOVA estimator of
+``montecarlo``]. ``V_eps = V_Peps = 0`` asymptotically (random_features.md 3.6). With ``s`` = signal,
+``sigma^2`` = noise and ``r, r', kappa, d2`` of sheet 2.4:
+
+* ``bias = s r^2`` (sheet 2.4; the mean predictor is ``(1 - r) beta.x / sqrt(n0)``);
+* ``V_P = s [(1 - r - kappa r') - (1 - r)^2]``: the data-averaged predictor conditional on ``W`` is
+  ``z(x)^T (C + kappa)^-1 b`` (sheet 1.4), whose second moment is ``s (1/n0) tr L^T G C G L = s (1 - r - kappa r')``
+  by the Woodbury form of the sheet's ``T`` (``L^T G L = I - (aI + bS)^-1``);
+* ``V_X = s [(1 - 2 t G + t^2 K) - (1 - r)^2]`` and ``V_Xeps = sigma^2 phi (G - t K)`` with ``G = G_phi(t)``,
+  ``K = K_phi(t)``: averaging over ``P`` with the data fixed gives linear ridge on the raw inputs with ridge
+  ``rho = t / phi`` (the NTK analogue of random_features.md 3.6(i)); ``t`` is fixed by the mean,
+  ``t G_phi(t) = r`` (a test checks this against the direct deterministic equivalent of the ensemble);
+* ``V_PX = s Bbar / (1 - d2) - bias - V_P - V_X`` and ``V_PXeps = noise_variance - V_Xeps``, where
+  ``noise_variance = sigma^2 d2 / (1 - d2)`` is the whole contribution of the label noise.
+
+``train_error = (gamma tau1)^2 (test_error + sigma^2)`` with ``gamma tau1 = (1 - d1) gamma / (gamma + c2)`` (the
+train-test relation of ridge on Gaussian equivalent features, since ``Y - yhat(X) = gamma (Theta + gamma)^-1 Y``).
+
+.. warning::
+   The empirical NTK converges to these limits more slowly than random features, like ``1/n0``: at ``n0 = 400`` the
+   simulation lies within about 2% for ``n1 >= n0`` and up to about 8% for ``n1 < n0`` (sheet 2.3); at
+   ``phi = psi = 1/4`` (tanh) we measured +32%, +18%, +11%, +3%, +4% (standard errors 1.5-7%) at
+   ``n0 = 50, 100, 150, 200, 300``. Compare simulations with the finite-size allowances documented in
+   ``tests/theory/test_ntk_simulation.py``.
+
+Example:
+    >>> from rmt import Problem
+    >>> res = quadratic_scaling(Problem.from_ratios(0.5, 0.5, ridge=1e-3, activation="relu", noise=0.1))
+    >>> round(res.test_error, 6), round(res.bias, 6)
+    (0.222208, 0.12402)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+from rmt.problem import Problem
+from rmt.solvers import Solution
+from theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, _check_problem, _out, _times,
+                                ntk_constants)
+from theory._ntk_linear import LinearScalingResult, linear_scaling
+from theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
+
+__all__ = [
+    "FINE_GRAINED_KEYS",
+    "InfiniteWidthResult",
+    "NTKConstants",
+    "NTKResult",
+    "infinite_width",
+    "linear_scaling",
+    "LinearScalingResult",
+    "ntk_constants",
+    "quadratic_scaling",
+]
+
+# ------------------------------------------------------------------------------------------------------------------
+# quadratic scaling
+# ------------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NTKResult:
+    """Asymptotic test error of NTK regression in the quadratic scaling (floats, or arrays over a grid).
+
+    Attributes:
+        test_error: ``E_x (yhat(x) - beta.x/sqrt n0)^2`` (no test noise).
+        train_error: ``(1/m) |Y - yhat(X)|^2`` with the noisy training labels.
+        bias: ``E_x (E yhat(x) - beta.x/sqrt n0)^2`` (expectation over ``P = (W, a)``, ``X``, ``eps``).
+        variance: ``test_error - bias``.
+        noise_variance: the part of the variance due to label noise, ``noise d2 / (1 - d2)``.
+        fine_grained: the seven symmetric variance terms (``FINE_GRAINED_KEYS``); ``None`` with ``f0``.
+        kappa: the feature-space effective ridge (sheet 2.4).
+        d1: ``(1/m) tr C (C + kappa)^-1``.
+        d2: ``(1/m) tr C^2 (C + kappa)^-2`` (< 1 on the physical branch).
+        tau1: ``(1/m) tr (Theta(X, X) + ridge)^-1 = phi / (psi kappa)``.
+        alpha: ``E[yhat(x) | beta] = alpha beta.x / sqrt(n0)``, ``alpha = 1 - r``.
+        ensemble_ridge: ``rho``: the ``P``-averaged predictor is linear ridge ``(X^T X/n0 + rho)^-1``.
+        f0_excess: error added by the initial function (0 unless ``include_f0``).
+        constants: the :class:`NTKConstants` used.
+        include_f0: whether the predictor includes the initial function.
+        solution: the bisection's :class:`~rmt.solvers.Solution` (residuals, iterations), or ``None``.
+    """
+
+    test_error: Any
+    train_error: Any
+    bias: Any
+    variance: Any
+    noise_variance: Any
+    fine_grained: Mapping[str, Any] | None
+    kappa: Any
+    d1: Any
+    d2: Any
+    tau1: Any
+    alpha: Any
+    ensemble_ridge: Any
+    f0_excess: Any
+    constants: NTKConstants
+    include_f0: bool = False
+    solution: Solution | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The numbers (JSON-friendly after :func:`figures._cliutil.to_jsonable`)."""
+        out = {k: getattr(self, k) for k in ("test_error", "train_error", "bias", "variance", "noise_variance")}
+        out["fine_grained"] = None if self.fine_grained is None else dict(self.fine_grained)
+        for k in ("kappa", "d1", "d2", "tau1", "alpha", "ensemble_ridge", "f0_excess"):
+            out[k] = getattr(self, k)
+        out["c1"], out["c2"] = self.constants.c1, self.constants.c2
+        out["include_f0"] = self.include_f0
+        return out
+
+
+def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0: bool = False) -> NTKResult:
+    r"""NTK regression with ``n0, n1, m -> infinity`` proportionally (sheet 2.3-2.4, 2.7; AP 2020 section 4).
+
+    Vectorized over every array field of ``problem`` and over ``lr_ratio`` (they broadcast together). Only the
+    ratios ``phi = n0/m`` and ``psi = n0/n1`` are used.
+
+    Args:
+        problem: sizes (or ratios via :meth:`rmt.Problem.from_ratios`), ``ridge >= 0``, activation, ``noise``,
+            ``signal``. ``covariance`` must be ``None`` and ``nonlinear_signal`` 0.
+        lr_ratio: first-to-second-layer learning-rate ratio ``r >= 0`` (0 gives random features).
+        include_f0: add the initial function to the predictor. Then ``f0(x) = z(x)^T v0`` is linear in the augmented
+            features with an independent coefficient ``v0 = (a / sqrt n1, 0)``, so it adds the engine error of the
+            target ``-f0``, ``kappa^2 (g_f + kappa g_f') / (1 - d2)`` with ``g_f = (1 - psi (1 - a r)) / nu`` the
+            normalised trace of the ``F``-block of ``(C + kappa)^-1`` [derived here, checked by simulation]. It adds
+            to the variance only; ``fine_grained`` is then ``None``.
+
+    Returns:
+        :class:`NTKResult`.
+
+    Raises:
+        ValueError: bad input (see :func:`ntk_constants`); ``ridge = 0`` where the kernel has no implicit ridge and
+            ``mu_star = 0`` (linear activation), which has no ridgeless limit here.
+        SolverError: the bisection for ``kappa`` did not converge (with its residual).
+
+    Branches: ``kappa`` is the unique positive root of the monotone equation of sheet 2.4 (bisection in
+    ``log kappa``); ``r`` the positive root of its quadratic. Without any ridge (``ridge + c2 = 0``: random features)
+    ``kappa = 0`` for ``n1 < m`` and the interpolating root for ``n1 > m``; at ``n1 = m`` the limit diverges and the
+    result is ``inf`` (``test_error``, ``variance``, ``V_PX``), never NaN.
+    """
+    _check_problem(problem, "quadratic_scaling")
+    c = ntk_constants(problem.activation, lr_ratio)
+    phi = np.asarray(problem.phi, dtype=float)
+    psi = np.asarray(problem.psi, dtype=float)
+    gamma = np.asarray(problem.ridge, dtype=float)
+    noise = np.asarray(problem.noise, dtype=float)
+    signal = np.asarray(problem.signal, dtype=float)
+    c1 = np.asarray(c.c1, dtype=float)
+    c2 = np.asarray(c.c2, dtype=float)
+    shape = np.broadcast_shapes(phi.shape, psi.shape, gamma.shape, noise.shape, signal.shape, c1.shape)
+    phi, psi, gamma, noise, signal, c1, c2 = (np.broadcast_to(v, shape) for v in
+                                              (phi, psi, gamma, noise, signal, c1, c2))
+    zeta = np.full(shape, c.zeta)
+    ms2 = np.full(shape, c.mu_star2)
+    if np.any((gamma + c2 == 0) & (ms2 == 0)):
+        raise ValueError("ridge must be > 0 for an activation with mu_star = 0 (linear) and no implicit ridge: the "
+                         "ridgeless limit is degenerate (sheet 2.7)")
+    lam = (gamma + c2) * phi / psi
+    kappa, sol = solve_kappa(phi, psi, zeta, ms2, c1, lam)
+    st = kappa_state(kappa, phi, psi, zeta, ms2, c1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        one_minus_d2 = 1.0 - st.d2
+        at_pole = one_minus_d2 <= 0
+        inv = np.where(at_pole, np.inf, 1.0 / np.where(at_pole, 1.0, one_minus_d2))
+        bbar = st.r - kappa * st.dr  # sheet 2.4: Bbar = r - kappa r' (per unit signal)
+        bias = signal * st.r ** 2
+        clean = _times(signal * bbar, inv)
+        noise_var = _times(noise, st.d2 * inv)
+        f0 = np.zeros(shape)
+        if include_f0:
+            # g_f(kappa) = (1/n1) tr_F (C + kappa)^-1 = (1 - psi w) / nu; d/dkappa through nu and w
+            gf = (1.0 - psi * st.w) / st.nu
+            da = np.where(c1 == 0, 0.0, -(c1 / psi) / (kappa * kappa))
+            dw = -(da * st.r + st.a * st.dr)
+            dgf = -psi * dw / st.nu - gf / st.nu
+            f0 = _times(kappa ** 2 * (gf + kappa * dgf), inv)
+        test = clean + noise_var + f0
+        variance = test - bias
+        ratio = np.where(gamma + c2 == 0, 1.0, gamma / np.where(gamma + c2 == 0, 1.0, gamma + c2))
+        gamma_tau1 = (1.0 - st.d1) * ratio
+        train = _times(gamma_tau1 ** 2, test + noise)
+        tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
+    alpha = 1.0 - st.r
+    t = ensemble_ridge_t(st.r, phi)
+    fine: Mapping[str, Any] | None = None
+    if not include_f0:
+        fin = np.isfinite(t)
+        tt = np.where(fin, t, 1.0)
+        G, K = mp_moments(tt, phi)
+        sq = np.where(fin, 1.0 - 2.0 * tt * G + tt * tt * K, 0.0)  # (1/n0) tr S^2 (S + rho)^-2 (0 at rho = inf)
+        v_x = signal * (sq - alpha ** 2)
+        v_xe = noise * np.where(fin, phi * (G - tt * K), 0.0)
+        v_p = signal * ((1.0 - st.r - kappa * st.dr) - alpha ** 2)
+        with np.errstate(invalid="ignore"):
+            v_px = np.where(np.isinf(clean), np.inf, clean - bias - v_p - v_x)
+            v_pxe = np.where(np.isinf(noise_var), np.inf, noise_var - v_xe)
+        zero = np.zeros(shape)
+        fine = MappingProxyType({"P": _out(v_p), "X": _out(v_x), "eps": _out(zero), "PX": _out(v_px),
+                                 "Peps": _out(zero), "Xeps": _out(v_xe), "PXeps": _out(v_pxe)})
+    return NTKResult(test_error=_out(test), train_error=_out(train), bias=_out(bias), variance=_out(variance),
+                     noise_variance=_out(noise_var), fine_grained=fine, kappa=_out(kappa), d1=_out(st.d1),
+                     d2=_out(st.d2), tau1=_out(tau1), alpha=_out(alpha), ensemble_ridge=_out(t / phi),
+                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# infinite width
+# ------------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InfiniteWidthResult:
+    """The infinite-width NTK (``n1 -> infinity`` at fixed ``phi``; sheet 2.6).
+
+    Attributes:
+        test_error, train_error, bias, variance, noise_variance: as in :class:`NTKResult`.
+        fine_grained: the seven terms; only ``X`` and ``Xeps`` are non-zero (the kernel is deterministic).
+        kappa: ``kappa'`` of sheet 2.6 (the effective ridge of linear regression in feature space).
+        effective_ridge: ``lambda_e = (mu_star^2 + r (eta' - zeta) + ridge) / ((1 + r) zeta)``.
+        alpha: ``1 / (1 + kappa')``, the mean shrinkage.
+        tau1: ``(1/m) tr (Theta_inf(X, X) + ridge)^-1``.
+        constants: the :class:`NTKConstants` used.
+    """
+
+    test_error: Any
+    train_error: Any
+    bias: Any
+    variance: Any
+    noise_variance: Any
+    fine_grained: Mapping[str, Any]
+    kappa: Any
+    effective_ridge: Any
+    alpha: Any
+    tau1: Any
+    constants: NTKConstants
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("test_error", "train_error", "bias", "variance", "noise_variance")}
+        out["fine_grained"] = dict(self.fine_grained)
+        for k in ("kappa", "effective_ridge", "alpha", "tau1"):
+            out[k] = getattr(self, k)
+        return out
+
+
+def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWidthResult:
+    r"""The infinite-width NTK (sheet 2.6; AP 2020's "deterministic NTK").
+
+    ``Theta -> (1 + r) zeta X^T X / n0 + (mu_star^2 + r (eta' - zeta)) I``: linear ridge with effective ridge
+    ``lambda_e = (mu_star^2 + r (eta' - zeta) + ridge) / ((1 + r) zeta)``. With
+    ``kappa' = [-(1 - phi - phi lambda_e) + sqrt((1 - phi - phi lambda_e)^2 + 4 phi lambda_e)] / 2``:
+    ``test_error = (s kappa'^2 + phi sigma^2) / ((1 + kappa')^2 - phi)``, ``bias = s (kappa' / (1 + kappa'))^2``.
+    Only ``phi = n0/m`` is used (``problem.n1`` is ignored). ``zeta = 0`` (e.g. ``quadratic``) gives the zero
+    predictor, ``test_error = bias = signal``.
+
+    Raises:
+        ValueError: bad input; ``lambda_e = 0`` (linear activation, ``lr_ratio`` arbitrary, ``ridge = 0``).
+    """
+    _check_problem(problem, "infinite_width")
+    c = ntk_constants(problem.activation, lr_ratio)
+    phi = np.asarray(problem.phi, dtype=float)
+    gamma = np.asarray(problem.ridge, dtype=float)
+    noise = np.asarray(problem.noise, dtype=float)
+    s = np.asarray(problem.signal, dtype=float)
+    slope = np.asarray(c.infinite_width_slope, dtype=float)
+    diag = np.asarray(c.infinite_width_diagonal, dtype=float)
+    shape = np.broadcast_shapes(phi.shape, gamma.shape, noise.shape, s.shape, slope.shape)
+    phi, gamma, noise, s, slope, diag = (np.broadcast_to(v, shape) for v in (phi, gamma, noise, s, slope, diag))
+    if np.any((diag + gamma == 0) & (slope > 0)):
+        raise ValueError("ridge must be > 0 for a linear activation: the infinite-width NTK is then plain linear "
+                         "regression, whose ridgeless limit is not covered")
+    live = slope > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam_e = np.where(live, (diag + gamma) / np.where(live, slope, 1.0), np.inf)
+        le = np.where(live, lam_e, 1.0)
+        q = 1.0 - phi - phi * le
+        disc = np.sqrt(q * q + 4.0 * phi * le)
+        kp = np.where(q <= 0, 0.5 * (disc - q), 2.0 * phi * le / (disc + q))  # positive root, no cancellation
+        d2 = phi / (1.0 + kp) ** 2
+        test_live = (s * kp ** 2 + phi * noise) / ((1.0 + kp) ** 2 - phi)
+        bias_live = s * (kp / (1.0 + kp)) ** 2
+        nv_live = noise * d2 / (1.0 - d2)
+        G1, _ = mp_moments(le, 1.0 / phi)  # (1/m) tr (X^T X / n0 + lambda_e)^-1 (m x m, ratio m/n0)
+        tau1_live = G1 / np.where(live, slope, 1.0)
+        # fine grained: the predictor is linear ridge with rho = lambda_e, t = phi lambda_e
+        tt = phi * le
+        G, K = mp_moments(tt, phi)
+        alpha_live = 1.0 / (1.0 + kp)
+        v_x_live = s * ((1.0 - 2.0 * tt * G + tt * tt * K) - alpha_live ** 2)
+        v_xe_live = noise * phi * (G - tt * K)
+    test = np.where(live, test_live, s)
+    bias = np.where(live, bias_live, s)
+    nv = np.where(live, nv_live, 0.0)
+    alpha = np.where(live, alpha_live, 0.0)
+    tau1 = np.where(live, tau1_live, 1.0 / (diag + gamma))
+    gt = gamma * tau1
+    train = _times(gt ** 2, test + noise)
+    zero = np.zeros(shape)
+    fine = MappingProxyType({"P": _out(zero), "X": _out(np.where(live, v_x_live, 0.0)), "eps": _out(zero),
+                             "PX": _out(zero), "Peps": _out(zero), "Xeps": _out(np.where(live, v_xe_live, 0.0)),
+                             "PXeps": _out(zero)})
+    return InfiniteWidthResult(test_error=_out(test), train_error=_out(train), bias=_out(bias),
+                               variance=_out(test - bias), noise_variance=_out(nv), fine_grained=fine,
+                               kappa=_out(np.where(live, kp, np.inf)), effective_ridge=_out(lam_e),
+                               alpha=_out(alpha), tau1=_out(tau1), constants=c)
+
