@@ -12,6 +12,6 @@ def test_validate_quick_all_models(tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert code == 0, out + (tmp_path / "report.md").read_text()
     assert summary["ok"] and summary["failed"] == 0
-    assert set(summary["models"]) == set(models()) >= {"rf", "linear", "shift", "eigen"}
+    assert set(summary["models"]) == set(models()) >= {"rf", "linear", "shift", "eigen", "ntk"}
     assert summary["quantities"] >= 50
     assert (tmp_path / "zscores.png").stat().st_size > 10_000
