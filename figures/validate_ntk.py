@@ -47,16 +47,14 @@ def ntk_case(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = Fals
     noisy = float(problem.noise) > 0
     label = (f"{problem.activation.name} n0={n0} n1/n0={n1 / n0:g} m/n0={m / n0:g} r={lr_ratio:g} "
              f"ridge={float(problem.ridge):g} noise={float(problem.noise):g}{' +f0' if include_f0 else ''}")
+    from theory.ntk import FINE_GRAINED_KEYS, quadratic_scaling
+
     keys = BASE_KEYS + (("noise_variance", "other_variance") if noisy else ())
     if fine and not include_f0:
-        from theory.ntk import FINE_GRAINED_KEYS
-
         keys += tuple(FINE_GRAINED_KEYS)
+    th = quadratic_scaling(problem, lr_ratio=lr_ratio, include_f0=include_f0)  # milliseconds; it also sets the floor
 
     def theory() -> dict[str, float]:
-        from theory.ntk import quadratic_scaling
-
-        th = quadratic_scaling(problem, lr_ratio=lr_ratio, include_f0=include_f0)
         out = {k: float(getattr(th, k)) for k in BASE_KEYS}
         out["noise_variance"] = float(th.noise_variance)
         out["other_variance"] = float(th.variance - th.noise_variance)
@@ -78,12 +76,8 @@ def ntk_case(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = Fals
         err.update({k: float(v) for k, v in sim.stderr["fine_grained"].items()})
         return {k: val[k] for k in keys}, {k: err[k] for k in keys}
 
-    from theory.ntk import quadratic_scaling  # milliseconds: the test-error scale of the absolute floor
-
-    allowance = _allowance(problem)
-    scale = float(quadratic_scaling(problem, lr_ratio=lr_ratio, include_f0=include_f0).test_error)
-    return ValidationCase(model="ntk", label=label, theory=theory, simulate=simulate,
-                          allowance=allowance, floor=max(2e-3, 0.01 * scale), keys=keys,
+    return ValidationCase(model="ntk", label=label, theory=theory, simulate=simulate, allowance=_allowance(problem),
+                          floor=max(2e-3, 0.01 * float(th.test_error)), keys=keys,
                           params=dict(problem.as_dict(), lr_ratio=lr_ratio, include_f0=include_f0))
 
 
