@@ -124,13 +124,21 @@ def _load_models() -> None:
             importlib.import_module(f"figures.{info.name}")
 
 
+# float64 resolves the compared quantities (errors of order one) to about this: a smaller standard error is rounding
+# (an exactly-zero limit such as a ridgeless training error simulated as 1e-29 +- 1e-31), not sampling, and the
+# z-score divides by this instead
+NUMERICAL_RESOLUTION = 1e-12
+
+
 def compare(case: ValidationCase, theory: Values, sim: Values, err: Values) -> list[ValidationRow]:
+    """``ok`` when ``|sim - theory| <= 4 stderr + allowance |theory| + floor`` (both finite);
+    ``z = (sim - theory) / max(stderr, NUMERICAL_RESOLUTION)``."""
     keys = case.keys or tuple(theory)
     rows = []
     for k in keys:
         t, s, e = float(theory[k]), float(sim[k]), float(err[k])
         tol = 4.0 * e + case.allowance * abs(t) + case.floor
-        z = (s - t) / e if e > 0 else (0.0 if s == t else math.copysign(math.inf, s - t))
+        z = (s - t) / max(e, NUMERICAL_RESOLUTION) if s != t else 0.0
         ok = math.isfinite(t) and math.isfinite(s) and abs(s - t) <= tol
         rows.append(ValidationRow(case.model, case.label, k, t, s, e, z, tol, ok))
     return rows

@@ -24,6 +24,17 @@ def test_compare_rule():
     assert not nan[0].ok
 
 
+def test_z_score_of_rounding_is_not_a_deviation():
+    """An exactly-zero limit simulated as 1e-29 +- 1e-31 (float64 rounding) gets z ~ 1e-17, not 100; a standard
+    error of zero with a real deviation still gives a large z and fails."""
+    zero = V.compare(_case("d", 1e-29, 1e-31, theory=0.0, floor=1e-3), {"test_error": 0.0}, {"test_error": 1e-29},
+                     {"test_error": 1e-31})[0]
+    assert zero.ok and abs(zero.z) < 1e-10
+    off = V.compare(_case("e", 0.1, 0.0, theory=0.0, floor=1e-3), {"test_error": 0.0}, {"test_error": 0.1},
+                    {"test_error": 0.0})[0]
+    assert not off.ok and off.z > 1e10
+
+
 @pytest.fixture
 def toy_registry(monkeypatch):
     registry = {}
