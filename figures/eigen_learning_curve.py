@@ -17,7 +17,6 @@ case, runtime) into ``--out``.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from figures.scaling_laws import write_panel_csv  # noqa: E402
 from theory.eigen import EigenProblem, Eigensystem, evaluate, finite_size_allowance, krr, rf  # noqa: E402
 
 __all__ = ["make"]
@@ -178,12 +178,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     fig.savefig(png, dpi=130)
     plt.close(fig)
     csv_path = out / "eigen_learning_curve.csv"
-    keys = ["panel", "series", "x", "theory", "mc", "mc_stderr"]
-    with csv_path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: row.get(k, "") for k in keys})
+    write_panel_csv(csv_path, rows)
     summary = {"figure": "eigen-learning-curve", "quick": quick, "mc": mc, "z_scores": zs, "worst": worst,
                "worst_without_allowance": worst_raw,
                "runtime_s": round(time.time() - t0, 1),

@@ -131,7 +131,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     fig.savefig(png, dpi=130)
     plt.close(fig)
     csv_path = out / "scaling_laws.csv"
-    _write_csv(csv_path, rows)
+    write_panel_csv(csv_path, rows)
     summary["runtime_s"] = round(time.time() - t0, 1)
     summary["files"] = [str(png), str(csv_path), str(out / "scaling_laws.json")]
     (out / "scaling_laws.json").write_text(json.dumps(summary, indent=1, default=float))
@@ -182,7 +182,8 @@ def _mc_panel(ax, rows: list[dict[str, Any]], *, quick: bool, seed: int) -> dict
     return res
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_panel_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """The numbers behind a panel figure: one row per point (``panel, series, x, theory, mc, mc_stderr``)."""
     keys = ["panel", "series", "x", "theory", "mc", "mc_stderr"]
     with path.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=keys)
