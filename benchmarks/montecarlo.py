@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from montecarlo import _engine as eng  # noqa: E402
-from montecarlo.random_features import rf_flops, simulate_rf  # noqa: E402
+from rmt.montecarlo import _engine as eng  # noqa: E402
+from rmt.montecarlo.random_features import rf_flops, simulate_rf  # noqa: E402
 from rmt.problem import Problem  # noqa: E402
 
 

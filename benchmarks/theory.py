@@ -33,7 +33,7 @@ from scipy.optimize import brentq  # noqa: E402
 
 from rmt import Problem, constants  # noqa: E402
 from rmt.kernel_spectrum import rf_kernel_polynomial  # noqa: E402
-from theory.random_features import FINE_GRAINED_KEYS, rf_theory  # noqa: E402
+from rmt.theory.random_features import FINE_GRAINED_KEYS, rf_theory  # noqa: E402
 
 
 def sample(n: int, seed: int = 0) -> dict[str, np.ndarray]:

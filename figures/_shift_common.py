@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from figures._cliutil import to_jsonable
+from rmt.figures._cliutil import to_jsonable
 from rmt.problem import Problem
-from theory.covariate_shift import JointSpectrum, two_point
+from rmt.theory.covariate_shift import JointSpectrum, two_point
 
 ACTIVATION = "tanh"
 NOISE = 0.1
@@ -83,7 +83,7 @@ def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: i
                   noise: float = NOISE) -> SimPoint:
     """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``
     (:func:`montecarlo.covariate_shift.simulate_shift`); memoised in ``cache`` (a JSON-able dict) by parameters."""
-    from montecarlo.covariate_shift import simulate_shift
+    from rmt.montecarlo.covariate_shift import simulate_shift
 
     key = json.dumps([shift.strength, shift.scale, phi, psi, ridge, reps, seed, activation, noise, N0_SIM])
     if cache is not None and key in cache:

@@ -49,10 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = root.add_parser(name, help=help_, description=help_)
         groups[name] = p.add_subparsers(dest="model", metavar="MODEL", parser_class=_Parser)
         p.set_defaults(func=_needs_model(p))
-    import figures.commands as pkg
+    import rmt.figures.commands as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        mod = importlib.import_module(f"figures.commands.{info.name}")
+        mod = importlib.import_module(f"rmt.figures.commands.{info.name}")
         if hasattr(mod, "register"):
             mod.register(groups)
     return parser

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rmt.problem import Problem
-from theory.random_features import FINE_GRAINED_KEYS, optimal_ridge, rf_theory
+from rmt.theory.random_features import FINE_GRAINED_KEYS, optimal_ridge, rf_theory
 
 __all__ = ["DoubleDescentConfig", "make"]
 
@@ -84,7 +84,7 @@ def _problem(cfg: DoubleDescentConfig, widths: Any, ridge: Any, n0: float = 1.0)
 def _simulate(cfg: DoubleDescentConfig, log: Callable[[str], None]) -> dict[tuple[float, float], Any]:
     """Monte Carlo at the configured widths and ridges (integer sizes: m = n0/phi, n1 = width * m), keyed by
     (ridge, n1/m)."""
-    from montecarlo.random_features import simulate_rf
+    from rmt.montecarlo.random_features import simulate_rf
 
     m = int(round(cfg.n0 / cfg.phi))
     out = {}
@@ -259,6 +259,6 @@ def make(out_dir: str | os.PathLike = "out", *, mc: bool = True, quick: bool = F
 
 
 if __name__ == "__main__":
-    from figures.commands.figure import standalone
+    from rmt.figures.commands.figure import standalone
 
     raise SystemExit(standalone("double-descent"))

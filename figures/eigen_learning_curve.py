@@ -28,8 +28,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from figures.scaling_laws import write_panel_csv  # noqa: E402
-from theory.eigen import EigenProblem, Eigensystem, evaluate, finite_size_allowance, krr, rf  # noqa: E402
+from rmt.figures.scaling_laws import write_panel_csv  # noqa: E402
+from rmt.theory.eigen import EigenProblem, Eigensystem, evaluate, finite_size_allowance, krr, rf  # noqa: E402
 
 __all__ = ["make"]
 
@@ -52,7 +52,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     datasets, draws = (8, 2) if quick else (24, 3)
 
     def sim(prob: EigenProblem):
-        from montecarlo.eigen import simulate_eigen
+        from rmt.montecarlo.eigen import simulate_eigen
 
         s = simulate_eigen(prob, trials=trials if prob.p is None else datasets, feature_draws=draws,
                      seed=seed + int(prob.n) + 7 * int(prob.p or 0))
@@ -188,6 +188,6 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
 
 if __name__ == "__main__":
-    from figures.commands.figure import standalone
+    from rmt.figures.commands.figure import standalone
 
     raise SystemExit(standalone("eigen-learning-curve"))

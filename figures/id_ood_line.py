@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer,
+from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer,
                                    load_cache, save_cache, setup_matplotlib, simulate_pair, write_csv)
-from theory.covariate_shift import covariate_shift_error, id_ood_line
+from rmt.theory.covariate_shift import covariate_shift_error, id_ood_line
 
 NAME = "id-ood-line"
 PHI = 2.0  # m/n0 = 0.5
@@ -133,6 +133,6 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from figures.commands.figure import standalone
+    from rmt.figures.commands.figure import standalone
 
     raise SystemExit(standalone("id-ood-line"))

@@ -29,8 +29,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from theory.eigen import EigenProblem, Eigensystem, evaluate, krr, rf  # noqa: E402
-from theory.eigen_scaling import bahri_regimes, data_scaling, predicted_exponents, width_scaling  # noqa: E402
+from rmt.theory.eigen import EigenProblem, Eigensystem, evaluate, krr, rf  # noqa: E402
+from rmt.theory.eigen_scaling import bahri_regimes, data_scaling, predicted_exponents, width_scaling  # noqa: E402
 
 __all__ = ["CASES", "make"]
 
@@ -139,7 +139,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
 
 def _mc_panel(ax, rows: list[dict[str, Any]], *, quick: bool, seed: int) -> dict[str, Any]:
-    from montecarlo.eigen import simulate_eigen
+    from rmt.montecarlo.eigen import simulate_eigen
 
     a, b, M = 1.5, 2.0, 2000
     sys_ = Eigensystem.power_law(a, b, M)
@@ -193,6 +193,6 @@ def write_panel_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    from figures.commands.figure import standalone
+    from rmt.figures.commands.figure import standalone
 
     raise SystemExit(standalone("scaling-laws"))

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, NOISE, TRAIN, Timer, setup_matplotlib, significant,
+from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, NOISE, TRAIN, Timer, setup_matplotlib, significant,
                                    write_json)
-from theory.covariate_shift import covariate_shift_error, optimal_ridge, two_point
+from rmt.theory.covariate_shift import covariate_shift_error, optimal_ridge, two_point
 
 NAME = "shift-phase-diagram"
 VMAX = 1.0
@@ -128,6 +128,6 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from figures.commands.figure import standalone
+    from rmt.figures.commands.figure import standalone
 
     raise SystemExit(standalone("shift-phase-diagram"))

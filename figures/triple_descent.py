@@ -31,7 +31,7 @@ import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.problem import Problem
-from theory.ntk import infinite_width, linear_scaling, quadratic_scaling
+from rmt.theory.ntk import infinite_width, linear_scaling, quadratic_scaling
 
 __all__ = ["TripleDescentConfig", "compute_simulation", "compute_theory", "default_config", "draw", "make",
            "make_figure"]
@@ -135,7 +135,7 @@ def compute_theory(cfg: TripleDescentConfig) -> list[dict[str, Any]]:
 def compute_simulation(cfg: TripleDescentConfig, *, progress: Callable[[str], None] | None = None
                        ) -> list[dict[str, Any]]:
     """Simulation rows (``kind = "simulation"``) from :func:`montecarlo.ntk.simulate_ntk`."""
-    from montecarlo.ntk import simulate_ntk
+    from rmt.montecarlo.ntk import simulate_ntk
 
     rows = []
     for act in cfg.activations:
@@ -264,6 +264,6 @@ def make(out: Path | str = "out", *, mc: bool = True, quick: bool = False, seed:
 
 
 if __name__ == "__main__":
-    from figures.commands.figure import standalone
+    from rmt.figures.commands.figure import standalone
 
     raise SystemExit(standalone("triple-descent"))

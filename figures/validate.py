@@ -117,11 +117,11 @@ def _load_models() -> None:
     import importlib
     import pkgutil
 
-    import figures
+    from rmt import figures
 
     for info in pkgutil.iter_modules(figures.__path__):
         if info.name.startswith("validate_"):
-            importlib.import_module(f"figures.{info.name}")
+            importlib.import_module(f"rmt.figures.{info.name}")
 
 
 # float64 resolves the compared quantities (errors of order one) to about this: a smaller standard error is rounding

@@ -11,8 +11,8 @@ measured O(1/n) deviations).
 
 from __future__ import annotations
 
-from figures.validate import ValidationCase, register_model
-from theory.eigen import EigenProblem, Eigensystem, evaluate, finite_size_allowance
+from rmt.figures.validate import ValidationCase, register_model
+from rmt.theory.eigen import EigenProblem, Eigensystem, evaluate, finite_size_allowance
 
 __all__ = ["cases", "make_case"]
 
@@ -32,7 +32,7 @@ def make_case(problem: EigenProblem, label: str, *, trials: int, feature_draws: 
         return {k: t[k] for k in keys}
 
     def simulate():
-        from montecarlo.eigen import simulate_eigen as sim
+        from rmt.montecarlo.eigen import simulate_eigen as sim
 
         s = sim(problem, trials=trials, feature_draws=feature_draws, seed=seed)
         return dict(s.values), dict(s.stderr)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from figures.validate import ValidationCase, register_model
+from rmt.figures.validate import ValidationCase, register_model
 from rmt.problem import Problem
 
 __all__ = ["ntk_case", "ntk_linear_case", "ntk_cases"]
@@ -50,7 +50,7 @@ def ntk_case(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = Fals
     noisy = float(problem.noise) > 0
     label = (f"{problem.activation.name} n0={n0} n1/n0={n1 / n0:g} m/n0={m / n0:g} r={lr_ratio:g} "
              f"ridge={float(problem.ridge):g} noise={float(problem.noise):g}{' +f0' if include_f0 else ''}")
-    from theory.ntk import FINE_GRAINED_KEYS, quadratic_scaling
+    from rmt.theory.ntk import FINE_GRAINED_KEYS, quadratic_scaling
 
     keys = BASE_KEYS + (("noise_variance", "other_variance") if noisy else ())
     if fine and not include_f0:
@@ -66,7 +66,7 @@ def ntk_case(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = Fals
         return {k: out[k] for k in keys}
 
     def simulate() -> tuple[dict[str, float], dict[str, float]]:
-        from montecarlo.ntk import simulate_ntk
+        from rmt.montecarlo.ntk import simulate_ntk
 
         sim = simulate_ntk(problem, lr_ratio=lr_ratio, include_f0=include_f0, trials=trials, reps=reps, seed=seed)
         val = {k: float(getattr(sim, k)) for k in BASE_KEYS}
@@ -93,7 +93,7 @@ def ntk_linear_case(problem: Problem, *, reps: int, seed: int, allowance: float 
 
     @functools.cache
     def solve() -> Any:
-        from theory.ntk import linear_scaling
+        from rmt.theory.ntk import linear_scaling
 
         return linear_scaling(problem)
 
@@ -101,7 +101,7 @@ def ntk_linear_case(problem: Problem, *, reps: int, seed: int, allowance: float 
         return {"test_error": float(solve().test_error)}
 
     def simulate() -> tuple[dict[str, float], dict[str, float]]:
-        from montecarlo.ntk import simulate_ntk
+        from rmt.montecarlo.ntk import simulate_ntk
 
         sim = simulate_ntk(problem, trials=(4, 2, 2), reps=reps, seed=seed)
         # the theory's own Monte Carlo error (scrambled-Sobol average over a) is independent of the simulation's

@@ -17,7 +17,7 @@ tanh deviates by 6.5 % there); linear ridge 3 % (its finite-size effects are sma
 
 from __future__ import annotations
 
-from figures.validate import ValidationCase, register_model
+from rmt.figures.validate import ValidationCase, register_model
 from rmt.problem import CovarianceSpectrum, LinearProblem, Problem
 
 __all__ = ["rf_case", "linear_case", "rf_cases", "linear_cases"]
@@ -34,7 +34,7 @@ def rf_case(problem: Problem, *, reps: int, seed: int, allowance: float, trials=
     keys = tuple(k for k in RF_KEYS if not (ridgeless_singular and k in ("tau1", "tau2")))
 
     def theory() -> dict[str, float]:
-        from theory.random_features import rf_theory
+        from rmt.theory.random_features import rf_theory
 
         th = rf_theory(problem)
         out = {"test_error": th.test_error, "train_error": th.train_error, "bias": th.bias,
@@ -43,7 +43,7 @@ def rf_case(problem: Problem, *, reps: int, seed: int, allowance: float, trials=
         return {k: float(out[k]) for k in keys}
 
     def simulate() -> tuple[dict[str, float], dict[str, float]]:
-        from montecarlo import simulate_rf
+        from rmt.montecarlo import simulate_rf
 
         sim = simulate_rf(problem, trials=trials, reps=reps, seed=seed, taus="tau1" in keys)
         val = {"test_error": sim.test_error, "train_error": sim.train_error, "bias": sim.bias,
@@ -86,13 +86,13 @@ def linear_case(problem: LinearProblem, *, reps: int, seed: int, allowance: floa
     keys = ("test_error", "train_error", "bias", "variance")
 
     def theory() -> dict[str, float]:
-        from theory.linear import linear_theory
+        from rmt.theory.linear import linear_theory
 
         th = linear_theory(problem)
         return {k: float(getattr(th, k)) for k in keys}
 
     def simulate() -> tuple[dict[str, float], dict[str, float]]:
-        from montecarlo import simulate_linear
+        from rmt.montecarlo import simulate_linear
 
         sim = simulate_linear(problem, trials=(4, 2), reps=reps, seed=seed)
         val = {"test_error": sim.test_error, "train_error": sim.train_error,

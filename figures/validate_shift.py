@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from figures.validate import ValidationCase, register_model
+from rmt.figures.validate import ValidationCase, register_model
 from rmt.problem import Problem
-from theory.covariate_shift import covariate_shift_error, two_point
+from rmt.theory.covariate_shift import covariate_shift_error, two_point
 
 # (activation, strength, scale, phi, psi, ridge, noise)
 FULL = [
@@ -42,7 +42,7 @@ def _case(cfg: tuple, *, n0: int, reps: int, allowance: float) -> ValidationCase
                 "ood_penalty": r.ood_penalty}
 
     def simulate() -> tuple[dict[str, float], dict[str, float]]:
-        from montecarlo.covariate_shift import simulate_shift
+        from rmt.montecarlo.covariate_shift import simulate_shift
 
         prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=act, noise=noise, n0=n0,
                                    covariance=spec.covariance())

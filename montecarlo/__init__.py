@@ -20,15 +20,15 @@ Scale: repetitions are sharded over every visible device (:mod:`montecarlo._engi
 ``jax.distributed.initialize()`` in each process first (see JAX's multi-process guide); nothing else changes.
 """
 
-import montecarlo._engine  # noqa: F401  (enables float64 in JAX)
-from montecarlo.covariate_shift import simulate_shift
-from montecarlo.estimators import FINE_GRAINED_KEYS, crossed_anova, ensemble_error
-from montecarlo.linear import simulate_linear
-from montecarlo.ntk import empirical_ntk, kernel_ridge_predict, simulate_ntk
-from montecarlo.random_features import rf_draws, simulate_rf
-from montecarlo.results import ShiftResult, SimulationResult
-from montecarlo.spectra import empirical_stieltjes, rf_gram_eigenvalues, wishart_eigenvalues
-from montecarlo.sweep import SweepPoint, export, run_sweep
+import rmt.montecarlo._engine  # noqa: F401  (enables float64 in JAX)
+from rmt.montecarlo.covariate_shift import simulate_shift
+from rmt.montecarlo.estimators import FINE_GRAINED_KEYS, crossed_anova, ensemble_error
+from rmt.montecarlo.linear import simulate_linear
+from rmt.montecarlo.ntk import empirical_ntk, kernel_ridge_predict, simulate_ntk
+from rmt.montecarlo.random_features import rf_draws, simulate_rf
+from rmt.montecarlo.results import ShiftResult, SimulationResult
+from rmt.montecarlo.spectra import empirical_stieltjes, rf_gram_eigenvalues, wishart_eigenvalues
+from rmt.montecarlo.sweep import SweepPoint, export, run_sweep
 
 __all__ = [
     "FINE_GRAINED_KEYS",

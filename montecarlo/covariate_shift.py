@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from montecarlo import _engine as eng
-from montecarlo import random_features as rf
-from montecarlo.estimators import SOURCES
-from montecarlo.results import ShiftResult, make_result
+from rmt.montecarlo import _engine as eng
+from rmt.montecarlo import random_features as rf
+from rmt.montecarlo.estimators import SOURCES
+from rmt.montecarlo.results import ShiftResult, make_result
 from rmt.problem import Problem
 
 __all__ = ["simulate_shift"]

@@ -26,10 +26,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from montecarlo import _engine as eng
-from montecarlo import random_features as rf
-from montecarlo.estimators import SOURCES
-from montecarlo.results import SimulationResult, make_result
+from rmt.montecarlo import _engine as eng
+from rmt.montecarlo import random_features as rf
+from rmt.montecarlo.estimators import SOURCES
+from rmt.montecarlo.results import SimulationResult, make_result
 from rmt._validation import check_finite, check_nonnegative, check_positive_int
 from rmt.activations import ActivationLike, get_activation
 from rmt.problem import Problem

@@ -38,9 +38,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from montecarlo import _engine as eng
-from montecarlo.estimators import SOURCES
-from montecarlo.results import SimulationResult, decompose, make_result
+from rmt.montecarlo import _engine as eng
+from rmt.montecarlo.estimators import SOURCES
+from rmt.montecarlo.results import SimulationResult, decompose, make_result
 from rmt._validation import check_positive_int
 from rmt.activations import Activation
 from rmt.problem import Problem

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from montecarlo.estimators import (component_keys, component_members, crossed_anova, ensemble_error,
+from rmt.montecarlo.estimators import (component_keys, component_members, crossed_anova, ensemble_error,
                                    mean_and_stderr)
 
 __all__ = ["ShiftResult", "SimulationResult", "decompose", "make_result"]

@@ -20,7 +20,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from montecarlo import _engine as eng
+from rmt.montecarlo import _engine as eng
 from rmt._validation import check_nonnegative, check_positive_int
 from rmt.activations import Activation
 from rmt.problem import Problem

@@ -39,10 +39,10 @@ __all__ = ["MODELS", "SweepPoint", "SweepStore", "export", "point_key", "run_swe
 
 
 def _simulators() -> dict[str, Callable[..., Any]]:
-    from montecarlo.covariate_shift import simulate_shift
-    from montecarlo.linear import simulate_linear
-    from montecarlo.ntk import simulate_ntk
-    from montecarlo.random_features import simulate_rf
+    from rmt.montecarlo.covariate_shift import simulate_shift
+    from rmt.montecarlo.linear import simulate_linear
+    from rmt.montecarlo.ntk import simulate_ntk
+    from rmt.montecarlo.random_features import simulate_rf
 
     return {"rf": simulate_rf, "linear": simulate_linear, "ntk": simulate_ntk, "shift": simulate_shift}
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive
 from rmt.solvers import solve_monotone
-from theory._shift_spectra import ArrayLike, _out
+from rmt.theory._shift_spectra import ArrayLike, _out
 
 __all__ = ["KernelOodResult", "kernel_ood_error", "linear_ood_error"]
 

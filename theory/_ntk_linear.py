@@ -55,7 +55,7 @@ from rmt._validation import check_positive, check_positive_int
 from rmt.activations import get_activation
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status
-from theory._ntk_common import NTKConstants, _check_problem, _out, ntk_constants
+from rmt.theory._ntk_common import NTKConstants, _check_problem, _out, ntk_constants
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 

@@ -42,8 +42,8 @@ from rmt._validation import check_positive_int
 from rmt.activations import constants
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
-from theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
-from theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
+from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
+from rmt.theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
 
 __all__ = ["FINE_GRAINED_KEYS", "AveragedResult", "RFDiagnostics", "RFResult", "rf_constants", "rf_theory"]
 

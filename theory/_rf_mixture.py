@@ -47,7 +47,7 @@ from scipy.special import ndtr
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.solvers import SolverError, Status, solve_monotone
-from theory._rf_numerics import mp_R
+from rmt.theory._rf_numerics import mp_R
 
 __all__ = ["FeatureMixture", "MixtureResult", "mixture_theory"]
 

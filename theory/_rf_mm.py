@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from theory._rf_numerics import monotone_newton, negative_quadratic_root
+from rmt.theory._rf_numerics import monotone_newton, negative_quadratic_root
 
 __all__ = [
     "mm_E_polynomials",

@@ -31,8 +31,8 @@ from rmt.activations import constants
 from rmt.kernel_spectrum import TAU1, rf_kernel_polynomial
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status, polyroots_mp
-from theory._rf_core import FINE_GRAINED_KEYS, RFDiagnostics, RFResult, rf_constants
-from theory._rf_mm import mm_E_polynomials
+from rmt.theory._rf_core import FINE_GRAINED_KEYS, RFDiagnostics, RFResult, rf_constants
+from rmt.theory._rf_mm import mm_E_polynomials
 
 __all__ = ["rf_theory_mp"]
 

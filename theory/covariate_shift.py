@@ -57,8 +57,8 @@ from rmt._validation import check_finite, check_nonnegative, check_positive, che
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
 from rmt.solvers import Solution, SolverError, Status, solve_monotone
-from theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
-from theory._shift_spectra import (ArrayLike, JointSpectrum, SpectrumLike, _out, _readonly, as_joint_spectrum,
+from rmt.theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
+from rmt.theory._shift_spectra import (ArrayLike, JointSpectrum, SpectrumLike, _out, _readonly, as_joint_spectrum,
                                    from_density, power_law, two_point)
 
 __all__ = [

@@ -45,7 +45,7 @@ from scipy.optimize import brentq
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.solvers import SolverError, Status
-from theory.eigen import Eigensystem
+from rmt.theory.eigen import Eigensystem
 
 jax.config.update("jax_enable_x64", True)
 

@@ -38,7 +38,7 @@ from rmt._validation import check_nonnegative, check_positive, check_positive_in
 from rmt.problem import LinearProblem
 from rmt.solvers import SolverError, Status
 from rmt.stieltjes import mp_G, mp_K
-from theory._rf_numerics import monotone_newton
+from rmt.theory._rf_numerics import monotone_newton
 
 __all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
            "linear_theory_mp"]
@@ -95,7 +95,7 @@ def _ro(v: np.ndarray, shape: tuple[int, ...]) -> Any:
 
 def _spectrum(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if problem.spectrum is not None and problem.spectrum.is_shifted:
-        raise ValueError("theory.linear handles Sigma_test = Sigma_train; covariate shift is theory.covariate_shift")
+        raise ValueError("rmt.theory.linear handles Sigma_test = Sigma_train; covariate shift is theory.covariate_shift")
     return problem.eigenvalues, problem.eigen_weights, problem.signal_weights
 
 

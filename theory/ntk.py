@@ -75,10 +75,10 @@ import numpy as np
 
 from rmt.problem import Problem
 from rmt.solvers import Solution
-from theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, _check_problem, _out, _times,
+from rmt.theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, _check_problem, _out, _times,
                                 ntk_constants)
-from theory._ntk_linear import LinearScalingResult, linear_scaling
-from theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
+from rmt.theory._ntk_linear import LinearScalingResult, linear_scaling
+from rmt.theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
 
 __all__ = [
     "FINE_GRAINED_KEYS",

@@ -54,12 +54,12 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive
 from rmt.problem import ArrayLike, Problem
 from rmt.solvers import SolverError, Status
-from theory import _rf_core, _rf_mp
-from theory._rf_core import FINE_GRAINED_KEYS, AveragedResult, RFDiagnostics, RFResult, parse_k, rf_constants
-from theory._rf_mixture import FeatureMixture, MixtureResult, mixture_theory
-from theory._rf_mm import (mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b, mm_wide_bv)
-from theory._rf_mm import mm_omega as _mm_omega
-from theory._rf_mm import mm_wide_optimal_lambda as _mm_wide_optimal_lambda
+from rmt.theory import _rf_core, _rf_mp
+from rmt.theory._rf_core import FINE_GRAINED_KEYS, AveragedResult, RFDiagnostics, RFResult, parse_k, rf_constants
+from rmt.theory._rf_mixture import FeatureMixture, MixtureResult, mixture_theory
+from rmt.theory._rf_mm import (mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b, mm_wide_bv)
+from rmt.theory._rf_mm import mm_omega as _mm_omega
+from rmt.theory._rf_mm import mm_wide_optimal_lambda as _mm_wide_optimal_lambda
 
 __all__ = [
     "FINE_GRAINED_KEYS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from figures._cliutil import add_activation_arg, emit
+from rmt.figures._cliutil import add_activation_arg, emit
 from rmt.activations import constants
 
 

@@ -16,20 +16,20 @@ from pathlib import Path
 
 # name: (module, accepts --seed, help)
 FIGURES: dict[str, tuple[str, bool, str]] = {
-    "double-descent": ("figures.double_descent", True,
+    "double-descent": ("rmt.figures.double_descent", True,
                        "random-feature test error vs width: exact theory, Monte Carlo, the fine-grained terms, and "
                        "ensembles/bagging that remove the peak"),
-    "shift-phase-diagram": ("figures.shift_phase_diagram", False,
+    "shift-phase-diagram": ("rmt.figures.shift_phase_diagram", False,
                             "covariate shift: sign and size of E_OOD - E_ID over (n1/m, m/n0) and (shift strength, "
                             "n1/m)"),
-    "id-ood-line": ("figures.id_ood_line", False, "covariate shift: OOD against ID error as the width varies, with the "
+    "id-ood-line": ("rmt.figures.id_ood_line", False, "covariate shift: OOD against ID error as the width varies, with the "
                     "exact linear law"),
-    "shift-robustness": ("figures.shift_robustness", False, "covariate shift: the OOD penalty against the width"),
-    "scaling-laws": ("figures.scaling_laws", True, "power-law learning curves in n and p with fitted vs predicted "
+    "shift-robustness": ("rmt.figures.shift_robustness", False, "covariate shift: the OOD penalty against the width"),
+    "scaling-laws": ("rmt.figures.scaling_laws", True, "power-law learning curves in n and p with fitted vs predicted "
                      "exponents and the four regimes of Bahri et al."),
-    "eigen-learning-curve": ("figures.eigen_learning_curve", True, "eigenframework KRR and random-feature ridge "
+    "eigen-learning-curve": ("rmt.figures.eigen_learning_curve", True, "eigenframework KRR and random-feature ridge "
                              "regression against Monte Carlo simulation"),
-    "triple-descent": ("figures.triple_descent", True, "NTK regression: test error against the number of "
+    "triple-descent": ("rmt.figures.triple_descent", True, "NTK regression: test error against the number of "
                        "parameters from p ~ m (linear scaling) through p ~ m^2 (quadratic scaling) to the "
                        "infinite-width NTK, theory and simulation"),
 }
@@ -64,6 +64,6 @@ def run(module: str, args: argparse.Namespace) -> int:
 
 def standalone(name: str) -> int:
     """``python -m figures.<module> [flags]``: the same as ``rmt figure <name> [flags]``."""
-    from figures.cli import main
+    from rmt.figures.cli import main
 
     return main(["figure", name, *sys.argv[1:]])

@@ -12,7 +12,7 @@ import itertools
 import sys
 from typing import Any, Iterator, Mapping
 
-from figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
+from rmt.figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
 
 SIM_DEFAULTS = {"trials": "2,2,2", "reps": 3, "seed": 0}
 
@@ -111,21 +111,21 @@ def _rf_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_rf(args: argparse.Namespace) -> int:
-    from montecarlo.sweep import SweepPoint
+    from rmt.montecarlo.sweep import SweepPoint
 
     opts = _rf_options(args)
     return _sweep([SweepPoint("rf", p, opts) for p in _rf_problems(args)], args)
 
 
 def _run_ntk(args: argparse.Namespace) -> int:
-    from montecarlo.sweep import SweepPoint
+    from rmt.montecarlo.sweep import SweepPoint
 
     opts = dict(_rf_options(args), lr_ratio=args.lr_ratio, include_f0=args.include_f0)
     return _sweep([SweepPoint("ntk", p, opts) for p in _rf_problems(args)], args)
 
 
 def _run_linear(args: argparse.Namespace) -> int:
-    from montecarlo.sweep import SweepPoint
+    from rmt.montecarlo.sweep import SweepPoint
     from rmt.problem import LinearProblem
 
     opts = _common_options(args, 2, "X,E")
@@ -135,7 +135,7 @@ def _run_linear(args: argparse.Namespace) -> int:
 
 
 def _sweep(points: list[Any], args: argparse.Namespace) -> int:
-    from montecarlo.sweep import run_sweep
+    from rmt.montecarlo.sweep import run_sweep
 
     records = (rec for rec, _cached in run_sweep(points, db=args.db, quiet=args.quiet))
     emit(records, as_json=args.json, fmt=_human)
@@ -143,7 +143,7 @@ def _sweep(points: list[Any], args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from montecarlo.sweep import export
+    from rmt.montecarlo.sweep import export
 
     text = export(args.db, args.out, fmt=args.format)
     if args.out is None:

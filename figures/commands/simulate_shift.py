@@ -13,9 +13,9 @@ import argparse
 import itertools
 from typing import Any, Mapping
 
-from figures._cliutil import add_problem_args, emit
-from figures.commands.simulate import _add_rf_args, _human, _rf_options, _rf_problems
-from figures.commands.theory_shift import add_spectrum_args, family_points
+from rmt.figures._cliutil import add_problem_args, emit
+from rmt.figures.commands.simulate import _add_rf_args, _human, _rf_options, _rf_problems
+from rmt.figures.commands.theory_shift import add_spectrum_args, family_points
 
 
 def register(groups) -> None:
@@ -48,7 +48,7 @@ def _record(rec: Mapping[str, Any], fam: Mapping[str, float], spectrum: str) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from montecarlo.sweep import SweepPoint, run_sweep
+    from rmt.montecarlo.sweep import SweepPoint, run_sweep
 
     fam_pts, build = family_points(args)
     opts = _rf_options(args)

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from figures._cliutil import add_activation_arg, emit
+from rmt.figures._cliutil import add_activation_arg, emit
 from rmt._validation import check_positive, check_positive_int
 from rmt.kernel_spectrum import rf_kernel_spectrum
 from rmt.stieltjes import mp_atom, mp_density, mp_edges

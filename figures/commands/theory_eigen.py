@@ -13,7 +13,7 @@ import argparse
 import itertools
 from typing import Any
 
-from figures._cliutil import emit, sweep_type
+from rmt.figures._cliutil import emit, sweep_type
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 
 
@@ -70,8 +70,8 @@ def _points(args: argparse.Namespace):
 
 
 def _system(alpha: float, beta: float, modes: int | None, max_size: float):
-    from theory.eigen import Eigensystem
-    from theory.eigen_scaling import powerlaw_system
+    from rmt.theory.eigen import Eigensystem
+    from rmt.theory.eigen_scaling import powerlaw_system
 
     if modes is None:
         return powerlaw_system(alpha, beta, max_size), "effectively infinite (binned, with tail)"
@@ -79,7 +79,7 @@ def _system(alpha: float, beta: float, modes: int | None, max_size: float):
 
 
 def run_theory(args: argparse.Namespace) -> int:
-    from theory.eigen import EigenProblem, evaluate
+    from rmt.theory.eigen import EigenProblem, evaluate
 
     records: list[dict[str, Any]] = []
     cache: dict[tuple, Any] = {}
@@ -97,8 +97,8 @@ def run_theory(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from montecarlo.eigen import simulate_eigen
-    from theory.eigen import EigenProblem, Eigensystem
+    from rmt.montecarlo.eigen import simulate_eigen
+    from rmt.theory.eigen import EigenProblem, Eigensystem
 
     trials = check_positive_int(args.trials, "--trials", minimum=3)
     draws = check_positive_int(args.feature_draws, "--feature-draws", minimum=2)

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
+from rmt.figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
 from rmt._validation import check_positive_int
 from rmt.problem import Problem
-from theory.ntk import infinite_width, linear_scaling, quadratic_scaling
+from rmt.theory.ntk import infinite_width, linear_scaling, quadratic_scaling
 
 _HELP = ("NTK kernel regression (no f0 unless --include-f0): test error, bias, variance, noise variance, "
          "fine-grained variance over P=(W,a), X, eps; Adlam & Pennington 2020 (arXiv:2008.06786)")

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from figures._cliutil import add_problem_args, emit, iter_problems, parse_values, sweep_type
+from rmt.figures._cliutil import add_problem_args, emit, iter_problems, parse_values, sweep_type
 from rmt._validation import check_positive_int
 from rmt.problem import CovarianceSpectrum, LinearProblem, Problem
-from theory.linear import linear_theory
-from theory.random_features import optimal_ridge, parse_k, rf_theory, rf_theory_mp
+from rmt.theory.linear import linear_theory
+from rmt.theory.random_features import optimal_ridge, parse_k, rf_theory, rf_theory_mp
 
 
 def _k_arg(name: str):

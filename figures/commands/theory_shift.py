@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from figures._cliutil import add_problem_args, emit, iter_problems, parse_values, sweep_type
-from theory.covariate_shift import (
+from rmt.figures._cliutil import add_problem_args, emit, iter_problems, parse_values, sweep_type
+from rmt.theory.covariate_shift import (
     JointSpectrum,
     covariate_shift_error,
     id_ood_line,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from figures.validate import models, run_validation, write_report
+from rmt.figures.validate import models, run_validation, write_report
 
 
 def register(groups) -> None:

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from figures.cli import build_parser, main
-from figures.commands.figure import FIGURES
+from rmt.figures.cli import build_parser, main
+from rmt.figures.commands.figure import FIGURES
 
 
 def test_every_figure_is_registered_with_the_common_flags():
@@ -35,7 +35,7 @@ def test_figure_bad_input(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_figure_scripts_run_standalone(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "figures.double_descent", "--out", str(tmp_path), "--no-mc",
+    proc = subprocess.run([sys.executable, "-m", "rmt.figures.double_descent", "--out", str(tmp_path), "--no-mc",
                            "--quick"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].endswith("double_descent.png")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from figures.cli import main
+from rmt.figures.cli import main
 
 
 def run(argv, capsys):
@@ -66,10 +66,10 @@ def test_bad_input_exit_2_one_line(argv, needle, capsys):
 
 
 def test_console_script_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "figures.cli", "constants", "--activation", "erf", "--json"],
+    proc = subprocess.run([sys.executable, "-m", "rmt.figures.cli", "constants", "--activation", "erf", "--json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["mu1"] == pytest.approx(0.651470, abs=1e-6)
-    bad = subprocess.run([sys.executable, "-m", "figures.cli", "constants", "--activation", "nope"],
+    bad = subprocess.run([sys.executable, "-m", "rmt.figures.cli", "constants", "--activation", "nope"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from figures.cli import main
-from figures.double_descent import DoubleDescentConfig, make
+from rmt.figures.cli import main
+from rmt.figures.double_descent import DoubleDescentConfig, make
 
 
 def _read(path):
@@ -61,7 +61,7 @@ def test_quick_figure_with_simulation(tmp_path):
     mc = [r for r in rows if r["source"] == "mc" and r["panel"] == "a"]
     assert mc
     from rmt import Problem
-    from theory.random_features import rf_theory
+    from rmt.theory.random_features import rf_theory
 
     cfg = DoubleDescentConfig.quick()
     for r in mc:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from figures.cli import main
-from theory.eigen import Eigensystem, krr
+from rmt.figures.cli import main
+from rmt.theory.eigen import Eigensystem, krr
 
 
 def _json_lines(capsys):
@@ -91,7 +91,7 @@ def test_figure_eigen_learning_curve_quick_with_simulation(tmp_path, capsys):
 
 def test_validation_cases_are_well_formed():
     """The eigen cases of `rmt validate`: theory keys exist, allowances follow the finite-size rule."""
-    from figures.validate_eigen import cases
+    from rmt.figures.validate_eigen import cases
 
     for quick in (True, False):
         cs = cases(quick)

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-import figures.validate as V
-from figures.cli import main
+import rmt.figures.validate as V
+from rmt.figures.cli import main
 
 
 def _case(label, sim, err, theory=1.0, allowance=0.02, floor=0.0):

@@ -2,8 +2,8 @@
 
 import json
 
-from figures.cli import main
-from figures.validate import models
+from rmt.figures.cli import main
+from rmt.figures.validate import models
 
 
 def test_validate_quick_all_models(tmp_path, capsys):

@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from montecarlo.eigen import EigenSimulation, simulate_eigen, simulate_eigen_krr, simulate_eigen_rf, u_statistic_sq_norm
-from theory.eigen import EigenProblem, Eigensystem, evaluate, krr, rf
+from rmt.montecarlo.eigen import EigenSimulation, simulate_eigen, simulate_eigen_krr, simulate_eigen_rf, u_statistic_sq_norm
+from rmt.theory.eigen import EigenProblem, Eigensystem, evaluate, krr, rf
 
 Z = 4.0
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from figures.cli import main
-from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.random_features import simulate_rf
+from rmt.figures.cli import main
+from rmt.montecarlo.estimators import FINE_GRAINED_KEYS
+from rmt.montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
 
 RF = ["simulate", "rf", "--n0", "12", "--n1", "20", "--m", "16", "--ridge", "0.3", "--activation", "relu",

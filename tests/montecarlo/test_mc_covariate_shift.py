@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from montecarlo.covariate_shift import simulate_shift
-from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.random_features import rf_draws
+from rmt.montecarlo.covariate_shift import simulate_shift
+from rmt.montecarlo.estimators import FINE_GRAINED_KEYS
+from rmt.montecarlo.random_features import rf_draws
 from rmt.problem import CovarianceSpectrum, Problem
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from montecarlo.estimators import (FINE_GRAINED_KEYS, component_keys, crossed_anova, ensemble_error,
+from rmt.montecarlo.estimators import (FINE_GRAINED_KEYS, component_keys, crossed_anova, ensemble_error,
                                    ensemble_error_direct, mean_and_stderr)
 from tests.montecarlo._reference import anova3
 

@@ -1,6 +1,6 @@
 """Linear ridge regression against the closed forms of Hastie, Montanari, Rosset & Tibshirani
 (../shared/reference/random_features.md section 6.1), within 4 standard errors + a 3% finite-size allowance.
-The closed forms are computed here, from rmt.stieltjes and scipy, not from theory."""
+The closed forms are computed here, from rmt.stieltjes and scipy, not from rmt.theory."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from montecarlo.estimators import mean_and_stderr
-from montecarlo.linear import simulate_linear
+from rmt.montecarlo.estimators import mean_and_stderr
+from rmt.montecarlo.linear import simulate_linear
 from rmt.problem import CovarianceSpectrum, LinearProblem
 from rmt.stieltjes import mp_G, mp_K
 

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.ntk import empirical_ntk, kernel_ridge_predict, network_output, ntk_draws, simulate_ntk
-from montecarlo.random_features import simulate_rf
+from rmt.montecarlo.estimators import FINE_GRAINED_KEYS
+from rmt.montecarlo.ntk import empirical_ntk, kernel_ridge_predict, network_output, ntk_draws, simulate_ntk
+from rmt.montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
 from tests.montecarlo._reference import anova3
 

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from montecarlo.estimators import FINE_GRAINED_KEYS
-from montecarlo.random_features import (rf_draws, rf_flops, simulate_rf, symmetric_gram, symmetric_gram_flops,
+from rmt.montecarlo.estimators import FINE_GRAINED_KEYS
+from rmt.montecarlo.random_features import (rf_draws, rf_flops, simulate_rf, symmetric_gram, symmetric_gram_flops,
                                         triangular_inverse, triangular_inverse_flops, triangular_solve)
 from rmt.problem import CovarianceSpectrum, Problem
 from rmt.solvers import SolverError
@@ -244,11 +244,11 @@ def test_uneven_cell_batches_do_not_deadlock():
     import subprocess
     import sys
 
-    from montecarlo._engine import choose_cell_batch
+    from rmt.montecarlo._engine import choose_cell_batch
 
     assert choose_cell_batch(n_cells=9, cell_bytes=1.0, cell_flops=4e8, shared_bytes=0.0) == 3  # not 5
     assert choose_cell_batch(n_cells=7, cell_bytes=1.0, cell_flops=4e8, shared_bytes=0.0) == 1
-    code = ("from rmt import Problem; from montecarlo import simulate_rf; "
+    code = ("from rmt import Problem; from rmt.montecarlo import simulate_rf; "
             "p = Problem(n0=200, n1=400, m=400, ridge=0.1, activation='relu', noise=0.25); "
             "r = simulate_rf(p, trials=(3, 3, 2), reps=2, n_test=1000); print(r.test_error)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from montecarlo.random_features import simulate_rf
+from rmt.montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = dict(n0=12, n1=20, m=16, ridge=0.3, activation="relu", noise=0.5, nonlinear_signal=0.3)
 SCRIPT = f"""
 import json, jax
-from montecarlo import _engine as eng
-from montecarlo.random_features import simulate_rf
+from rmt.montecarlo import _engine as eng
+from rmt.montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
 where = eng.run_repetitions(lambda key, prm: {{"device": jax.lax.axis_index("reps")}}, {{}}, seed=0, reps=5)
 r = simulate_rf(Problem(**{PROBLEM!r}), trials=(2, 3, 2), reps=3, seed=11, n_test=40)

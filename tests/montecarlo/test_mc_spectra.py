@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from montecarlo.estimators import mean_and_stderr
-from montecarlo.spectra import empirical_stieltjes, rf_gram_eigenvalues, wishart_eigenvalues
+from rmt.montecarlo.estimators import mean_and_stderr
+from rmt.montecarlo.spectra import empirical_stieltjes, rf_gram_eigenvalues, wishart_eigenvalues
 from rmt import constants
 from rmt.problem import Problem
 from rmt.stieltjes import mp_G, mp_moment

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from montecarlo.sweep import SweepPoint, SweepStore, export, point_key, run_sweep
+from rmt.montecarlo.sweep import SweepPoint, SweepStore, export, point_key, run_sweep
 from rmt.problem import LinearProblem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def test_a_killed_sweep_loses_at_most_the_point_in_progress(tmp_path):
     """SIGKILL a real sweep (the CLI) once two points are stored; the file stays valid, the stored points are
     intact, and rerunning the same command computes only the missing points."""
     db = tmp_path / "kill.sqlite"
-    cmd = [sys.executable, "-m", "figures.cli", "simulate", "linear", "--n", "60", "--d", "30", "--ridge",
+    cmd = [sys.executable, "-m", "rmt.figures.cli", "simulate", "linear", "--n", "60", "--d", "30", "--ridge",
            "0.05:1:8", "--noise", "1", "--reps", "150", "--db", str(db), "--json", "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

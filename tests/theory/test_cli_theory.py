@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from figures.cli import main
+from rmt.figures.cli import main
 from rmt import LinearProblem, Problem
-from theory.linear import linear_theory
-from theory.random_features import FINE_GRAINED_KEYS, rf_theory
+from rmt.theory.linear import linear_theory
+from rmt.theory.random_features import FINE_GRAINED_KEYS, rf_theory
 
 
 def _run(capsys, *argv):

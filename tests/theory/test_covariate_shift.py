@@ -22,8 +22,8 @@ from rmt.kernel_spectrum import rf_kernel_polynomial
 from rmt.problem import CovarianceSpectrum, Problem
 from rmt.solvers import SolverError
 from rmt.stieltjes import mp_G
-import theory.covariate_shift as cs
-from theory.covariate_shift import (
+import rmt.theory.covariate_shift as cs
+from rmt.theory.covariate_shift import (
     JointSpectrum,
     compare_shifts,
     covariate_shift_error,
@@ -226,7 +226,7 @@ def test_in_distribution_reduction_matches_adlam_pennington(activation):
 @pytest.mark.parametrize("activation", ["tanh", "erf", "relu"])
 def test_in_distribution_reduction_equals_theory_random_features(activation):
     """Isotropic, unshifted: equal to theory.random_features (another engineer's AP/MM implementation) to 1e-10."""
-    rf = pytest.importorskip("theory.random_features")
+    rf = pytest.importorskip("rmt.theory.random_features")
     phi = np.array([0.5, 0.5, 2.0, 1.3, 0.7, 0.5, 3.0])
     psi = np.array([0.25, 2.0, 0.5, 0.7, 1.3, 0.5, 0.1])
     ridge = np.array([1e-3, 0.1, 1e-2, 0.0, 0.0, 0.01, 0.0])

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from figures.cli import main
+from rmt.figures.cli import main
 
 
 def run_json(capsys, argv):
@@ -71,7 +71,7 @@ def test_theory_shift_bad_input_exit_2_one_line(capsys, argv, needle):
 
 
 def test_figure_id_ood_line_theory_only(tmp_path):
-    from figures.id_ood_line import make
+    from rmt.figures.id_ood_line import make
 
     summary = make(tmp_path, mc=False, quick=True)
     assert summary["files"] == [str(tmp_path / "id-ood-line.png"), str(tmp_path / "id-ood-line.csv")]

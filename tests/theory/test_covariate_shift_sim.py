@@ -1,4 +1,4 @@
-"""theory.covariate_shift against Monte Carlo of the actual estimator (montecarlo, real activations, n0 = 400).
+"""rmt.theory.covariate_shift against Monte Carlo of the actual estimator (montecarlo, real activations, n0 = 400).
 
 Criterion (issue 6): ``|theory - simulation| <= 4 standard errors + 2% of theory`` for the OOD test error and bias and
 the in-distribution error of :func:`montecarlo.covariate_shift.simulate_shift` (each fitted model scored on both test
@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from montecarlo.covariate_shift import simulate_shift
+from rmt.montecarlo.covariate_shift import simulate_shift
 from rmt.problem import Problem
-from theory.covariate_shift import covariate_shift_error, two_point
+from rmt.theory.covariate_shift import covariate_shift_error, two_point
 
 N0 = 400
 REPS = 16

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from theory.eigen import Eigensystem, krr, rf
-from theory.eigen_autodiff import (krr_errors, krr_kappa, optimal_ridge, optimal_width, power_law_spectrum,
+from rmt.theory.eigen import Eigensystem, krr, rf
+from rmt.theory.eigen_autodiff import (krr_errors, krr_kappa, optimal_ridge, optimal_width, power_law_spectrum,
                                    rf_errors, rf_gamma, sensitivities, spectrum_from)
 
 SYS = Eigensystem.power_law(1.5, 1.8, 1000)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from theory.eigen import krr
-from theory.eigen_scaling import (bahri_regimes, c_alpha, data_scaling, fit_exponent, kappa_asymptotic,
+from rmt.theory.eigen import krr
+from rmt.theory.eigen_scaling import (bahri_regimes, c_alpha, data_scaling, fit_exponent, kappa_asymptotic,
                                   learning_curve_asymptotic, powerlaw_system, predicted_exponents, width_scaling)
 
 

@@ -15,7 +15,7 @@ from rmt.activations import constants
 from rmt.solvers import SolverError
 from rmt.stieltjes import mp_G
 from tests.theory import _eigen_refs as ref
-from theory.eigen import (EigenProblem, Eigensystem, evaluate, kare, krr, rf, rf_data_limit, solve_gamma,
+from rmt.theory.eigen import (EigenProblem, Eigensystem, evaluate, kare, krr, rf, rf_data_limit, solve_gamma,
                           solve_kappa)
 
 
@@ -420,7 +420,7 @@ def test_bad_input_names_the_argument(call, match):
 
 def test_solver_failure_raises_with_residual(monkeypatch):
     """A solve that cannot converge raises SolverError carrying its residual (never a silent NaN)."""
-    import theory.eigen as te
+    import rmt.theory.eigen as te
     import rmt.solvers as rs
 
     real = rs.solve_monotone
@@ -450,9 +450,9 @@ def test_evaluate_keys():
 def test_mapping_matches_theory_random_features(psi1, psi2, lam, tau2, act):
     """Cross-check 13 against the project's own Mei-Montanari implementation (theory.random_features, branch rf);
     skipped until that module is merged."""
-    rfm = pytest.importorskip("theory.random_features")
+    rfm = pytest.importorskip("rmt.theory.random_features")
     if not hasattr(rfm, "mm_test_error"):
-        pytest.skip("theory.random_features has no mm_test_error")
+        pytest.skip("rmt.theory.random_features has no mm_test_error")
     from rmt.problem import Problem
 
     prob = Problem.from_mei_montanari(psi1, psi2, lam, activation=act, tau2=tau2)

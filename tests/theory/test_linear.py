@@ -1,4 +1,4 @@
-"""theory.linear (Hastie, Montanari, Rosset & Tibshirani) against section 6.3 of the reference sheet (theory
+"""rmt.theory.linear (Hastie, Montanari, Rosset & Tibshirani) against section 6.3 of the reference sheet (theory
 columns), HMRT's own closed forms (isotropic MP, c0 form), a closed-form hand computation and a small simulation."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from rmt import CovarianceSpectrum, LinearProblem
 from rmt.solvers import SolverError
-from theory import linear as linmod
-from theory.linear import hmrt_isotropic, hmrt_ridgeless_c0, linear_optimal_ridge, linear_theory, linear_theory_mp
+from rmt.theory import linear as linmod
+from rmt.theory.linear import hmrt_isotropic, hmrt_ridgeless_c0, linear_optimal_ridge, linear_theory, linear_theory_mp
 
 
 def test_isotropic_table_section_6_3():

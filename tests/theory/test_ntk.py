@@ -1,4 +1,4 @@
-"""theory.ntk, quadratic scaling and infinite width: checkpoints, the random-feature reduction, limits, identities,
+"""rmt.theory.ntk, quadratic scaling and infinite width: checkpoints, the random-feature reduction, limits, identities,
 bad input.
 
 Expected values come only from independent sources: the checkpoint table 2.9 of
@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from rmt import Problem, SolverError, constants
 from rmt.kernel_spectrum import GAMMA, PHI, PSI, ETA, ZETA, TAU1, TAU2, ap_equations, rf_kernel_polynomial
-from theory._ntk_quadratic import kappa_state
-from theory.ntk import FINE_GRAINED_KEYS, infinite_width, ntk_constants, quadratic_scaling
+from rmt.theory._ntk_quadratic import kappa_state
+from rmt.theory.ntk import FINE_GRAINED_KEYS, infinite_width, ntk_constants, quadratic_scaling
 
 
 def prob(act, phi, psi, ridge, noise, signal=1.0):
@@ -157,7 +157,7 @@ def test_rf_reduction_matches_random_feature_sheet_310():
 def test_rf_reduction_matches_theory_random_features(ridge):
     """lr_ratio = 0 against the independent implementation theory.random_features (Mei-Montanari / AP route),
     test error, bias, variance and every fine-grained term, over a grid including the ridgeless limit."""
-    from theory.random_features import rf_theory
+    from rmt.theory.random_features import rf_theory
 
     phi = np.array([0.3, 0.5, 1.0, 2.0])[:, None]
     psi = np.array([0.2, 0.7, 1.6, 4.0])[None, :]
@@ -419,7 +419,7 @@ def test_bad_problem_fields():
 
 def test_solver_error_is_raised_not_nan(monkeypatch):
     """A bisection that cannot converge raises SolverError with its residual (never a silent NaN)."""
-    import theory._ntk_quadratic as q
+    import rmt.theory._ntk_quadratic as q
 
     real = q.solve_monotone
     monkeypatch.setattr(q, "solve_monotone", lambda *a, **k: real(*a, **{**k, "maxiter": 2}))

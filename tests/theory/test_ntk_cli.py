@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from figures.cli import main
+from rmt.figures.cli import main
 from rmt import Problem
-from theory.ntk import FINE_GRAINED_KEYS, infinite_width, linear_scaling, quadratic_scaling
+from rmt.theory.ntk import FINE_GRAINED_KEYS, infinite_width, linear_scaling, quadratic_scaling
 
 
 def run(capsys, argv):
@@ -108,7 +108,7 @@ def test_bad_input_exit_2_one_line(capsys, argv, match):
 
 def test_figure_triple_descent_small(tmp_path, capsys):
     """The figure pipeline end to end on tiny sizes: PNG and CSV written, CSV numbers equal the theory API."""
-    from figures.triple_descent import TripleDescentConfig, make_figure
+    from rmt.figures.triple_descent import TripleDescentConfig, make_figure
 
     cfg = TripleDescentConfig(n0=16, m=32, activations=("tanh",), linear_widths=(1, 2), sim_widths=(2, 64),
                               quadratic_min_width=4, quadratic_max_ratio=4.0, lr_ratios=(1.0, 0.1), trials=(2, 2, 2),
@@ -136,7 +136,7 @@ def test_figure_triple_descent_small(tmp_path, capsys):
 
 
 def test_figure_cli_theory_only(tmp_path, capsys, monkeypatch):
-    import figures.triple_descent as td
+    import rmt.figures.triple_descent as td
 
     small = td.TripleDescentConfig(n0=16, m=32, linear_widths=(1,), sim_widths=(2,), quadratic_min_width=4,
                                    quadratic_max_ratio=2.0, a_points=64, gate_points=256)

@@ -1,4 +1,4 @@
-"""theory.ntk.linear_scaling (width fixed, n0 and m proportional): closed-form special cases, quadrature
+"""rmt.theory.ntk.linear_scaling (width fixed, n0 and m proportional): closed-form special cases, quadrature
 convergence, identities, bad input. The comparison with simulation is in test_ntk_simulation.py.
 
 Independent references: for a linear activation the first-layer NTK is a multiple of ``x.x'/n0``, so the limit is
@@ -16,8 +16,8 @@ import pytest
 import scipy.integrate
 
 from rmt import Problem, constants
-from theory._ntk_linear import gate_rule, second_layer_rule
-from theory.ntk import linear_scaling, quadratic_scaling
+from rmt.theory._ntk_linear import gate_rule, second_layer_rule
+from rmt.theory.ntk import linear_scaling, quadratic_scaling
 
 
 def _mp_integral(f, ratio):

@@ -1,4 +1,4 @@
-"""theory.ntk against Monte Carlo of the actual empirical-NTK kernel regression (montecarlo.ntk.simulate_ntk).
+"""rmt.theory.ntk against Monte Carlo of the actual empirical-NTK kernel regression (montecarlo.ntk.simulate_ntk).
 
 Tolerance: ``|simulation - theory| <= 4 standard errors + a finite-size allowance``. The allowances are the
 deviations the reference measured at these sizes (../shared/reference/ntk_covariate_shift.md sections 2.3 and 6.5)
@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from montecarlo.ntk import simulate_ntk
+from rmt.montecarlo.ntk import simulate_ntk
 from rmt import Problem
-from theory.ntk import FINE_GRAINED_KEYS, infinite_width, linear_scaling, quadratic_scaling
+from rmt.theory.ntk import FINE_GRAINED_KEYS, infinite_width, linear_scaling, quadratic_scaling
 
 Z = 4.0  # standard errors
 

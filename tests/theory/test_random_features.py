@@ -1,4 +1,4 @@
-"""theory.random_features against the reference sheet's checkpoint tables (../shared/reference/random_features.md
+"""rmt.theory.random_features against the reference sheet's checkpoint tables (../shared/reference/random_features.md
 sections 2.6, 3.3, 3.4, 3.9, 3.10 theory columns, 5.5) and the identities every implementation must satisfy.
 
 Tables are matched to the digits printed in the sheet (``_sig``): the absolute error must be below half a unit in the
@@ -17,9 +17,9 @@ from rmt import Problem, constants
 from rmt.problem import CovarianceSpectrum, LinearProblem
 from rmt.solvers import SolverError, Status
 from rmt.stieltjes import mp_G, mp_K
-from theory import _rf_core
-from theory.linear import linear_theory
-from theory.random_features import (FINE_GRAINED_KEYS, mei_montanari, mm_large_sample_limit, mm_omega,
+from rmt.theory import _rf_core
+from rmt.theory.linear import linear_theory
+from rmt.theory.random_features import (FINE_GRAINED_KEYS, mei_montanari, mm_large_sample_limit, mm_omega,
                                     mm_test_error, mm_wide_limit, mm_wide_optimal_lambda, optimal_ridge, rf_theory,
                                     large_sample_limit, wide_limit)
 

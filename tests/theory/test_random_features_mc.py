@@ -1,4 +1,4 @@
-"""theory.random_features and theory.linear against the Monte Carlo engine (montecarlo): the simulation decides.
+"""rmt.theory.random_features and theory.linear against the Monte Carlo engine (montecarlo): the simulation decides.
 
 Criterion for every quantity (test and training error, bias, variance, the seven fine-grained terms, tau1, tau2,
 ensemble and bagging errors): ``|theory - simulation| <= 4 standard errors + 5% of |theory|`` (the 5% is the
@@ -15,11 +15,11 @@ import math
 
 import pytest
 
-from montecarlo.linear import simulate_linear
-from montecarlo.random_features import simulate_rf
+from rmt.montecarlo.linear import simulate_linear
+from rmt.montecarlo.random_features import simulate_rf
 from rmt import CovarianceSpectrum, LinearProblem, Problem
-from theory.linear import linear_theory
-from theory.random_features import FINE_GRAINED_KEYS, rf_theory
+from rmt.theory.linear import linear_theory
+from rmt.theory.random_features import FINE_GRAINED_KEYS, rf_theory
 
 ALLOWANCE = 0.05
 NSIG = 4.0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rmt import Problem, constants
-from theory.random_features import FeatureMixture, mixture_theory, rf_theory
+from rmt.theory.random_features import FeatureMixture, mixture_theory, rf_theory
 
 
 def test_random_bias_checkpoints_section_4():
@@ -33,7 +33,7 @@ def test_random_bias_checkpoints_section_4():
 
 
 def test_relu_bias_constants_closed_forms_against_quadrature():
-    from theory._rf_mixture import _bias_constants
+    from rmt.theory._rf_mixture import _bias_constants
 
     b = np.array([-2.0, -0.5, 0.0, 0.7, 1.5])
     m1, ms = _bias_constants("relu", b)
@@ -66,7 +66,7 @@ def test_single_component_reduces_to_adlam_pennington(activation):
     np.testing.assert_allclose(a.test_error, b.test_error, rtol=1e-9)
     np.testing.assert_allclose(a.train_error, b.train_error, rtol=1e-6)  # central difference in the mixture path
     # the approximation error equals MM's large-sample bias (sheet 4.2)
-    from theory.random_features import large_sample_limit
+    from rmt.theory.random_features import large_sample_limit
 
     np.testing.assert_allclose(a.approximation_error,
                                large_sample_limit(Problem.from_ratios(phi, psi, ridge=0.0, activation=activation,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rmt import Problem
-from theory.random_features import FINE_GRAINED_KEYS, rf_theory, rf_theory_mp
+from rmt.theory.random_features import FINE_GRAINED_KEYS, rf_theory, rf_theory_mp
 
 FIELDS = ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "overlap", "B_mm", "V_mm", "test_error",
           "train_error", "bias", "variance")

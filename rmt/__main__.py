@@ -1,0 +1,6 @@
+"""``python -m rmt``: the command line (the same as the ``rmt`` console script)."""
+
+from rmt.figures.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
