@@ -9,7 +9,10 @@ point in progress, because SQLite's journal makes every committed point durable 
 Stored per point: the key, model, configuration (JSON), seed, package version, the full result record (the JSON of
 :meth:`montecarlo.results.SimulationResult.as_dict`, with its standard errors), the standard errors on their own,
 the wall-clock time and the finishing time. :func:`export` writes them as CSV (flattened columns such as
-``fine_grained.PX`` and ``stderr.fine_grained.PX``) or JSON.
+``fine_grained.PX`` and ``stderr.fine_grained.PX``, with the coordinate columns ``model``, ``activation``, ``n0``,
+``n1``, ``m``, ``phi``, ``psi``, ``ridge``, ``noise``, ``signal``, ... of :mod:`rmt.records`) or JSON. Non-finite
+numbers are stored and exported as JSON ``null`` (an empty CSV cell); databases written before this rule, which
+stored them as the strings ``"inf"``/``"nan"``, are exported the same way.
 
 A tqdm progress bar (on stderr, shown only once a sweep has run for 2 seconds) follows the points, or the
 repetitions of a single point; ``quiet=True`` silences it.
@@ -17,11 +20,9 @@ repetitions of a single point; ``quiet=True`` silences it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import inspect
 import json
-import math
 import sqlite3
 import sys
 import time
@@ -34,8 +35,9 @@ from tqdm import tqdm
 import rmt
 from rmt._validation import check_positive_int
 from rmt.problem import LinearProblem, Problem
+from rmt.records import flatten, jsonable, write_csv
 
-__all__ = ["MODELS", "SweepPoint", "SweepStore", "export", "point_key", "run_sweep"]
+__all__ = ["MODELS", "SweepPoint", "SweepStore", "export", "export_rows", "jsonable", "point_key", "run_sweep"]
 
 
 def _simulators() -> dict[str, Callable[..., Any]]:
@@ -68,19 +70,6 @@ class SweepPoint:
     def config(self) -> dict[str, Any]:
         opts = {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(self.options.items())}
         return {"model": self.model, "problem": self.problem.as_dict(), "options": opts}
-
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON values: tuples to lists, numpy scalars to Python, non-finite floats to ``"inf"``/``"nan"``."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
 
 
 def point_key(config: Mapping[str, Any], version: str = rmt.__version__) -> str:
@@ -171,7 +160,7 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
 
     Yields:
         The JSON record of each point (``SimulationResult.as_dict()`` or ``ShiftResult.as_dict()``, non-finite
-        floats as strings) and whether it came from the database.
+        floats as ``None``: :func:`rmt.records.jsonable`) and whether it came from the database.
     """
     points = list(points)
     simulators = _simulators()
@@ -186,7 +175,7 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
                 stored = store.get(key) if store is not None else None
                 if stored is not None:
                     bar.update(1)
-                    yield stored, True
+                    yield _legacy(stored), True
                     continue
                 start = time.perf_counter()
                 result = _simulate_one(simulators[point.model], point, quiet or len(points) > 1, stream)
@@ -211,16 +200,39 @@ def _simulate_one(simulate: Callable[..., Any], point: SweepPoint, quiet: bool, 
         return simulate(point.problem, progress=progress, **point.options)
 
 
-def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in obj.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, name + "."))
-        elif isinstance(v, list):
-            out[name] = json.dumps(v)
-        else:
-            out[name] = v
+def _legacy(obj: Any) -> Any:
+    """Stored records from before non-finite numbers became ``null``: the strings ``"inf"``, ``"-inf"``, ``"nan"``
+    to ``None``."""
+    if isinstance(obj, dict):
+        return {k: _legacy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_legacy(v) for v in obj]
+    return None if obj in ("inf", "-inf", "nan") else obj
+
+
+def export_rows(db: str | Path) -> list[dict[str, Any]]:
+    """Every stored point of ``db`` as one flat row: ``key``, ``model``, ``seed``, ``version``, ``elapsed_s``,
+    ``finished_at``, the coordinate columns (from the stored configuration), the configuration as ``config.*``
+    columns, then the result's quantities (``test_error``, ``fine_grained.PX``, ``stderr.test_error``, ...).
+
+    Raises:
+        ValueError: a missing database file.
+    """
+    from rmt.montecarlo.results import model_coordinates, shift_record
+
+    if not Path(db).is_file():
+        raise ValueError(f"db {str(db)!r} does not exist")
+    with SweepStore(db) as store:
+        rows = store.rows()
+    out = []
+    for r in rows:
+        result = _legacy({k: v for k, v in r["result"].items() if k != "config"})
+        if "in_distribution" in result:
+            result = shift_record(result)
+        out.append(flatten({k: v for k, v in r.items() if k not in ("config", "result")})
+                   | model_coordinates({**r["config"].get("options", {}), **r["config"]})
+                   | flatten(r["config"], "config.")
+                   | flatten(result))
     return out
 
 
@@ -235,24 +247,12 @@ def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") 
         raise ValueError(f"fmt must be 'csv' or 'json', got {fmt!r}")
     if not Path(db).is_file():
         raise ValueError(f"db {str(db)!r} does not exist")
-    with SweepStore(db) as store:
-        rows = store.rows()
     if fmt == "json":
-        text = json.dumps(rows, indent=1) + "\n"
+        with SweepStore(db) as store:
+            rows = store.rows()
+        text = json.dumps(_legacy(rows), indent=1) + "\n"
     else:
-        flat = [_flatten({k: v for k, v in r.items() if k not in ("config", "result")})
-                | _flatten(r["config"], "config.")
-                | _flatten({k: v for k, v in r["result"].items() if k != "config"}) for r in rows]
-        columns: list[str] = []
-        for row in flat:
-            columns.extend(c for c in row if c not in columns)
-        import io
-
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(flat)
-        text = buf.getvalue()
+        text = write_csv(export_rows(db))
     if path is not None:
         Path(path).write_text(text)
     return text

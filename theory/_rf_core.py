@@ -41,13 +41,14 @@ import numpy as np
 from rmt._validation import check_positive_int
 from rmt.activations import constants
 from rmt.problem import Problem
+from rmt.quantities import FINE_GRAINED_KEYS
+from rmt.records import Tabular, coordinates
 from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
 from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
 from rmt.theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
 
 __all__ = ["FINE_GRAINED_KEYS", "AveragedResult", "RFDiagnostics", "RFResult", "rf_constants", "rf_theory"]
 
-FINE_GRAINED_KEYS: tuple[str, ...] = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
 
 #: residual above which a point is reported as failed (every equation is solved to ~1e-15)
 RESIDUAL_TOL = 1e-8
@@ -168,7 +169,7 @@ class AveragedResult:
 
 
 @dataclass(frozen=True, eq=False)
-class RFResult:
+class RFResult(Tabular):
     r"""Exact asymptotics of random-feature ridge regression at one problem or a grid of problems.
 
     All quantity fields have the problem's broadcast shape (floats for a scalar problem; mpmath numbers from
@@ -274,10 +275,11 @@ class RFResult:
         psi2 = self.B_mm - 1 + 2 * c if self.precision else _ro(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c))
         return {"Psi1": c, "Psi2": psi2, "Psi3": self.V_mm, "Psi4": self.psi4, "Psi5": self.psi5}
 
-    def records(self, extras: bool = True) -> list[dict[str, Any]]:
+    def nested_records(self, extras: bool = True) -> list[dict[str, Any]]:
         """One JSON-ready dict per parameter point (C order): ``test_error``, ``train_error``, ``bias``,
-        ``variance``, ``fine_grained`` (seven keys) and, with ``extras``, the ratios, ``tau1``, ``tau2``, the
-        effective ridges, ``chi``, the overlap, MM's ``B`` and ``V`` and the diagnostics."""
+        ``variance``, ``fine_grained`` (seven keys) and, with ``extras``, the coordinates
+        (:func:`rmt.records.coordinates`, ``model = "rf"``), ``tau1``, ``tau2``, the effective ridges, ``chi``, the
+        overlap, MM's ``B`` and ``V`` and the diagnostics. :meth:`records` flattens them (``fine_grained.PX``)."""
         p = self.problem
         shape = p.shape
         def at(v: Any, idx: tuple) -> float:
@@ -286,9 +288,10 @@ class RFResult:
         fields = {"phi": p.phi, "psi": p.psi, "n1_over_m": p.width_ratio, "ridge": p.ridge, "noise": p.noise,
                   "signal": p.signal, "nonlinear_signal": p.nonlinear_signal, "lambda_mm": p.lambda_mm}
         for idx in np.ndindex(*shape) if shape else [()]:
-            rec: dict[str, Any] = {"test_error": at(self.test_error, idx), "train_error": at(self.train_error, idx),
-                                   "bias": at(self.bias, idx), "variance": at(self.variance, idx),
-                                   "fine_grained": {k: at(self.fine_grained[k], idx) for k in FINE_GRAINED_KEYS}}
+            rec: dict[str, Any] = coordinates(p, "rf", idx, shape) if extras else {}
+            rec |= {"test_error": at(self.test_error, idx), "train_error": at(self.train_error, idx),
+                    "bias": at(self.bias, idx), "variance": at(self.variance, idx),
+                    "fine_grained": {k: at(self.fine_grained[k], idx) for k in FINE_GRAINED_KEYS}}
             if extras:
                 rec.update({k: at(v, idx) for k, v in fields.items()})
                 rec["activation"] = p.activation.name

@@ -49,13 +49,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
+from rmt.records import Tabular
 from rmt.solvers import Solution, SolverError, Status, solve_monotone
 from rmt.theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
 from rmt.theory._shift_spectra import (ArrayLike, JointSpectrum, SpectrumLike, _out, _readonly, as_joint_spectrum,
@@ -243,7 +244,7 @@ def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndar
 
 
 @dataclass(frozen=True)
-class ShiftResult:
+class ShiftResult(Tabular):
     r"""Exact limits of random-feature regression under covariate shift (sheet 3.2-3.4), on a parameter grid.
 
     Every array field has the broadcast shape of the inputs (a float for a scalar point).
@@ -307,22 +308,26 @@ class ShiftResult:
 
     @property
     def ood_penalty(self) -> Any:
-        """``test_error - id_test_error`` (negative: the shift helps)."""
-        return _out(np.asarray(self.test_error) - np.asarray(self.id_test_error))
+        """``test_error - id_test_error`` (negative: the shift helps; ``nan`` at the ridgeless pole, where both are
+        infinite)."""
+        with np.errstate(invalid="ignore"):
+            return _out(np.asarray(self.test_error) - np.asarray(self.id_test_error))
 
     @property
     def width_ratio(self) -> Any:
         """``n1 / m = phi / psi``."""
         return _out(np.asarray(self.phi) / np.asarray(self.psi))
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """One dict per grid point (C order): inputs, ``test_error``, ``bias``, ``variance``, ``id_test_error``..."""
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One flat dict per grid point (C order): the coordinates (``model = "shift"``, ``activation``, ``phi``,
+        ``psi``, ``ridge``, ``noise``, ``signal``), ``test_error``, ``bias``, ``variance``, ``id_test_error``, ...,
+        ``ood_penalty`` (``nan`` where both errors are infinite)."""
         keys = ("phi", "psi", "ridge", "noise", "signal", "test_error", "bias", "variance", "noise_variance",
-                "id_test_error", "id_bias", "id_variance", "rho", "kappa", "d1", "d2", "tau1", "s", "s_star",
-                "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual")
+                "id_test_error", "id_bias", "id_variance", "ood_penalty", "rho", "kappa", "d1", "d2", "tau1", "s",
+                "s_star", "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual")
         arrays = {k: np.broadcast_to(np.asarray(getattr(self, k), dtype=float), self.shape) for k in keys}
-        for idx in np.ndindex(*self.shape):
-            yield {"activation": self.activation, **{k: float(arrays[k][idx]) for k in keys}}
+        return [{"model": "shift", "activation": self.activation, **{k: float(arrays[k][idx]) for k in keys}}
+                for idx in np.ndindex(*self.shape)]
 
 
 def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None, ridge: ArrayLike = 0.0,

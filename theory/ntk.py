@@ -75,7 +75,7 @@ import numpy as np
 
 from rmt.problem import Problem
 from rmt.solvers import Solution
-from rmt.theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, _check_problem, _out, _times,
+from rmt.theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, NTKTabular, _check_problem, _out, _times,
                                 ntk_constants)
 from rmt.theory._ntk_linear import LinearScalingResult, linear_scaling
 from rmt.theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
@@ -97,7 +97,7 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class NTKResult:
+class NTKResult(NTKTabular):
     """Asymptotic test error of NTK regression in the quadratic scaling (floats, or arrays over a grid).
 
     Attributes:
@@ -135,6 +135,9 @@ class NTKResult:
     constants: NTKConstants
     include_f0: bool = False
     solution: Solution | None = field(default=None, repr=False, compare=False)
+    problem: Problem | None = field(default=None, repr=False, compare=False)
+    lr_ratio: Any = field(default=1.0, repr=False, compare=False)
+    scaling = "quadratic"
 
     def as_dict(self) -> dict[str, Any]:
         """The numbers (JSON-friendly after :func:`figures._cliutil.to_jsonable`)."""
@@ -238,7 +241,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     return NTKResult(test_error=_out(test), train_error=_out(train), bias=_out(bias), variance=_out(variance),
                      noise_variance=_out(noise_var), fine_grained=fine, kappa=_out(kappa), d1=_out(st.d1),
                      d2=_out(st.d2), tau1=_out(tau1), alpha=_out(alpha), ensemble_ridge=_out(t / phi),
-                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol)
+                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol, problem=problem,
+                     lr_ratio=lr_ratio)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -246,7 +250,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
 # ------------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class InfiniteWidthResult:
+class InfiniteWidthResult(NTKTabular):
     """The infinite-width NTK (``n1 -> infinity`` at fixed ``phi``; sheet 2.6).
 
     Attributes:
@@ -270,6 +274,10 @@ class InfiniteWidthResult:
     alpha: Any
     tau1: Any
     constants: NTKConstants
+    problem: Problem | None = field(default=None, repr=False, compare=False)
+    lr_ratio: Any = field(default=1.0, repr=False, compare=False)
+    scaling = "infinite-width"
+    unused = ("n1", "psi")
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("test_error", "train_error", "bias", "variance", "noise_variance")}
@@ -338,5 +346,5 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     return InfiniteWidthResult(test_error=_out(test), train_error=_out(train), bias=_out(bias),
                                variance=_out(test - bias), noise_variance=_out(nv), fine_grained=fine,
                                kappa=_out(np.where(live, kp, np.inf)), effective_ridge=_out(lam_e),
-                               alpha=_out(alpha), tau1=_out(tau1), constants=c)
+                               alpha=_out(alpha), tau1=_out(tau1), constants=c, problem=problem, lr_ratio=lr_ratio)
 

@@ -12,7 +12,7 @@ import itertools
 import sys
 from typing import Any, Iterator, Mapping
 
-from rmt.figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
+from rmt.figures._cliutil import add_format_arg, add_problem_args, emit, iter_problems, output_format, sweep_type
 
 SIM_DEFAULTS = {"trials": "2,2,2", "reps": 3, "seed": 0}
 
@@ -52,7 +52,9 @@ def register(groups) -> None:
     p = sim.add_parser("export", help="write the points stored by --db as CSV or JSON",
                        description="Export every point stored in a sweep database.")
     p.add_argument("--db", required=True, metavar="FILE", help="the SQLite file written by --db")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--format", choices=["csv", "json"], default="csv",
+                   help="csv (default): one row per point with flat dotted columns (fine_grained.PX, "
+                   "stderr.test_error) and the coordinate columns; json: the stored rows")
     p.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
     p.set_defaults(func=_run_export)
 
@@ -65,6 +67,7 @@ def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> Non
     p.add_argument("--seed", type=int, default=SIM_DEFAULTS["seed"], metavar="S", help="random seed (default 0)")
     p.add_argument("--float32", action="store_true", help="single precision (default float64)")
     p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
+    add_format_arg(p)
     p.add_argument("--db", metavar="FILE", help="SQLite file: store each finished point, skip stored ones")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -137,8 +140,9 @@ def _run_linear(args: argparse.Namespace) -> int:
 def _sweep(points: list[Any], args: argparse.Namespace) -> int:
     from rmt.montecarlo.sweep import run_sweep
 
+    out_format = output_format(args)
     records = (rec for rec, _cached in run_sweep(points, db=args.db, quiet=args.quiet))
-    emit(records, as_json=args.json, fmt=_human)
+    emit(records, as_json=out_format, fmt=_human)
     return 0
 
 
@@ -162,7 +166,7 @@ def _human(rec: Mapping[str, Any]) -> str:
              f"seed={rec['seed']}"]
 
     def row(name: str, value: Any, se: Any) -> str:
-        if isinstance(value, str) or isinstance(se, str):
+        if not isinstance(value, (int, float)) or not isinstance(se, (int, float)):  # None: non-finite
             return f"  {name:<22s} {value} (+- {se})"
         return f"  {name:<22s} {value:.6g} +- {se:.2g}"
 
