@@ -210,13 +210,15 @@ def _legacy(obj: Any) -> Any:
     return None if obj in ("inf", "-inf", "nan") else obj
 
 
-def export_rows(db: str | Path) -> list[dict[str, Any]]:
+def export_rows(db: str | Path, models: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Every stored point of ``db`` as one flat row: ``key``, ``model``, ``seed``, ``version``, ``elapsed_s``,
     ``finished_at``, the coordinate columns (from the stored configuration), the configuration as ``config.*``
     columns, then the result's quantities (``test_error``, ``fine_grained.PX``, ``stderr.test_error``, ...).
 
     Raises:
         ValueError: a missing database file.
+
+    ``models``: keep only the points of these sweep models (default: all).
     """
     from rmt.montecarlo.results import model_coordinates, shift_record
 
@@ -226,6 +228,8 @@ def export_rows(db: str | Path) -> list[dict[str, Any]]:
         rows = store.rows()
     out = []
     for r in rows:
+        if models is not None and r["model"] not in models:
+            continue
         result = _legacy({k: v for k, v in r["result"].items() if k != "config"})
         if "in_distribution" in result:
             result = shift_record(result)
@@ -236,9 +240,11 @@ def export_rows(db: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") -> str:
-    """Write every stored point of ``db`` as CSV (one flattened row per point) or JSON (a list of rows); return
-    the text, and also write it to ``path`` when given.
+def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv",
+           models: Sequence[str] | None = None) -> str:
+    """Write every stored point of ``db`` (of the sweep ``models`` only, when given) as CSV (one flattened row per
+    point, :func:`export_rows`) or JSON (a list of the stored rows); return the text, and also write it to ``path``
+    when given.
 
     Raises:
         ValueError: unknown format or a missing database file.
@@ -249,10 +255,10 @@ def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") 
         raise ValueError(f"db {str(db)!r} does not exist")
     if fmt == "json":
         with SweepStore(db) as store:
-            rows = store.rows()
+            rows = [r for r in store.rows() if models is None or r["model"] in models]
         text = json.dumps(_legacy(rows), indent=1) + "\n"
     else:
-        text = write_csv(export_rows(db))
+        text = write_csv(export_rows(db, models))
     if path is not None:
         Path(path).write_text(text)
     return text

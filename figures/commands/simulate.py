@@ -56,7 +56,17 @@ def register(groups) -> None:
                    help="csv (default): one row per point with flat dotted columns (fine_grained.PX, "
                    "stderr.test_error) and the coordinate columns; json: the stored rows")
     p.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
+    p.add_argument("--model", action="append", metavar="NAME", choices=_sweep_models(),
+                   help=f"only the points of this model (repeatable; one of {', '.join(_sweep_models())}; "
+                   "default: all)")
     p.set_defaults(func=_run_export)
+
+
+def _sweep_models() -> list[str]:
+    """The models of the model table that sweeps store (:mod:`rmt.figures.models`)."""
+    from rmt.figures.models import MODELS
+
+    return [spec.name for spec in MODELS if spec.sweep is not None]
 
 
 def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> None:
@@ -147,9 +157,11 @@ def _sweep(points: list[Any], args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from rmt.figures.models import get_model
     from rmt.montecarlo.sweep import export
 
-    text = export(args.db, args.out, fmt=args.format)
+    sweeps = None if args.model is None else [get_model(name).sweep for name in args.model]
+    text = export(args.db, args.out, fmt=args.format, models=sweeps)
     if args.out is None:
         sys.stdout.write(text)
     return 0
