@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "PANDAS_EXTRA",
     "Tabular",
+    "broadcast_records",
     "coordinates",
     "flatten",
     "frame",
@@ -189,6 +190,26 @@ def coordinates(problem: Any, model: str, idx: tuple[int, ...] = (), shape: tupl
     if "nonlinear_signal" in pt:
         out["nonlinear_signal"] = pt["nonlinear_signal"]
     return out
+
+
+def broadcast_records(coords: Mapping[str, Any], values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One dict per point of the common broadcast shape of every array in ``coords`` and ``values`` (C order):
+    ``coords`` first, then ``values``; nested mappings are indexed alike, scalars and strings repeat."""
+    def shapes(obj: Any) -> list[tuple[int, ...]]:
+        if isinstance(obj, Mapping):
+            return [s for v in obj.values() for s in shapes(v)]
+        return [np.shape(obj)] if isinstance(obj, (np.ndarray, float, int, np.number)) else []
+
+    shape = np.broadcast_shapes(*shapes(coords), *shapes(values))
+
+    def pick(obj: Any, idx: tuple[int, ...]) -> Any:
+        if isinstance(obj, Mapping):
+            return {k: pick(v, idx) for k, v in obj.items()}
+        if isinstance(obj, np.ndarray):
+            return np.broadcast_to(obj, shape)[idx].item()
+        return obj
+
+    return [{**pick(coords, idx), **pick(values, idx)} for idx in np.ndindex(*shape)]
 
 
 class Tabular:

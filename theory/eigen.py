@@ -53,6 +53,7 @@ import numpy as np
 import scipy.special
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt.records import Tabular, broadcast_records
 from rmt.solvers import Solution, SolverError, Status, solve_monotone
 
 __all__ = [
@@ -485,7 +486,7 @@ def solve_gamma(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLik
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class KRRResult:
+class KRRResult(Tabular):
     r"""Kernel ridge regression in the eigenframework (sheet §1.1; Simon et al. arXiv:2110.03922).
 
     All numeric fields have the broadcast shape of ``(n, ridge, noise)``.
@@ -556,6 +557,15 @@ class KRRResult:
                 "ridge", "noise")
         return {k: _plain(getattr(self, k)) for k in keys}
 
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row per point: ``model = "eigen-krr"``, ``n``, ``ridge``, ``noise``, then the numbers of
+        :meth:`as_dict` (:mod:`rmt.records`)."""
+        coords = {"model": "eigen-krr", "n": self.n, "ridge": self.ridge, "noise": self.noise}
+        keys = ("test_error", "train_error", "bias", "variance", "test_mse", "kappa", "E0", "df1", "df2",
+                "residual")
+        return broadcast_records({k: np.asarray(v, dtype=float) if k != "model" else v for k, v in coords.items()},
+                                 {k: np.asarray(getattr(self, k), dtype=float) for k in keys})
+
 
 def _plain(v: Any) -> Any:
     a = np.asarray(v, dtype=float)
@@ -622,7 +632,7 @@ def _ro(a: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class RFResult:
+class RFResult(Tabular):
     r"""Random-feature ridge regression in the eigenframework (sheet §2; Simon, Karkada, Ghosh & Belkin
     arXiv:2311.14646; Atanasov, Zavatone-Veth & Pehlevan arXiv:2405.00592).
 
@@ -676,6 +686,17 @@ class RFResult:
         keys = ("test_error", "train_error", "bias", "variance", "test_mse", "gamma", "kappa", "E0", "df1", "df2",
                 "ensemble_limit_mse", "feature_variance", "n", "p", "ridge", "noise")
         return {k: _plain(getattr(self, k)) for k in keys}
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row per point: ``model = "eigen-rf"``, ``n``, ``p``, ``ridge``, ``noise``, then the numbers of
+        :meth:`as_dict` and ``ensemble_limit_error`` (:mod:`rmt.records`)."""
+        coords = {"model": "eigen-rf", "n": self.n, "p": self.p, "ridge": self.ridge, "noise": self.noise}
+        keys = ("test_error", "train_error", "bias", "variance", "test_mse", "gamma", "kappa", "E0", "df1", "df2",
+                "ensemble_limit_mse", "feature_variance", "residual")
+        values = {k: np.asarray(getattr(self, k), dtype=float) for k in keys}
+        values["ensemble_limit_error"] = values["ensemble_limit_mse"] - np.asarray(self.noise, dtype=float)
+        return broadcast_records({k: np.asarray(v, dtype=float) if k != "model" else v for k, v in coords.items()},
+                                 values)
 
 
 def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> RFResult:
