@@ -99,7 +99,7 @@ def add_problem_args(p: argparse.ArgumentParser, *, ratios: bool = True, sizes: 
         p.add_argument("--m", type=sweep_type("--m"), metavar="N", help="number of training samples")
     p.add_argument("--ridge", type=sweep_type("--ridge"), required=ridge_default is None,
                    default=None if ridge_default is None else parse_values(ridge_default, "--ridge"),
-                   metavar="F", help="ridge gamma >= 0 in K + gamma I (list or sweep)")
+                   metavar="F", help="ridge >= 0 in K + ridge I (list or sweep)")
     add_activation_arg(p)
     p.add_argument("--noise", type=sweep_type("--noise"), default=[0.0], metavar="F",
                    help="label-noise variance >= 0 (default 0)")

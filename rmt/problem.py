@@ -111,7 +111,8 @@ class Problem:
         n0: input dimension (> 0).
         n1: number of random features / hidden width (> 0).
         m: number of training samples (> 0).
-        ridge: ``gamma >= 0`` multiplying the identity in ``K + gamma I_m`` (Adlam-Pennington scaling).
+        ridge: ``>= 0``, multiplying the identity in ``K + ridge I_m`` (Adlam-Pennington scaling; ``gamma`` is
+            reserved for the ratio ``d/n`` of :class:`LinearProblem`).
         activation: name, :class:`~rmt.activations.Activation` or callable.
         noise: variance of the training-label noise (``sigma_eps^2 >= 0``).
         signal: ``|beta|^2 / n0 >= 0`` (``s_beta^2``, Mei-Montanari's ``F_1^2``).

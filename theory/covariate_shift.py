@@ -69,6 +69,7 @@ __all__ = [
     "JointSpectrum",
     "KernelOodResult",
     "OptimalRidge",
+    "ShiftOptimalRidge",
     "ShiftComparison",
     "ShiftResult",
     "SpectrumLike",
@@ -82,6 +83,7 @@ __all__ = [
     "kernel_ood_error",
     "linear_ood_error",
     "optimal_ridge",
+    "shift_optimal_ridge",
     "power_law",
     "shift_error",
     "two_point",
@@ -493,7 +495,7 @@ def shift_error(problem: Problem, spectrum: SpectrumLike | None = None) -> Shift
 
 
 @dataclass(frozen=True)
-class OptimalRidge:
+class ShiftOptimalRidge:
     """The ridge that minimises the ID (or OOD) test error at each point, and the full result there.
 
     Attributes:
@@ -506,11 +508,16 @@ class OptimalRidge:
     result: ShiftResult
     criterion: str
 
+    @property
+    def test_error(self) -> Any:
+        """The OOD test error at :attr:`ridge` (``result.test_error``)."""
+        return self.result.test_error
+
 
 def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None,
                   activation: ActivationLike = "tanh", noise: ArrayLike = 0.0, signal: ArrayLike = 1.0,
                   criterion: Literal["id", "ood"] = "id", ridge_range: tuple[float, float] = (1e-6, 1e3),
-                  points: int = 48, refine: int = 40) -> OptimalRidge:
+                  points: int = 48, refine: int = 40) -> ShiftOptimalRidge:
     """Minimise the in-distribution (``criterion="id"``) or OOD test error over the ridge, vectorized.
 
     A log-spaced grid of ``points`` ridges on ``ridge_range`` (plus ``ridge = 0``) locates the best bracket per point;
@@ -565,7 +572,13 @@ def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = No
     ridge = np.where(grid_min < f_min, grid[best], np.exp(r_min))
     res = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,
                                 signal=signal)
-    return OptimalRidge(ridge=_out(ridge), result=res, criterion=criterion)
+    return ShiftOptimalRidge(ridge=_out(ridge), result=res, criterion=criterion)
+
+
+# distinct names for the three optimal-ridge searches of the package (each result has ``ridge`` and ``test_error``):
+# shift_optimal_ridge here, rmt.theory.random_features.rf_optimal_ridge, rmt.theory.eigen_autodiff.eigen_optimal_ridge
+shift_optimal_ridge = optimal_ridge
+OptimalRidge = ShiftOptimalRidge  # former name, kept for backward compatibility
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ __all__ = [
     "EigenProblem",
     "Eigensystem",
     "KAREResult",
+    "EigenRFResult",
     "KRRResult",
     "RFResult",
     "evaluate",
@@ -632,7 +633,7 @@ def _ro(a: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class RFResult(Tabular):
+class EigenRFResult(Tabular):
     r"""Random-feature ridge regression in the eigenframework (sheet §2; Simon, Karkada, Ghosh & Belkin
     arXiv:2311.14646; Atanasov, Zavatone-Veth & Pehlevan arXiv:2405.00592).
 
@@ -699,7 +700,12 @@ class RFResult(Tabular):
                                  values)
 
 
-def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> RFResult:
+RFResult = EigenRFResult
+"""Former name of :class:`EigenRFResult` (kept for backward compatibility; ``rmt.theory.random_features.RFResult``
+is the random-feature theory's result)."""
+
+
+def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> EigenRFResult:
     r"""Random-feature ridge regression from an eigensystem (sheet §2.2-2.5).
 
     ``gamma`` solves ``gamma (1 - z/n)(1 - z/p) = ridge/n`` with ``z = df1(gamma)`` (:func:`solve_gamma`);
@@ -719,7 +725,7 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
         ridge: sum-convention ridge ``>= 0``. noise: label-noise variance ``>= 0``.
 
     Returns:
-        :class:`RFResult`, broadcast over the inputs.
+        :class:`EigenRFResult`, broadcast over the inputs.
     """
     noise = check_nonnegative(noise, "noise")
     sol = solve_gamma(system, n, p, ridge)
@@ -762,10 +768,11 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
         e_inf = np.where(load > 0, load * n_ / n_minus_q, 0.0)
         feat_var = test_mse - e_inf
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
-    return RFResult(gamma=_ro(gamma), kappa=_ro(kappa), E0=_ro(E0), df1=_ro(z), df2=_ro(q), test_error=_ro(test_error),
-                    test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(b2), variance=_ro(variance),
-                    ensemble_limit_mse=_ro(e_inf), feature_variance=_ro(feat_var), n=_ro(n_), p=_ro(p_),
-                    ridge=_ro(ridge_), noise=_ro(noise_), residual=_ro(res), system=system)
+    return EigenRFResult(gamma=_ro(gamma), kappa=_ro(kappa), E0=_ro(E0), df1=_ro(z), df2=_ro(q),
+                         test_error=_ro(test_error), test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(b2),
+                         variance=_ro(variance), ensemble_limit_mse=_ro(e_inf), feature_variance=_ro(feat_var),
+                         n=_ro(n_), p=_ro(p_), ridge=_ro(ridge_), noise=_ro(noise_), residual=_ro(res),
+                         system=system)
 
 
 def rf_data_limit(system: Eigensystem, p: ArrayLike, noise: ArrayLike = 0.0) -> np.ndarray:

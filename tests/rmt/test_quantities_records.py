@@ -137,3 +137,29 @@ def test_to_frame_names_the_extra_without_pandas(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
     with pytest.raises(ImportError, match=r"\[pandas\]"):
         linear_theory(LinearProblem(n=10, d=5, ridge=0.1)).to_frame()
+
+
+def test_one_meaning_per_name():
+    """Distinct names where there were clashes, the old names kept as aliases; the optimal-ridge results agree on
+    ``ridge`` and ``test_error``."""
+    from rmt.theory import covariate_shift, eigen, eigen_autodiff, random_features
+
+    assert eigen.RFResult is eigen.EigenRFResult and eigen.EigenRFResult is not random_features.RFResult
+    assert random_features.OptimalRidge is random_features.RFOptimalRidge
+    assert covariate_shift.OptimalRidge is covariate_shift.ShiftOptimalRidge
+    assert random_features.RFOptimalRidge is not covariate_shift.ShiftOptimalRidge
+    assert random_features.rf_optimal_ridge is random_features.optimal_ridge
+    assert covariate_shift.shift_optimal_ridge is covariate_shift.optimal_ridge
+    assert eigen_autodiff.eigen_optimal_ridge is eigen_autodiff.optimal_ridge
+    rf = random_features.rf_optimal_ridge(Problem.from_ratios(0.5, 0.5, ridge=0.1, noise=0.25))
+    sh = covariate_shift.shift_optimal_ridge(0.5, 0.25, noise=0.1)
+    opt = eigen_autodiff.Optimum(x=0.3, value=0.2, slope=0.0, at_bound=None, bounds=(1e-3, 1.0), evaluations=5)
+    for r in (rf, sh, opt):
+        assert r.ridge > 0 and r.test_error > 0
+    assert (opt.ridge, opt.test_error) == (0.3, 0.2)
+    # the error is minimal at the optimum: both neighbours are worse (independent evaluation)
+    p = Problem.from_ratios(0.5, 0.5, ridge=rf.ridge, noise=0.25)
+    for f in (0.8, 1.25):
+        assert random_features.rf_theory(p.replace(ridge=rf.ridge * f)).test_error > rf.test_error
+    # gamma means d/n: LinearProblem.gamma, the `rmt theory linear --gamma` flag and the records' gamma column
+    assert LinearProblem.from_ratio(2.0).gamma == 2.0 and describe("gamma") == "d / n (linear ridge)"
