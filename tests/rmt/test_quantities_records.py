@@ -163,3 +163,30 @@ def test_one_meaning_per_name():
         assert random_features.rf_theory(p.replace(ridge=rf.ridge * f)).test_error > rf.test_error
     # gamma means d/n: LinearProblem.gamma, the `rmt theory linear --gamma` flag and the records' gamma column
     assert LinearProblem.from_ratio(2.0).gamma == 2.0 and describe("gamma") == "d / n (linear ridge)"
+
+
+def test_every_theory_result_has_flat_records():
+    """Mixtures, NTK scalings, eigenframework and the covariate shift: one flat row per grid point, coordinates
+    first, every value equal to the result's own (independently read) field."""
+    from rmt.theory.covariate_shift import covariate_shift_error, two_point
+    from rmt.theory.eigen import Eigensystem, krr, rf
+    from rmt.theory.ntk import infinite_width
+    from rmt.theory.random_features import FeatureMixture, mixture_theory
+
+    mix = mixture_theory(np.array([0.5, 2.0]), 0.5, 0.1, FeatureMixture.from_activations(["relu", "tanh"]))
+    recs = mix.records()
+    assert [r["phi"] for r in recs] == [0.5, 2.0] and [r["test_error"] for r in recs] == list(mix.test_error)
+    iw = infinite_width(Problem.from_ratios(np.array([0.5, 2.0]), 1.0, ridge=0.1, noise=0.1), lr_ratio=0.5)
+    recs = iw.records()
+    assert "psi" not in recs[0] and recs[1]["phi"] == 2.0 and recs[1]["fine_grained.X"] == iw.fine_grained["X"][1]
+    system = Eigensystem.power_law(1.5, 1.8, 200)
+    k = krr(system, n=np.array([50.0, 100.0]), ridge=1e-3, noise=0.1).records()
+    assert [r["model"] for r in k] == ["eigen-krr"] * 2 and k[1]["n"] == 100.0
+    e = rf(system, n=100, p=50, ridge=1e-3, noise=0.1)
+    (row,) = e.records()
+    assert row["ensemble_limit_error"] == pytest.approx(float(e.ensemble_limit_mse) - 0.1, abs=1e-15)
+    sh = covariate_shift_error(0.5, np.array([0.5, 0.25]), spectrum=two_point(1.0), ridge=0.0, activation="tanh",
+                               noise=0.1)
+    recs = sh.records()
+    assert math.isnan(recs[0]["ood_penalty"]) and recs[0]["test_error"] == math.inf  # the ridgeless pole
+    assert recs[1]["ood_penalty"] == pytest.approx(sh.test_error[1] - sh.id_test_error[1], rel=1e-15)
