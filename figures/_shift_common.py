@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._cliutil import to_jsonable
+from rmt.records import jsonable
 from rmt.problem import Problem
 from rmt.theory.covariate_shift import JointSpectrum, two_point
 
@@ -102,7 +102,7 @@ def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: i
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(to_jsonable(payload), indent=1))
+    path.write_text(json.dumps(jsonable(payload), indent=1))
     return path
 
 

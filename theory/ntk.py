@@ -140,7 +140,7 @@ class NTKResult(NTKTabular):
     scaling = "quadratic"
 
     def as_dict(self) -> dict[str, Any]:
-        """The numbers (JSON-friendly after :func:`figures._cliutil.to_jsonable`)."""
+        """The numbers (JSON-friendly after :func:`rmt.records.jsonable`)."""
         out = {k: getattr(self, k) for k in ("test_error", "train_error", "bias", "variance", "noise_variance")}
         out["fine_grained"] = None if self.fine_grained is None else dict(self.fine_grained)
         for k in ("kappa", "d1", "d2", "tau1", "alpha", "ensemble_ridge", "f0_excess"):
