@@ -36,10 +36,12 @@ __all__ = [
     "PANDAS_EXTRA",
     "Tabular",
     "broadcast_records",
+    "coordinate_columns",
     "coordinates",
     "flatten",
     "frame",
     "jsonable",
+    "rows_of",
     "write_csv",
 ]
 
@@ -75,6 +77,8 @@ def jsonable(obj: Any) -> Any:
 
 def _scalar(v: Any) -> Any:
     """A plain Python value for one table cell (non-finite floats kept as floats)."""
+    if type(v) in (float, str, int, bool) or v is None:  # the common case, first
+        return v
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (int, np.integer)):
@@ -95,7 +99,9 @@ def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in obj.items():
         name = f"{prefix}{k}"
-        if isinstance(v, Mapping):
+        if type(v) is float:  # the common case, first (an ABC isinstance check is slow)
+            out[name] = v
+        elif isinstance(v, dict) or isinstance(v, Mapping):
             if v:
                 out.update(flatten(v, name + "."))
             else:
@@ -152,44 +158,57 @@ def write_csv(rows: Sequence[Mapping[str, Any]], stream: TextIO | None = None) -
     return text
 
 
-def _at(v: Any, shape: tuple[int, ...], idx: tuple[int, ...]) -> Any:
-    return np.broadcast_to(np.asarray(v, dtype=float), shape)[idx].item()
-
-
-def coordinates(problem: Any, model: str, idx: tuple[int, ...] = (), shape: tuple[int, ...] | None = None
-                ) -> dict[str, Any]:
-    """The coordinate columns of one point of ``problem`` (a :class:`rmt.Problem`, :class:`rmt.LinearProblem` or
-    the mapping of their ``as_dict()``), for the model-table name ``model``.
+def coordinate_columns(problem: Any, model: str, shape: tuple[int, ...] | None = None) -> dict[str, list[Any]]:
+    """The coordinate columns of every point of ``problem`` (a :class:`rmt.Problem`, :class:`rmt.LinearProblem` or
+    the mapping of their ``as_dict()``) for the model-table name ``model``: one list per column, points in C order
+    over ``shape`` (default: the problem's own broadcast shape).
 
     :class:`rmt.Problem`: ``model, activation, n0, n1, m, phi, psi, ridge, noise, signal, nonlinear_signal`` with
     ``phi = n0/m`` and ``psi = n0/n1`` computed from the sizes (for a problem built from ratios, ``n0 = 1`` unless
     given). :class:`rmt.LinearProblem`: ``model, n, d, gamma, ridge, noise, signal`` with ``gamma = d/n``.
-
-    Args:
-        problem: the problem (scalar, or a grid together with ``idx``).
-        model: the model name written in the ``model`` column.
-        idx, shape: the grid index of the point and the grid's shape (default: the problem's own shape).
     """
+    return _columns_and_shape(problem, model, shape)[0]
+
+
+def _columns_and_shape(problem: Any, model: str, shape: tuple[int, ...] | None
+                       ) -> tuple[dict[str, list[Any]], tuple[int, ...]]:
     d = problem if isinstance(problem, Mapping) else None
     get = (lambda k: d[k]) if d is not None else (lambda k: getattr(problem, k))  # noqa: E731
     linear = (d is not None and "d" in d) or (d is None and hasattr(problem, "gamma"))
     names = ("n", "d", "ridge", "noise", "signal") if linear else (
         "n0", "n1", "m", "ridge", "noise", "signal", "nonlinear_signal")
-    vals = {k: get(k) for k in names if d is None or k in d}
+    vals = {k: np.asarray(get(k), dtype=float) for k in names if d is None or k in d}
     if shape is None:
-        shape = np.broadcast_shapes(*(np.shape(v) for v in vals.values()))
-    out: dict[str, Any] = {"model": model}
-    pt = {k: _at(v, shape, idx) for k, v in vals.items()}
+        shape = np.broadcast_shapes(*(v.shape for v in vals.values()))
+    size = int(np.prod(shape, dtype=int))
+    col = {k: np.broadcast_to(v, shape).ravel() for k, v in vals.items()}
+    out: dict[str, list[Any]] = {"model": [model] * size}
     if linear:
-        out.update(n=pt["n"], d=pt["d"], gamma=pt["d"] / pt["n"])
+        out.update(n=col["n"].tolist(), d=col["d"].tolist(), gamma=(col["d"] / col["n"]).tolist())
     else:
         act = get("activation")
-        out["activation"] = act if isinstance(act, str) else getattr(act, "name", str(act))
-        out.update(n0=pt["n0"], n1=pt["n1"], m=pt["m"], phi=pt["n0"] / pt["m"], psi=pt["n0"] / pt["n1"])
-    out.update(ridge=pt["ridge"], noise=pt["noise"], signal=pt["signal"])
-    if "nonlinear_signal" in pt:
-        out["nonlinear_signal"] = pt["nonlinear_signal"]
-    return out
+        out["activation"] = [act if isinstance(act, str) else getattr(act, "name", str(act))] * size
+        out.update(n0=col["n0"].tolist(), n1=col["n1"].tolist(), m=col["m"].tolist(),
+                   phi=(col["n0"] / col["m"]).tolist(), psi=(col["n0"] / col["n1"]).tolist())
+    out.update(ridge=col["ridge"].tolist(), noise=col["noise"].tolist(), signal=col["signal"].tolist())
+    if "nonlinear_signal" in col:
+        out["nonlinear_signal"] = col["nonlinear_signal"].tolist()
+    return out, tuple(shape)
+
+
+def rows_of(columns: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Columns (equal-length lists) as a list of row dicts."""
+    keys = list(columns)
+    return [dict(zip(keys, vals)) for vals in zip(*(columns[k] for k in keys))]
+
+
+def coordinates(problem: Any, model: str, idx: tuple[int, ...] = (), shape: tuple[int, ...] | None = None
+                ) -> dict[str, Any]:
+    """The coordinate columns of one point of ``problem`` (see :func:`coordinate_columns`): the point ``idx`` of a
+    grid of shape ``shape`` (default: the problem's own shape; ``()`` for a scalar problem)."""
+    cols, full = _columns_and_shape(problem, model, shape)
+    flat = int(np.ravel_multi_index(idx, full)) if idx else 0
+    return {k: v[flat] for k, v in cols.items()}
 
 
 def broadcast_records(coords: Mapping[str, Any], values: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ from rmt._validation import check_positive_int
 from rmt.activations import constants
 from rmt.problem import Problem
 from rmt.quantities import FINE_GRAINED_KEYS
-from rmt.records import Tabular, coordinates
+from rmt.records import Tabular, coordinate_columns, rows_of
 from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
 from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
 from rmt.theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
@@ -278,31 +278,27 @@ class RFResult(Tabular):
     def nested_records(self, extras: bool = True) -> list[dict[str, Any]]:
         """One JSON-ready dict per parameter point (C order): ``test_error``, ``train_error``, ``bias``,
         ``variance``, ``fine_grained`` (seven keys) and, with ``extras``, the coordinates
-        (:func:`rmt.records.coordinates`, ``model = "rf"``), ``tau1``, ``tau2``, the effective ridges, ``chi``, the
+        (:func:`rmt.records.coordinate_columns`, ``model = "rf"``), ``tau1``, ``tau2``, the effective ridges, ``chi``, the
         overlap, MM's ``B`` and ``V`` and the diagnostics. :meth:`records` flattens them (``fine_grained.PX``)."""
         p = self.problem
         shape = p.shape
-        def at(v: Any, idx: tuple) -> float:
-            return float(np.broadcast_to(np.asarray(v, dtype=float), shape)[idx])
-        out = []
-        fields = {"phi": p.phi, "psi": p.psi, "n1_over_m": p.width_ratio, "ridge": p.ridge, "noise": p.noise,
-                  "signal": p.signal, "nonlinear_signal": p.nonlinear_signal, "lambda_mm": p.lambda_mm}
-        for idx in np.ndindex(*shape) if shape else [()]:
-            rec: dict[str, Any] = coordinates(p, "rf", idx, shape) if extras else {}
-            rec |= {"test_error": at(self.test_error, idx), "train_error": at(self.train_error, idx),
-                    "bias": at(self.bias, idx), "variance": at(self.variance, idx),
-                    "fine_grained": {k: at(self.fine_grained[k], idx) for k in FINE_GRAINED_KEYS}}
-            if extras:
-                rec.update({k: at(v, idx) for k, v in fields.items()})
-                rec["activation"] = p.activation.name
-                rec["eta"], rec["zeta"] = float(self.eta), float(self.zeta)
-                for k in ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "overlap", "B_mm", "V_mm"):
-                    rec[k] = at(getattr(self, k), idx)
-                rec["residual"] = at(self.diagnostics.residual, idx)
-                rec["status"] = Status(int(np.broadcast_to(np.asarray(self.diagnostics.status), shape)[idx])
-                                       ).name.lower()
-            out.append(rec)
-        return out
+        size = int(np.prod(shape, dtype=int))
+
+        def col(v: Any) -> list[float]:
+            return np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().tolist()
+
+        cols: dict[str, list[Any]] = coordinate_columns(p, "rf", shape) if extras else {}
+        cols.update({k: col(getattr(self, k)) for k in ("test_error", "train_error", "bias", "variance")})
+        cols["fine_grained"] = rows_of({k: col(self.fine_grained[k]) for k in FINE_GRAINED_KEYS})
+        if extras:
+            cols.update(n1_over_m=col(p.width_ratio), lambda_mm=col(p.lambda_mm), eta=[float(self.eta)] * size,
+                        zeta=[float(self.zeta)] * size)
+            for k in ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "overlap", "B_mm", "V_mm"):
+                cols[k] = col(getattr(self, k))
+            cols["residual"] = col(self.diagnostics.residual)
+            status = np.broadcast_to(np.asarray(self.diagnostics.status), shape).ravel()
+            cols["status"] = [Status(int(s)).name.lower() for s in status]
+        return rows_of(cols)
 
 
 # ----------------------------------------------------------------------------------------------------------------
