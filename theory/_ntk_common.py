@@ -11,7 +11,7 @@ from rmt._validation import check_nonnegative
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
 from rmt.quantities import FINE_GRAINED_KEYS  # ``P`` = both layers' initial weights
-from rmt.records import Tabular, coordinates
+from rmt.records import Tabular, coordinate_columns, rows_of
 
 __all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "ntk_constants"]
 
@@ -137,10 +137,11 @@ class NTKTabular(Tabular):
                 return float(np.broadcast_to(v, shape)[idx])
             return v
 
+        coords = rows_of({k: v for k, v in coordinate_columns(problem, "ntk", shape).items() if k not in self.unused})
+        lrs = np.broadcast_to(lr, shape).ravel().tolist()
         out = []
-        for idx in np.ndindex(*shape):
-            rec = {k: v for k, v in coordinates(problem, "ntk", idx, shape).items() if k not in self.unused}
-            rec.update(scaling=self.scaling, lr_ratio=float(np.broadcast_to(lr, shape)[idx]))
+        for rec, lr_i, idx in zip(coords, lrs, np.ndindex(*shape)):
+            rec.update(scaling=self.scaling, lr_ratio=lr_i)
             rec.update(pick(data, idx))
             out.append(rec)
         return out
