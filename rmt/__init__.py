@@ -7,7 +7,7 @@ bracketing, mpmath path) and :mod:`rmt.problem`.
 """
 
 from rmt.activations import Activation, ActivationConstants, KNOWN_ACTIVATIONS, constants, get_activation
-from rmt.problem import CovarianceSpectrum, LinearProblem, Problem
+from rmt.problem import CovarianceSpectrum, JointSpectrum, LinearProblem, Problem
 from rmt.solvers import Solution, SolverError, Status
 
 __version__ = "0.1.0"
@@ -16,6 +16,7 @@ __all__ = [
     "Activation",
     "ActivationConstants",
     "CovarianceSpectrum",
+    "JointSpectrum",
     "KNOWN_ACTIVATIONS",
     "LinearProblem",
     "Problem",

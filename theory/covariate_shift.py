@@ -41,7 +41,8 @@ Physical branches (sheet section 6): ``rho`` is the unique root of ``ridge phi/p
 :class:`rmt.solvers.SolverError` with its residual; no NaN is returned silently. At the interpolation threshold
 ``n1 = m`` with ``ridge = 0`` the error is ``+inf`` (the double-descent pole), reported as such.
 
-Layout: the spectra and families live in :mod:`theory._shift_spectra`, the kernel formulas in
+Layout: the joint spectrum is :class:`rmt.problem.JointSpectrum` (beside the problem description), the families
+live in :mod:`theory._shift_spectra`, the kernel formulas in
 :mod:`theory._kernel_ood`; every public name is importable from this module.
 """
 

@@ -190,3 +190,15 @@ def test_every_theory_result_has_flat_records():
     recs = sh.records()
     assert math.isnan(recs[0]["ood_penalty"]) and recs[0]["test_error"] == math.inf  # the ridgeless pole
     assert recs[1]["ood_penalty"] == pytest.approx(sh.test_error[1] - sh.id_test_error[1], rel=1e-15)
+
+
+def test_joint_spectrum_lives_beside_the_problem():
+    import rmt
+    from rmt.theory import covariate_shift
+
+    assert covariate_shift.JointSpectrum is rmt.JointSpectrum  # the old import path is an alias
+    sp = rmt.JointSpectrum([1.6, 0.4], [0.4, 1.6])
+    cov = sp.covariance()
+    assert isinstance(cov, rmt.CovarianceSpectrum) and rmt.JointSpectrum.from_covariance(cov).as_dict()["test"] == [
+        0.4, 1.6]
+    assert sp.train_trace == cov.train_trace == 1.0
