@@ -169,9 +169,9 @@ def _figure(view: views.View, points: dict[str, np.ndarray] | None) -> dict[str,
     if view.z is not None:
         z = [[None if not math.isfinite(v) else float(v) for v in row] for row in view.z]
         x, y = view.x.tolist(), view.y.tolist()
-        traces.append({"type": "heatmap", "x": x, "y": y, "z": z, "colorscale": "RdBu",  # plotly's RdBu runs blue to red: red, the shift hurts
-                      
-                       "zmid": 0.0, "name": "E_OOD - E_ID", "colorbar": {"title": {"text": "OOD penalty"}}})
+        # plotly's RdBu runs from blue (low) to red (high): red where the shift hurts
+        traces.append({"type": "heatmap", "x": x, "y": y, "z": z, "colorscale": "RdBu", "zmid": 0.0,
+                       "name": "E_OOD - E_ID", "colorbar": {"title": {"text": "OOD penalty"}}})
         traces.append({"type": "contour", "x": x, "y": y, "z": z, "showscale": False, "name": "zero contour",
                        "contours": {"start": 0.0, "end": 0.0, "size": 1.0, "coloring": "none"},
                        "line": {"color": "black", "width": 2}})
