@@ -316,6 +316,8 @@ def test_screenshots_of_each_view(page):
     from selenium.webdriver.common.by import By
 
     driver.get(url)
+    _wait(lambda: _curve(_traces(driver), "test_error"), 60, "the first curve")
+    _set(driver, "ridge", "0.1")  # the settings of the background simulation above (its point is real)
     for name, trace in (("descent", "test_error"), ("phase", "E_OOD - E_ID"), ("learning", "test_error (KRR)")):
         driver.find_element(By.CSS_SELECTOR, f"#view input[value='{name}']").click()
         _wait(lambda: _curve(_traces(driver), trace), 30, name)
