@@ -5,6 +5,7 @@ exact theory on a grid and returns a :class:`View`: the columns of numbers that 
 ``rmt theory ...`` command line, and a title. The page (:mod:`rmt.figures.explore`) only draws these, so that what a
 test reads from the browser can be compared with what ``rmt theory`` prints for the same settings.
 
+The models are those of the model table (:mod:`rmt.figures.models`), called through its theory entry points.
 Views:
 
 * ``descent``: test error of random-feature (Adlam & Pennington, arXiv:2011.03321) or NTK regression (quadratic
@@ -158,6 +159,13 @@ def _ens(k: float) -> str:
     return "inf" if math.isinf(k) else str(int(k))
 
 
+def _theory(model: str) -> Any:
+    """The theory entry point of ``model`` from the model table (:mod:`rmt.figures.models`)."""
+    from rmt.figures.models import entry_point, get_model
+
+    return entry_point(get_model(model).theory)
+
+
 def descent(s: Mapping[str, Any]) -> View:
     """Test error against ``n1/m`` at fixed ``phi``: theory on a log grid of ``psi = phi / (n1/m)``."""
     from rmt.problem import Problem
@@ -169,18 +177,15 @@ def descent(s: Mapping[str, Any]) -> View:
                             noise=s["noise"], signal=s["signal"])
     common = (f"--phi {s['phi']:g} --psi {psi_lo:g}:{psi_hi:g}:{GRID_POINTS}:log --ridge {s['ridge']:g} "
               f"--activation {s['activation']} --noise {s['noise']:g} --signal {s['signal']:g}")
+    theory = _theory(s["model"])
     if s["model"] == "ntk":
-        from rmt.theory.ntk import quadratic_scaling
-
-        r = quadratic_scaling(p, lr_ratio=s["lr_ratio"])
+        r = theory(p, lr_ratio=s["lr_ratio"])
         curves = {"test_error": _finite(r.test_error), "bias": _finite(r.bias)}
         curves.update({k: _finite(v) for k, v in r.fine_grained.items()})
         command = f"rmt theory ntk {common} --lr-ratio {s['lr_ratio']:g} --json"
         title = f"NTK regression (r = {s['lr_ratio']:g}), {s['activation']}"
     else:
-        from rmt.theory.random_features import rf_theory
-
-        r = rf_theory(p)
+        r = theory(p)
         if s["ensemble"] != 1:
             r = r.ensemble(s["ensemble"])
         curves = {"test_error": _finite(r.test_error), "bias": _finite(r.bias)}
@@ -227,8 +232,9 @@ def phase(s: Mapping[str, Any]) -> View:
 
 def learning(s: Mapping[str, Any]) -> View:
     """Eigenframework learning curve: test error against ``n`` (KRR, or random features with ``p`` features)."""
-    from rmt.theory.eigen import Eigensystem, krr, rf
+    from rmt.theory.eigen import Eigensystem
 
+    krr, rf = _theory("eigen-krr"), _theory("eigen-rf")
     system = Eigensystem.power_law(alpha=s["alpha"], beta=s["beta"], modes=LEARNING_MODES)
     n = np.geomspace(1.0, 1000.0, LEARNING_POINTS)  # the eigenframework takes n as a real number
     ridge = s["ridge"]
