@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import time
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import jax
@@ -380,13 +379,3 @@ def raise_if_nonfinite(raw: Mapping[str, np.ndarray], keys: Sequence[str], what:
         raise SolverError(f"{what}: non-finite predictions in {int(bad.sum())} of {bad.size} repetitions "
                           f"(first: repetition {first}); {hint}")
 
-
-class Timer:
-    """Wall-clock seconds since construction."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start

@@ -31,6 +31,7 @@ from rmt.montecarlo import random_features as rf
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, make_result
 from rmt._validation import check_finite, check_nonnegative, check_positive_int
+from rmt.numerics import Timer
 from rmt.activations import ActivationLike, get_activation
 from rmt.problem import Problem
 
@@ -194,7 +195,7 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     Raises:
         ValueError: bad arguments. rmt.solvers.SolverError: non-finite predictions.
     """
-    timer = eng.Timer()
+    timer = Timer()
     lr = float(check_nonnegative(lr_ratio, "lr_ratio"))
     reps = check_positive_int(reps, "reps", minimum=1)
     seed = eng.check_seed(seed)

@@ -42,6 +42,7 @@ from rmt.montecarlo import _engine as eng
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, decompose, make_result
 from rmt._validation import check_positive_int
+from rmt.numerics import Timer
 from rmt.activations import Activation
 from rmt.problem import Problem
 
@@ -343,7 +344,7 @@ def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool,
 def _run(problem: Problem, *, trials: Any, reps: int, seed: int, n_test: int | None, center: bool, taus: bool,
          solver: str, dtype: Any, max_memory: float, devices: int | None, progress: Callable[[int], None] | None,
          test_sets: int) -> tuple[dict[str, np.ndarray], _Config, dict[str, Any], float]:
-    timer = eng.Timer()
+    timer = Timer()
     reps = check_positive_int(reps, "reps", minimum=1)
     seed = eng.check_seed(seed)
     cfg, prm, options = _prepare(problem, trials=trials, n_test=n_test, center=center, taus=taus, solver=solver,

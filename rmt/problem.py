@@ -35,18 +35,10 @@ import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive
 from rmt.activations import Activation, ActivationLike, get_activation
+from rmt.numerics import ArrayLike, frozen_value
 
 __all__ = ["ArrayLike", "CovarianceSpectrum", "LinearProblem", "Problem"]
 
-ArrayLike = Any  # float or numpy array
-
-
-def _freeze(arr: np.ndarray) -> float | np.ndarray:
-    if arr.ndim == 0:
-        return float(arr)
-    arr = np.array(arr, dtype=float)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,9 +127,9 @@ class Problem:
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         for name in ("n0", "n1", "m"):
-            set_(name, _freeze(check_positive(getattr(self, name), name)))
+            set_(name, frozen_value(check_positive(getattr(self, name), name)))
         for name in ("ridge", "noise", "signal", "nonlinear_signal"):
-            set_(name, _freeze(check_nonnegative(getattr(self, name), name)))
+            set_(name, frozen_value(check_nonnegative(getattr(self, name), name)))
         set_("activation", get_activation(self.activation))
         if self.covariance is not None and not isinstance(self.covariance, CovarianceSpectrum):
             raise ValueError("covariance must be a CovarianceSpectrum or None")
@@ -188,32 +180,32 @@ class Problem:
     @property
     def phi(self) -> ArrayLike:
         """``n0 / m``."""
-        return _freeze(np.asarray(self.n0) / self.m)
+        return frozen_value(np.asarray(self.n0) / self.m)
 
     @property
     def psi(self) -> ArrayLike:
         """``n0 / n1``."""
-        return _freeze(np.asarray(self.n0) / self.n1)
+        return frozen_value(np.asarray(self.n0) / self.n1)
 
     @property
     def psi1(self) -> ArrayLike:
         """Mei-Montanari ``N/d = n1 / n0``."""
-        return _freeze(np.asarray(self.n1) / self.n0)
+        return frozen_value(np.asarray(self.n1) / self.n0)
 
     @property
     def psi2(self) -> ArrayLike:
         """Mei-Montanari ``n/d = m / n0``."""
-        return _freeze(np.asarray(self.m) / self.n0)
+        return frozen_value(np.asarray(self.m) / self.n0)
 
     @property
     def lambda_mm(self) -> ArrayLike:
         """Mei-Montanari ridge ``lambda = phi * ridge``."""
-        return _freeze(np.asarray(self.ridge) * self.phi)
+        return frozen_value(np.asarray(self.ridge) * self.phi)
 
     @property
     def width_ratio(self) -> ArrayLike:
         """``n1 / m = phi / psi`` (> 1: over-parameterised)."""
-        return _freeze(np.asarray(self.n1) / self.m)
+        return frozen_value(np.asarray(self.n1) / self.m)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -286,9 +278,9 @@ class LinearProblem:
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         for name in ("n", "d"):
-            set_(name, _freeze(check_positive(getattr(self, name), name)))
+            set_(name, frozen_value(check_positive(getattr(self, name), name)))
         for name in ("ridge", "noise", "signal"):
-            set_(name, _freeze(check_nonnegative(getattr(self, name), name)))
+            set_(name, frozen_value(check_nonnegative(getattr(self, name), name)))
         if self.spectrum is not None and not isinstance(self.spectrum, CovarianceSpectrum):
             raise ValueError("spectrum must be a CovarianceSpectrum or None")
         if self.beta_weights is not None:
@@ -318,7 +310,7 @@ class LinearProblem:
     @property
     def gamma(self) -> ArrayLike:
         """``d / n``."""
-        return _freeze(np.asarray(self.d) / self.n)
+        return frozen_value(np.asarray(self.d) / self.n)
 
     @property
     def eigenvalues(self) -> np.ndarray:

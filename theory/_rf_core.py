@@ -40,6 +40,7 @@ import numpy as np
 
 from rmt._validation import check_positive_int
 from rmt.activations import constants
+from rmt.numerics import frozen_value, zero_safe_product
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
 from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
@@ -59,22 +60,6 @@ BRANCH_RULES = (
     "tau1 = gamma_tilde R / gamma, checked in (S67)/(S68) and in (0, 1/gamma] with tau2 > 0; "
     "chi: unique root with a1, a2 > 0 on (chi0, 0) (monotone Newton); "
     "ridgeless: closed forms (negative chi0, positive effective-ridge roots)")
-
-
-def _ro(x: Any) -> Any:
-    """A read-only array, or a float for 0-d input."""
-    arr = np.asarray(x)
-    if arr.ndim == 0:
-        return arr.item()
-    arr = arr.view()  # the caller's array stays writable; the returned view is not (no copy)
-    arr.setflags(write=False)
-    return arr
-
-
-def _scale(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``coef * x`` with ``0 * inf = 0`` (a term with zero weight vanishes even where ``x`` diverges)."""
-    with np.errstate(invalid="ignore"):
-        return np.where(coef == 0, 0.0, coef * x)
 
 
 def parse_k(k: Any) -> float:
@@ -224,12 +209,12 @@ class RFResult:
         if self.precision:
             return (self.eta - self.zeta + self.gamma_tilde) / self.zeta
         with np.errstate(divide="ignore"):
-            return _ro((self.eta - self.zeta + np.asarray(self.gamma_tilde, dtype=float)) / self.zeta)
+            return frozen_value((self.eta - self.zeta + np.asarray(self.gamma_tilde, dtype=float)) / self.zeta, None)
 
     def _add(self, *vals: Any) -> Any:
         if self.precision:
             return sum(vals[1:], vals[0])
-        return _ro(sum(np.asarray(v, dtype=float) for v in vals))
+        return frozen_value(sum(np.asarray(v, dtype=float) for v in vals), None)
 
     def _avg(self, kind: str, k: Any, divided: tuple[str, ...]) -> AveragedResult:
         kf = parse_k(k)
@@ -238,9 +223,9 @@ class RFResult:
             v = self.fine_grained[key]
             if key in divided:
                 if math.isinf(kf):  # the term vanishes (also where it diverges at finite k)
-                    v = type(v)(0) if self.precision else _ro(np.zeros(np.shape(v)))
+                    v = type(v)(0) if self.precision else frozen_value(np.zeros(np.shape(v)), None)
                 else:
-                    v = v / kf if self.precision else _ro(np.asarray(v, dtype=float) / kf)
+                    v = v / kf if self.precision else frozen_value(np.asarray(v, dtype=float) / kf, None)
             fg[key] = v
         variance = self._add(*(fg[key] for key in FINE_GRAINED_KEYS))
         return AveragedResult(kind=kind, k=kf, test_error=self._add(self.bias, variance), bias=self.bias,
@@ -271,7 +256,8 @@ class RFResult:
         Psi5)`` follows: ``Psi1 = c``, ``Psi2 = B_MM - 1 + 2 c``, ``Psi3 = V_MM``, ``Psi4 = c^2 + V_X/s``,
         ``Psi5 = phi (G - t K)``."""
         c = self.overlap
-        psi2 = self.B_mm - 1 + 2 * c if self.precision else _ro(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c))
+        psi2 = (self.B_mm - 1 + 2 * c if self.precision
+                else frozen_value(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c), None))
         return {"Psi1": c, "Psi2": psi2, "Psi3": self.V_mm, "Psi4": self.psi4, "Psi5": self.psi5}
 
     def records(self, extras: bool = True) -> list[dict[str, Any]]:
@@ -514,14 +500,14 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
         "P": signal * vp,
         "X": signal * vx + fstar * vxe,
         "eps": np.zeros(n),
-        "PX": _scale(signal, vpx) + _scale(fstar, vpxe),
+        "PX": zero_safe_product(signal, vpx) + zero_safe_product(fstar, vpxe),
         "Peps": np.zeros(n),
         "Xeps": noise * vxe,
-        "PXeps": _scale(noise, vpxe),
+        "PXeps": zero_safe_product(noise, vpxe),
     }
     bias = signal * bias_unit + fstar
     variance = sum(fg[k] for k in FINE_GRAINED_KEYS)
-    test = _scale(signal, B_mm) + _scale(noise_like, V_mm) + fstar
+    test = zero_safe_product(signal, B_mm) + zero_safe_product(noise_like, V_mm) + fstar
     train = signal * vals["train_signal"] + noise_like * vals["train_noise"]
 
     # --- status
@@ -536,7 +522,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     residual = np.maximum(worst, residuals["overlap"])
 
     def shp(v: np.ndarray) -> Any:
-        return _ro(v.reshape(shape))
+        return frozen_value(v.reshape(shape), None)
 
     diag = RFDiagnostics(status=shp(status), residual=shp(residual),
                          residuals=types.MappingProxyType({k: shp(v) for k, v in residuals.items()}),

@@ -15,27 +15,14 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import ArrayLike, readonly_array, frozen_value
 from rmt.problem import CovarianceSpectrum
 
 __all__ = ["ArrayLike", "JointSpectrum", "SpectrumLike", "as_joint_spectrum", "from_density", "power_law", "two_point"]
 
-ArrayLike = Any  # float or numpy array
-
 # ----------------------------------------------------------------------------------------------------------------
 # joint spectral measures
 # ----------------------------------------------------------------------------------------------------------------
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
-
-
-def _out(a: Any) -> Any:
-    """0-d arrays become floats; arrays are returned read-only."""
-    a = np.asarray(a, dtype=float)
-    return float(a) if a.ndim == 0 else _readonly(a)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,9 +72,9 @@ class JointSpectrum:
         w = w / w.sum(axis=-1, keepdims=True)
         if np.any(np.einsum("...k,...k->...", w, te) <= 0):
             raise ValueError("test eigenvalues must not all be zero (the test law needs tr Sigma_* > 0)")
-        object.__setattr__(self, "train", _readonly(tr))
-        object.__setattr__(self, "test", _readonly(te))
-        object.__setattr__(self, "weights", _readonly(w))
+        object.__setattr__(self, "train", readonly_array(tr))
+        object.__setattr__(self, "test", readonly_array(te))
+        object.__setattr__(self, "weights", readonly_array(w))
         object.__setattr__(self, "label", str(label))
 
     # --- construction ----------------------------------------------------------------------------------------
@@ -124,12 +111,12 @@ class JointSpectrum:
     @property
     def train_trace(self) -> Any:
         """``s = tr Sigma / n0`` (float, or an array of the batch shape)."""
-        return _out(np.einsum("...k,...k->...", self.weights, self.train))
+        return frozen_value(np.einsum("...k,...k->...", self.weights, self.train))
 
     @property
     def test_trace(self) -> Any:
         """``s_* = tr Sigma_* / n0`` (float, or an array of the batch shape)."""
-        return _out(np.einsum("...k,...k->...", self.weights, self.test))
+        return frozen_value(np.einsum("...k,...k->...", self.weights, self.test))
 
     @property
     def is_shifted(self) -> bool:

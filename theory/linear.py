@@ -35,6 +35,7 @@ import mpmath
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import frozen_value
 from rmt.problem import LinearProblem
 from rmt.solvers import SolverError, Status
 from rmt.stieltjes import mp_G, mp_K
@@ -82,15 +83,6 @@ class LinearResult:
                         "df1": at(self.df1), "df2": at(self.df2), "residual": at(self.residual),
                         "status": Status(int(np.broadcast_to(np.asarray(self.status), shape)[idx])).name.lower()})
         return out
-
-
-def _ro(v: np.ndarray, shape: tuple[int, ...]) -> Any:
-    v = np.asarray(v).reshape(shape)
-    if v.ndim == 0:
-        return v.item()
-    v = v.view()
-    v.setflags(write=False)
-    return v
 
 
 def _spectrum(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -161,9 +153,10 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
         ratio = np.where(pos, lam / np.where(kappa > 0, kappa, 1.0), np.where(gam < 1, 1.0 - gam, 0.0))
         train = np.where(ratio == 0, 0.0, ratio * ratio * (test + noise))
     status = np.where(conv & (residual <= 1e-10), Status.SUCCESS, Status.MAX_ITERATIONS).astype(np.int8)
-    out = LinearResult(problem=problem, kappa=_ro(kappa, shape), df1=_ro(df1, shape), df2=_ro(df2, shape),
-                       bias=_ro(bias, shape), variance=_ro(variance, shape), test_error=_ro(test, shape),
-                       train_error=_ro(train, shape), residual=_ro(residual, shape), status=_ro(status, shape))
+    ro = lambda v: frozen_value(np.reshape(v, shape), None)  # noqa: E731
+    out = LinearResult(problem=problem, kappa=ro(kappa), df1=ro(df1), df2=ro(df2), bias=ro(bias),
+                       variance=ro(variance), test_error=ro(test), train_error=ro(train), residual=ro(residual),
+                       status=ro(status))
     if throw and np.any(status != 0):
         raise SolverError(f"linear_theory: kappa equation not solved at {int(np.sum(status != 0))} points "
                           f"(worst residual {float(np.max(residual)):.3g})", residual=float(np.max(residual)),
@@ -193,7 +186,7 @@ def hmrt_isotropic(gamma: Any, ridge: Any, *, signal: Any = 1.0, noise: Any = 1.
         v0 = np.where(s2 == 0, 0.0, v0)
     bias = np.where(ridge > 0, r2 * lam * lam * K, b0)
     var = np.where(ridge > 0, s2 * gamma * (G - lam * K), v0)
-    return _ro(bias, bias.shape), _ro(var, var.shape)
+    return frozen_value(bias, None), frozen_value(var, None)
 
 
 def hmrt_ridgeless_c0(gamma: float, eigenvalues: Any, weights: Any, signal_weights: Any, *, signal: float = 1.0,
@@ -232,7 +225,7 @@ def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> 
     r2 = check_positive(signal, "signal")
     s2 = check_positive(noise, "noise")
     lam = s2 * gamma / r2
-    return _ro(lam, np.shape(lam)), _ro(s2 * gamma * mp_G(lam, gamma), np.shape(lam))
+    return frozen_value(lam, None), frozen_value(s2 * gamma * mp_G(lam, gamma), None)
 
 
 def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearResult:
