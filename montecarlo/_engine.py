@@ -39,9 +39,8 @@ import numpy as np
 from rmt._validation import check_positive, check_positive_int
 from rmt.activations import Activation, constants
 from rmt.problem import CovarianceSpectrum
+from rmt.numerics import jax_float64
 from rmt.solvers import SolverError
-
-jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
@@ -331,6 +330,7 @@ def _to_host(tree: Any) -> Any:
     return jax.tree_util.tree_map(np.asarray, tree)
 
 
+@jax_float64
 def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps: int, rep_flops: float = 1e12,
                     devices: int | None = None, progress: Callable[[int], None] | None = None
                     ) -> dict[str, np.ndarray]:

@@ -23,11 +23,13 @@ from rmt.montecarlo import _engine as eng
 from rmt.montecarlo import random_features as rf
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import ShiftResult, make_result
+from rmt.numerics import jax_float64
 from rmt.problem import Problem
 
 __all__ = ["simulate_shift"]
 
 
+@jax_float64
 def simulate_shift(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, seed: int = 0,
                    n_test: int | None = None, center: bool = True, taus: bool = True, solver: rf.Solver = "auto",
                    dtype: Any = "float64", max_memory: float = eng.DEFAULT_MAX_MEMORY, devices: int | None = None,

@@ -31,7 +31,7 @@ from rmt.montecarlo import random_features as rf
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, make_result
 from rmt._validation import check_finite, check_nonnegative, check_positive_int
-from rmt.numerics import Timer
+from rmt.numerics import Timer, jax_float64
 from rmt.activations import ActivationLike, get_activation
 from rmt.problem import Problem
 
@@ -45,6 +45,7 @@ def _pre(x: jax.Array, w: jax.Array) -> jax.Array:
     return x @ w.T * (1.0 / math.sqrt(x.shape[-1]))
 
 
+@jax_float64
 def empirical_ntk(x1: Any, x2: Any, w: Any, a: Any, activation: ActivationLike = "relu", *, lr_ratio: float = 1.0,
                   mu0: float = 0.0) -> jax.Array:
     r"""The empirical NTK ``Theta(x1, x2)`` of the two-layer network (module docstring), shape ``(len(x1), len(x2))``.
@@ -71,6 +72,7 @@ def _ntk_jit(act: Any, x1: jax.Array, x2: jax.Array, w: jax.Array, a: jax.Array,
     return second + lr_ratio * first
 
 
+@jax_float64
 def network_output(x: Any, w: Any, a: Any, activation: ActivationLike = "relu", *, mu0: float = 0.0) -> jax.Array:
     """``f(x) = n1^{-1/2} sum_i a_i (sigma(w_i.x / sqrt n0) - mu0)`` on the rows of ``x``."""
     act = get_activation(activation)
@@ -78,6 +80,7 @@ def network_output(x: Any, w: Any, a: Any, activation: ActivationLike = "relu", 
     return (act.jax_fn()(_pre(jnp.asarray(x), w)) - mu0) @ a / math.sqrt(w.shape[0])
 
 
+@jax_float64
 def kernel_ridge_predict(theta_train: Any, theta_test: Any, y: Any, ridge: float, *, f0_train: Any = None,
                          f0_test: Any = None) -> jax.Array:
     """Kernel ridge regression ``theta_test (theta_train + ridge I)^{-1} (y - f0_train) + f0_test`` by Cholesky.
@@ -170,6 +173,7 @@ def _ntk_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int
             "cell_flops": cell_flops, "rep_flops": k_p * k_x * cell_flops + 2.0 * k_p * t * n0 * n1}
 
 
+@jax_float64
 def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = False, trials: Any = (2, 2, 2),
                  reps: int = 4, seed: int = 0, n_test: int | None = None, center: bool = True,
                  second_layer: Any = None,
@@ -221,6 +225,7 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
                        seed=seed, n_test=base.n_test, config=options, elapsed_s=timer.elapsed)
 
 
+@jax_float64
 def ntk_draws(problem: Problem, *, seed: int = 0, rep: int = 0, trials: Any = (2, 2, 2), n_test: int | None = None,
               center: bool = True) -> tuple[rf.RFDraws, np.ndarray]:
     """The draws of repetition ``rep`` of :func:`simulate_ntk`: those of

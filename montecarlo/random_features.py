@@ -42,7 +42,7 @@ from rmt.montecarlo import _engine as eng
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, decompose, make_result
 from rmt._validation import check_positive_int
-from rmt.numerics import Timer
+from rmt.numerics import Timer, jax_float64
 from rmt.activations import Activation
 from rmt.problem import Problem
 
@@ -356,6 +356,7 @@ def _run(problem: Problem, *, trials: Any, reps: int, seed: int, n_test: int | N
     return _summarize_reps(raw, cfg.noisy, test_sets), cfg, options, timer.elapsed
 
 
+@jax_float64
 def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, seed: int = 0,
                 n_test: int | None = None, center: bool = True, taus: bool = True, solver: Solver = "auto",
                 dtype: Any = "float64", max_memory: float = eng.DEFAULT_MAX_MEMORY, devices: int | None = None,
@@ -422,6 +423,7 @@ class RFDraws:
     mu0: float
 
 
+@jax_float64
 def rf_draws(problem: Problem, *, seed: int = 0, rep: int = 0, trials: Any = (2, 2, 2), n_test: int | None = None,
              center: bool = True, dtype: Any = "float64") -> RFDraws:
     """The draws :func:`simulate_rf` uses in repetition ``rep`` with these arguments (same streams)."""

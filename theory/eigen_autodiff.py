@@ -15,8 +15,13 @@ transpose, and higher derivatives work because the tangent rule is itself differ
 * RF: ``G = gamma (1 - z/n)(1 - z/p) - ridge/n`` with ``z = df1(gamma)`` (Atanasov, Zavatone-Veth & Pehlevan
   arXiv:2405.00592; Simon, Karkada, Ghosh & Belkin arXiv:2311.14646), or ``df1(gamma) - min(n, p)`` at ridge 0.
 
-Everything is float64 (``jax_enable_x64`` is switched on when this module is imported). Conventions are those of
-:mod:`theory.eigen`: sum-convention ridge (per-sample ``ridge / n``), ``test_error`` excess (no test noise),
+Everything is float64 without touching JAX's global configuration: the entry points that take or return numpy
+values (:func:`spectrum_from`, :func:`power_law_spectrum`, :func:`krr_errors`, :func:`rf_errors`,
+:func:`optimal_ridge`, :func:`optimal_width`, :func:`sensitivities`) run inside :func:`rmt.numerics.float64_jax`.
+Under a JAX transformation (``jax.grad``, ``jax.vmap``, ...) the precision is that of the caller's inputs, so wrap
+such code in ``with rmt.numerics.float64_jax():`` (or enable ``jax_enable_x64`` yourself) for float64 derivatives;
+:func:`krr_kappa` and :func:`rf_gamma` (``jax.custom_jvp`` primitives) always follow the caller. Conventions are
+those of :mod:`theory.eigen`: sum-convention ridge (per-sample ``ridge / n``), ``test_error`` excess (no test noise),
 ``test_mse`` with the noise floor (Simon's ``E_te``).
 
 On top of the gradients:
@@ -44,10 +49,9 @@ import numpy as np
 from scipy.optimize import brentq
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import jax_float64
 from rmt.solvers import SolverError, Status
 from rmt.theory.eigen import Eigensystem
-
-jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "Optimum",
@@ -76,6 +80,7 @@ class Spectrum(NamedTuple):
     target_tail: jax.Array
 
 
+@jax_float64
 def spectrum_from(system: Eigensystem) -> Spectrum:
     """The :class:`Spectrum` of an :class:`~theory.eigen.Eigensystem`."""
     return Spectrum(jnp.asarray(system.eigenvalues), jnp.asarray(system.target_power),
@@ -83,6 +88,7 @@ def spectrum_from(system: Eigensystem) -> Spectrum:
                     jnp.asarray(system.target_tail, dtype=float))
 
 
+@jax_float64
 def power_law_spectrum(alpha: Any, beta: Any, modes: int, *, scale: Any = 1.0, target_scale: Any = 1.0
                        ) -> Spectrum:
     """``lambda_i = scale i^-alpha``, ``v_i^2 = target_scale i^-beta``, ``i = 1..modes`` as a differentiable
@@ -240,6 +246,7 @@ def _rf_gamma_jvp(primals, tangents):
 # errors
 # ----------------------------------------------------------------------------------------------------------------
 
+@jax_float64
 @jax.jit
 def krr_errors(spec: Spectrum, n: Any, ridge: Any, noise: Any = 0.0) -> dict[str, jax.Array]:
     """KRR errors (same formulas and keys as :class:`theory.eigen.KRRResult`): ``kappa``, ``E0``,
@@ -262,6 +269,7 @@ def krr_errors(spec: Spectrum, n: Any, ridge: Any, noise: Any = 0.0) -> dict[str
             "bias": bias, "variance": variance}
 
 
+@jax_float64
 @jax.jit
 def rf_errors(spec: Spectrum, n: Any, p: Any, ridge: Any, noise: Any = 0.0) -> dict[str, jax.Array]:
     """RF errors (same formulas and keys as :class:`theory.eigen.RFResult`): ``gamma``, ``kappa``, ``E0``,
@@ -413,6 +421,7 @@ def _chunked(kernel: Callable[[jax.Array, jax.Array], Any], ts: np.ndarray, aux:
     return np.concatenate(fs), np.concatenate(ds)
 
 
+@jax_float64
 def optimal_ridge(system: Eigensystem | Spectrum, n: float, noise: float = 0.0, p: float | None = None, *,
                   bounds: tuple[float, float] | None = None, grid: int = 64) -> Optimum:
     r"""The sum-convention ridge minimising the excess test error of KRR (``p=None``) or RF with ``p`` features,
@@ -451,6 +460,7 @@ def optimal_ridge(system: Eigensystem | Spectrum, n: float, noise: float = 0.0, 
     return Optimum(x=x, value=v, slope=s, at_bound=where, bounds=(lo, hi), evaluations=ev)
 
 
+@jax_float64
 def optimal_width(system: Eigensystem | Spectrum, compute: float, noise: float = 0.0, ridge: float | None = None, *,
                   bounds: tuple[float, float] | None = None, grid: int = 40, ridge_grid: int = 48) -> Optimum:
     r"""Compute-optimal number of random features: minimise the RF excess test error over ``p`` at a fixed budget
@@ -502,6 +512,7 @@ def optimal_width(system: Eigensystem | Spectrum, compute: float, noise: float =
                    extra={"n": C / x, "ridge": r_star})
 
 
+@jax_float64
 def sensitivities(system: Eigensystem | Spectrum, n: float, ridge: float, noise: float = 0.0,
                   p: float | None = None, *, key: str = "test_error") -> dict[str, Any]:
     r"""Gradients of one output (default the excess ``test_error``) with respect to every input, by reverse-mode
