@@ -106,7 +106,7 @@ def kernel_ridge_predict(theta_train: Any, theta_test: Any, y: Any, ridge: float
 
 @dataclass(frozen=True)
 class _Config:
-    rf: rf._Config
+    rf: rf.RFConfig
     include_f0: bool
     fixed_a: bool = False
 
@@ -119,7 +119,7 @@ def _rep_fn(cfg: _Config) -> Callable:
     n0, n1, m = base.n0, base.n1, base.m
 
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
-        d = rf._draw(base, key, prm)
+        d = rf.draw_rf(base, key, prm)
         a = eng.normal_draws(key, [("a", k_p, (n1,))], jnp.dtype(base.dtype))["a"]  # (kP, n1)
         if cfg.fixed_a:  # a given second layer in every P-cell (P = W only); the other draws are unchanged
             a = jnp.broadcast_to(prm["a_fixed"], (k_p, n1))
@@ -203,8 +203,9 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     lr = float(check_nonnegative(lr_ratio, "lr_ratio"))
     reps = check_positive_int(reps, "reps", minimum=1)
     seed = eng.check_seed(seed)
-    base, prm, options = rf._prepare(problem, trials=trials, n_test=n_test, center=center, taus=False,
-                                     solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1, cost=_ntk_cost)
+    base, prm, options = rf.prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=False,
+                                       solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1,
+                                       cost=_ntk_cost)
     cfg = _Config(rf=base, include_f0=bool(include_f0), fixed_a=second_layer is not None)
     prm = dict(prm, lr_ratio=jnp.asarray(lr, base.dtype))
     options = dict(options, model="ntk", lr_ratio=lr, include_f0=bool(include_f0))
@@ -218,7 +219,7 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=options["rep_flops"],
                               devices=devices, progress=progress)
     eng.raise_if_nonfinite(raw, ("resid", "train"), "NTK simulation", "use float64 or a larger ridge")
-    samples = rf._summarize_reps(raw, base.noisy, 1)
+    samples = rf.summarize_rf(raw, base.noisy, 1)
     for name, parts in _GROUPS.items():
         samples[name] = sum(samples[p] for p in parts)
     return make_result("ntk", samples, sources=SOURCES, trials=base.trials, extras=tuple(_GROUPS), reps=reps,
