@@ -42,9 +42,9 @@ from rmt._validation import check_positive_int
 from rmt.activations import constants
 from rmt.numerics import frozen_value, zero_safe_product
 from rmt.problem import Problem
-from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
+from rmt.solvers import Solution, SolverError, Status, monotone_newton, polyroots, select_real_in_interval
 from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
-from rmt.theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
+from rmt.theory._rf_numerics import mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
 
 __all__ = ["FINE_GRAINED_KEYS", "AveragedResult", "RFDiagnostics", "RFResult", "rf_constants", "rf_theory"]
 
@@ -292,9 +292,9 @@ class RFResult:
 # the float64 solver
 # ----------------------------------------------------------------------------------------------------------------
 
-def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zeta: float, eta: float
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Unique root of ``g - c g (Q + a R) - g0 = 0`` on ``[g0, inf)`` (see the module docstring), ``g0 > 0``."""
+def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zeta: float, eta: float) -> Solution:
+    """Unique root of ``g - c g (Q + a R) - g0 = 0`` on ``[g0, inf)`` (see the module docstring), ``g0 > 0``, with
+    the relative residual ``|g - c g h - g0| / (g + c g h + g0)`` (failures are reported in ``status``)."""
 
     def f(g: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ci, ri = c[idx], r[idx]
@@ -306,12 +306,13 @@ def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zet
         # d/dg [g h(g)] = int u^2 / (u + g)^2 = 1 - 2 g R + g^2 S
         return val, 1.0 - ci * (1.0 - 2.0 * g * R + g * g * S)
 
-    g, conv, it = monotone_newton(f, g0 + c * eta)
+    sol = monotone_newton(f, g0 + c * eta, throw=False)
+    g = sol.value
     b = a + g
     R, Q = mp_R(zeta, b, r), mp_Q(zeta, b, r)
     gh = g * (Q + a * R)
     res = np.abs(g - c * gh - g0) / (g + c * gh + g0)
-    return g, res, conv, it
+    return Solution(value=g, residual=res, status=sol.status, branch=sol.branch, iterations=sol.iterations)
 
 
 def _ridgeless_effective_ridge(r: np.ndarray, y: np.ndarray, a: float, zeta: float) -> np.ndarray:
@@ -358,8 +359,10 @@ def _positive_ridge(phi, psi, gamma, eta, zeta, method):
     """Everything but the noise/signal weights, at ``gamma > 0`` (flat arrays)."""
     a = eta - zeta
     n = phi.size
-    gt, res_gt, conv_gt, it_gt = _effective_ridge(psi / phi, 1.0 / phi, gamma, a, zeta, eta)
-    kp, res_kp, conv_kp, it_kp = _effective_ridge(phi / psi, 1.0 / psi, gamma * phi / psi, a, zeta, eta)
+    sol_gt = _effective_ridge(psi / phi, 1.0 / phi, gamma, a, zeta, eta)
+    sol_kp = _effective_ridge(phi / psi, 1.0 / psi, gamma * phi / psi, a, zeta, eta)
+    gt, res_gt, conv_gt, it_gt = sol_gt.value, sol_gt.residual, sol_gt.status == Status.SUCCESS, sol_gt.iterations
+    kp, res_kp, conv_kp, it_kp = sol_kp.value, sol_kp.residual, sol_kp.status == Status.SUCCESS, sol_kp.iterations
     R1 = mp_R(zeta, a + gt, 1.0 / phi)
     tau1 = gt * R1 / gamma
     residuals: dict[str, np.ndarray] = {}
@@ -386,7 +389,9 @@ def _positive_ridge(phi, psi, gamma, eta, zeta, method):
     # Mei-Montanari chi, independently
     z2 = np.full(n, zeta / a)
     psi1, psi2 = 1.0 / psi, 1.0 / phi
-    chi, res_chi, conv_chi, it_chi = mm_chi(z2, psi1, psi2, gamma / (psi * a))
+    sol_chi = mm_chi(z2, psi1, psi2, gamma / (psi * a))
+    chi, res_chi, conv_chi, it_chi = (sol_chi.value, sol_chi.residual, sol_chi.status == Status.SUCCESS,
+                                      sol_chi.iterations)
     residuals.update({"gamma_tilde": res_gt, "kappa_prime": res_kp, "chi": res_chi, "S67": s67, "S68": s68})
     conv = conv_gt & conv_kp & conv_chi
     status = np.where((status == 0) & ~conv, Status.MAX_ITERATIONS, status)

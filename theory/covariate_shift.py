@@ -56,7 +56,7 @@ import numpy as np
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
-from rmt.solvers import Solution, SolverError, Status, solve_monotone
+from rmt.solvers import Solution, SolverError, Status, minimize_scalar, solve_monotone
 from rmt.theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
 from rmt.numerics import ArrayLike, frozen_value, readonly_array
 from rmt.theory._shift_spectra import (JointSpectrum, SpectrumLike, as_joint_spectrum,
@@ -544,19 +544,8 @@ def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = No
     loghi = np.log(grid[np.minimum(best + 1, grid.size - 1)])
     f = lambda lr: np.asarray(getattr(covariate_shift_error(  # noqa: E731
         phi, psi, spectrum=spec, ridge=np.exp(lr), activation=activation, noise=noise, signal=signal), key))
-    invphi = (math.sqrt(5.0) - 1.0) / 2.0
-    a, b = loglo, loghi
-    c, d = b - invphi * (b - a), a + invphi * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(refine):
-        left = fc < fd
-        a, b = np.where(left, a, c), np.where(left, d, b)
-        c_new = np.where(left, b - invphi * (b - a), d)
-        d_new = np.where(left, c, a + invphi * (b - a))
-        fc, fd = np.where(left, f(c_new), fd), np.where(left, fc, f(d_new))
-        c, d = c_new, d_new
-    r_min = np.where(fc < fd, c, d)
-    f_min = np.minimum(fc, fd)
+    sol = minimize_scalar(f, loglo, loghi, steps=refine, what="optimal_ridge")
+    r_min, f_min = sol.value, sol.objective
     grid_min = np.take_along_axis(err, best[..., None], axis=-1)[..., 0]
     ridge = np.where(grid_min < f_min, grid[best], np.exp(r_min))
     res = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,

@@ -27,9 +27,10 @@ those of :mod:`theory.eigen`: sum-convention ridge (per-sample ``ridge / n``), `
 On top of the gradients:
 
 * :func:`optimal_ridge` -- the ridge minimising the test error, as the root of ``d test_error / d log ridge``
-  (bracketed on a grid of gradients, refined by Brent's method on the gradient), with the boundary reported when
-  the optimum is at the edge of the search interval (e.g. ``ridge* = 0``: "overfitting is obligatory" for power-law
-  tasks with ``beta >= alpha``, Simon et al. arXiv:2311.14646 §5; sheet §1.7);
+  (bracketed on a grid of gradients, refined on the gradient's sign change by :func:`rmt.solvers.minimize_scalar`),
+  with the boundary reported when the optimum is at the edge of the search interval (e.g. ``ridge* = 0``:
+  "overfitting is obligatory" for power-law tasks with ``beta >= alpha``, Simon et al. arXiv:2311.14646 §5;
+  sheet §1.7);
 * :func:`optimal_width` -- the number of random features ``p`` minimising the test error at a compute budget
   ``n * p = C`` (``n = C / p``), at a given ridge or with the ridge re-optimised at every width (envelope theorem
   for the outer gradient);
@@ -46,11 +47,10 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.optimize import brentq
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import jax_float64
-from rmt.solvers import SolverError, Status
+from rmt.solvers import SolverError, Status, minimize_scalar
 from rmt.theory.eigen import Eigensystem
 
 __all__ = [
@@ -346,31 +346,38 @@ def _minimise_log(value_and_slope: Callable[[np.ndarray], tuple[np.ndarray, np.n
                   grid: int, xtol: float = 1e-10) -> tuple[float, float, float, str | None, int]:
     """Minimise ``f(t)`` over ``t = log x`` in ``[log lo, log hi]`` from ``f`` and ``f'`` (vectorized over ``t``).
 
-    Candidates: both ends and every grid interval where ``f'`` goes from negative to positive, refined by Brent's
-    method on ``f'`` (a root of the gradient); the smallest value wins.
+    Candidates: both ends and every grid interval where ``f'`` goes from negative to positive, refined (all at once)
+    by :func:`rmt.solvers.minimize_scalar` on the sign change of ``f'``; the smallest value wins. Evaluations are
+    counted in points (one evaluation gives ``f`` and ``f'`` at one ``t``).
     """
+    count = [0]
+    memo: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def vs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(t, dtype=float)
+        key = t.tobytes()
+        if key not in memo:  # the minimiser asks for f and f' at the same points: evaluate them once
+            memo.clear()
+            memo[key] = value_and_slope(t)
+            count[0] += t.size
+        return memo[key]
+
     ts = np.linspace(math.log(lo), math.log(hi), grid)
-    f, d = value_and_slope(ts)
+    f, d = vs(ts)
     if not (np.all(np.isfinite(f)) and np.all(np.isfinite(d))):
         bad = ts[~(np.isfinite(f) & np.isfinite(d))][0]
         raise SolverError(f"non-finite test error or gradient at x = {math.exp(bad):.4g} while minimising",
                           status=Status.NONFINITE)
-    evals = grid
     cands = [(float(f[0]), float(ts[0]), float(d[0])), (float(f[-1]), float(ts[-1]), float(d[-1]))]
-    count = [0]
-
-    def slope(t: float) -> float:
-        count[0] += 1
-        return float(value_and_slope(np.array([t]))[1][0])
-
-    for j in np.flatnonzero((d[:-1] < 0) & (d[1:] > 0)):
-        t = brentq(slope, ts[j], ts[j + 1], xtol=xtol, rtol=1e-14, maxiter=200)
-        fv, dv = value_and_slope(np.array([t]))
-        count[0] += 1
-        cands.append((float(fv[0]), float(t), float(dv[0])))
+    js = np.flatnonzero((d[:-1] < 0) & (d[1:] > 0))
+    if js.size:
+        sol = minimize_scalar(lambda t: vs(t)[0], ts[js], ts[js + 1], slope=lambda t: vs(t)[1], xtol=xtol,
+                              maxiter=200, what="minimising the test error")
+        fv, dv = vs(sol.value)
+        cands.extend(zip(fv.tolist(), sol.value.tolist(), dv.tolist()))
     best = min(cands, key=lambda c: c[0])
     where = "lower" if best[1] == ts[0] else "upper" if best[1] == ts[-1] else None
-    return math.exp(best[1]), best[0], best[2], where, evals + count[0]
+    return math.exp(best[1]), best[0], best[2], where, count[0]
 
 
 # jitted value-and-slope kernels; the spectrum is an argument (never a closure constant), so one compilation per

@@ -37,9 +37,8 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import frozen_value
 from rmt.problem import LinearProblem
-from rmt.solvers import SolverError, Status
+from rmt.solvers import SolverError, Status, monotone_newton
 from rmt.stieltjes import mp_G, mp_K
-from rmt.theory._rf_numerics import monotone_newton
 
 __all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
            "linear_theory_mp"]
@@ -123,8 +122,9 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
             frac = s / (s + k[:, None])
             return k - g[idx] * k * (frac @ w) - l[idx], 1.0 - g[idx] * ((frac * frac) @ w)
 
-        k, c, _ = monotone_newton(f, l + g * mean_s)
-        kappa[pos], conv[pos] = k, c
+        sol = monotone_newton(f, l + g * mean_s, throw=False)
+        k = sol.value
+        kappa[pos], conv[pos] = k, sol.status == Status.SUCCESS
         residual[pos] = np.abs(k - g * k * ((s / (s + k[:, None])) @ w) - l) / (k + l)
     over = ~pos & (gam > 1)
     if np.any(over):
@@ -137,8 +137,9 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
             frac = s / (s + kk[:, None])
             return g[idx] * (frac @ w) - 1.0, g[idx] * ((frac * frac / s) @ w)
 
-        u, c, _ = monotone_newton(h, np.zeros(int(over.sum())))
-        kappa[over], conv[over] = -u, c
+        sol = monotone_newton(h, np.zeros(int(over.sum())), throw=False)
+        u = sol.value
+        kappa[over], conv[over] = -u, sol.status == Status.SUCCESS
         residual[over] = np.abs(g * ((s / (s - u[:, None])) @ w) - 1.0)
     frac = s / (s + kappa[:, None])
     df1 = gam * (frac @ w)

@@ -54,7 +54,7 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive
 from rmt.numerics import ArrayLike, frozen_value, zero_safe_product
 from rmt.problem import Problem
-from rmt.solvers import SolverError, Status
+from rmt.solvers import SolverError, Status, minimize_scalar
 from rmt.theory import _rf_core, _rf_mp
 from rmt.theory._rf_core import FINE_GRAINED_KEYS, AveragedResult, RFDiagnostics, RFResult, parse_k, rf_constants
 from rmt.theory._rf_mixture import FeatureMixture, MixtureResult, mixture_theory
@@ -212,7 +212,8 @@ def mei_montanari(zeta: ArrayLike, psi1: ArrayLike, psi2: ArrayLike, lam_bar: Ar
     status = np.zeros(n, dtype=np.int8)
     pos = lb > 0
     if np.any(pos):
-        c, r, conv, _ = mm_chi(z2f[pos], p1[pos], p2[pos], p1[pos] * p2[pos] * lb[pos])
+        sol = mm_chi(z2f[pos], p1[pos], p2[pos], p1[pos] * p2[pos] * lb[pos])
+        c, r, conv = sol.value, sol.residual, sol.status == Status.SUCCESS
         chi[pos], res[pos] = c, r
         status[pos] = np.where(conv & (r <= _rf_core.RESIDUAL_TOL), Status.SUCCESS, Status.MAX_ITERATIONS)
     chi[~pos] = mm_chi_ridgeless(z2f[~pos], p1[~pos], p2[~pos])
@@ -328,7 +329,8 @@ class OptimalRidge:
 
 def _mm_error_flat(z2, p1, p2, lb, s, nl, f):
     """Test error from MM's fixed point (flat arrays, ``lb > 0``)."""
-    chi, res, conv, _ = mm_chi(z2, p1, p2, p1 * p2 * lb)
+    sol = mm_chi(z2, p1, p2, p1 * p2 * lb)
+    chi, res, conv = sol.value, sol.residual, sol.status == Status.SUCCESS
     if not np.all(conv & (res <= _rf_core.RESIDUAL_TOL)):
         raise SolverError("optimal_ridge: MM fixed point did not converge", residual=float(np.max(res)),
                           status=Status.MAX_ITERATIONS)
@@ -380,26 +382,10 @@ def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[f
     best_grid = err[np.arange(n), k]
     # golden section in log lambda_bar on [grid[k-1], grid[k+1]]
     step = np.log(grid[1] / grid[0])
-    u_lo = np.log(grid[k]) - step
-    u_hi = np.log(grid[k]) + step
-    gr = (np.sqrt(5.0) - 1.0) / 2.0
-    x1 = u_hi - gr * (u_hi - u_lo)
-    x2 = u_lo + gr * (u_hi - u_lo)
     F = lambda u: _mm_error_flat(z2, p1, p2, np.exp(u), s, nl, f)  # noqa: E731
-    f1, f2 = F(x1), F(x2)
-    while np.max(u_hi - u_lo) > tol:
-        left = f1 <= f2
-        u_hi = np.where(left, x2, u_hi)
-        u_lo = np.where(left, u_lo, x1)
-        new_x1 = np.where(left, u_hi - gr * (u_hi - u_lo), x2)
-        new_x2 = np.where(left, x1, u_lo + gr * (u_hi - u_lo))
-        new = np.where(left, new_x1, new_x2)
-        fn = F(new)
-        f1, f2 = np.where(left, fn, f2), np.where(left, f1, fn)
-        x1, x2 = new_x1, new_x2
-    u = 0.5 * (u_lo + u_hi)
-    lam_bar = np.exp(u)
-    e_pol = F(u)
+    sol = minimize_scalar(F, np.log(grid[k]) - step, np.log(grid[k]) + step, xtol=tol, what="optimal_ridge")
+    lam_bar = np.exp(sol.value)
+    e_pol = sol.objective
     better = e_pol <= best_grid
     lam_bar = np.where(better, lam_bar, grid[k])
     e_opt = np.where(better, e_pol, best_grid)
