@@ -675,8 +675,9 @@ def error_weight(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike, ridg
     with np.errstate(divide="ignore", invalid="ignore"):
         R = np.where(pole, np.inf, (A("bbar") + A("noise")) / np.where(pole, 1.0, 1.0 - A("d2")))
         const = sig * psi_ * q2 * eps_s / (rho * den) + phi_ * R * psi_ * eps_s * (q1 - q2 + eps) / den
-    return ErrorWeight(rho=frozen_value(rho), q1=frozen_value(q1), q2=frozen_value(q2), eps=frozen_value(eps), eps_star=frozen_value(eps_s),
-                       t1=frozen_value(A("mu1_star") / A("mu1")), R=frozen_value(R), phi=frozen_value(phi_), psi=frozen_value(psi_), signal=frozen_value(sig),
+    return ErrorWeight(rho=frozen_value(rho), q1=frozen_value(q1), q2=frozen_value(q2), eps=frozen_value(eps),
+                       eps_star=frozen_value(eps_s), t1=frozen_value(A("mu1_star") / A("mu1")), R=frozen_value(R),
+                       phi=frozen_value(phi_), psi=frozen_value(psi_), signal=frozen_value(sig),
                        const=frozen_value(const), s_star=float(spec.test_trace), train=spec.train, weights=spec.weights)
 
 
@@ -771,7 +772,8 @@ def compare_shifts(a: SpectrumLike, b: SpectrumLike, *, phi: float, psi: float, 
     eb = covariate_shift_error(phi, psi, spectrum=B, ridge=ridge, activation=activation, noise=noise,
                                signal=signal).test_error
     return ShiftComparison(verdict=verdict, e_monotone=e_mono, dominance=dom, error_a=float(ea), error_b=float(eb),
-                           lam=readonly_array(lam), e=readonly_array(e), cdf_a=readonly_array(Fa), cdf_b=readonly_array(Fb))
+                           lam=readonly_array(lam), e=readonly_array(e), cdf_a=readonly_array(Fa),
+                           cdf_b=readonly_array(Fb))
 
 
 # ----------------------------------------------------------------------------------------------------------------

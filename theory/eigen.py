@@ -597,9 +597,11 @@ def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 
         test_mse = test_error + noise_
         train = np.where(np.isfinite(test_mse), s_n * s_n * test_mse, np.inf)
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
-    return KRRResult(kappa=frozen_value(kappa), E0=frozen_value(E0), df1=frozen_value(s["z"]), df2=frozen_value(q), test_error=frozen_value(test_error),
-                     test_mse=frozen_value(test_mse), train_error=frozen_value(train), bias=frozen_value(bias), variance=frozen_value(variance),
-                     n=frozen_value(n_), ridge=frozen_value(ridge_), noise=frozen_value(noise_), residual=frozen_value(res), system=system)
+    return KRRResult(kappa=frozen_value(kappa), E0=frozen_value(E0), df1=frozen_value(s["z"]), df2=frozen_value(q),
+                     test_error=frozen_value(test_error), test_mse=frozen_value(test_mse),
+                     train_error=frozen_value(train), bias=frozen_value(bias), variance=frozen_value(variance),
+                     n=frozen_value(n_), ridge=frozen_value(ridge_), noise=frozen_value(noise_),
+                     residual=frozen_value(res), system=system)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -726,10 +728,12 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
         e_inf = np.where(load > 0, load * n_ / n_minus_q, 0.0)
         feat_var = test_mse - e_inf
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
-    return RFResult(gamma=frozen_value(gamma), kappa=frozen_value(kappa), E0=frozen_value(E0), df1=frozen_value(z), df2=frozen_value(q), test_error=frozen_value(test_error),
-                    test_mse=frozen_value(test_mse), train_error=frozen_value(train), bias=frozen_value(b2), variance=frozen_value(variance),
-                    ensemble_limit_mse=frozen_value(e_inf), feature_variance=frozen_value(feat_var), n=frozen_value(n_), p=frozen_value(p_),
-                    ridge=frozen_value(ridge_), noise=frozen_value(noise_), residual=frozen_value(res), system=system)
+    return RFResult(gamma=frozen_value(gamma), kappa=frozen_value(kappa), E0=frozen_value(E0), df1=frozen_value(z),
+                    df2=frozen_value(q), test_error=frozen_value(test_error), test_mse=frozen_value(test_mse),
+                    train_error=frozen_value(train), bias=frozen_value(b2), variance=frozen_value(variance),
+                    ensemble_limit_mse=frozen_value(e_inf), feature_variance=frozen_value(feat_var), n=frozen_value(n_),
+                    p=frozen_value(p_), ridge=frozen_value(ridge_), noise=frozen_value(noise_),
+                    residual=frozen_value(res), system=system)
 
 
 def rf_data_limit(system: Eigensystem, p: ArrayLike, noise: ArrayLike = 0.0) -> np.ndarray:

@@ -233,12 +233,14 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
             v_px = np.where(np.isinf(clean), np.inf, clean - bias - v_p - v_x)
             v_pxe = np.where(np.isinf(noise_var), np.inf, noise_var - v_xe)
         zero = np.zeros(shape)
-        fine = MappingProxyType({"P": frozen_value(v_p), "X": frozen_value(v_x), "eps": frozen_value(zero), "PX": frozen_value(v_px),
-                                 "Peps": frozen_value(zero), "Xeps": frozen_value(v_xe), "PXeps": frozen_value(v_pxe)})
-    return NTKResult(test_error=frozen_value(test), train_error=frozen_value(train), bias=frozen_value(bias), variance=frozen_value(variance),
-                     noise_variance=frozen_value(noise_var), fine_grained=fine, kappa=frozen_value(kappa), d1=frozen_value(st.d1),
-                     d2=frozen_value(st.d2), tau1=frozen_value(tau1), alpha=frozen_value(alpha), ensemble_ridge=frozen_value(t / phi),
-                     f0_excess=frozen_value(f0), constants=c, include_f0=include_f0, solution=sol)
+        fine = MappingProxyType({"P": frozen_value(v_p), "X": frozen_value(v_x), "eps": frozen_value(zero),
+                                 "PX": frozen_value(v_px), "Peps": frozen_value(zero), "Xeps": frozen_value(v_xe),
+                                 "PXeps": frozen_value(v_pxe)})
+    return NTKResult(test_error=frozen_value(test), train_error=frozen_value(train), bias=frozen_value(bias),
+                     variance=frozen_value(variance), noise_variance=frozen_value(noise_var), fine_grained=fine,
+                     kappa=frozen_value(kappa), d1=frozen_value(st.d1), d2=frozen_value(st.d2), tau1=frozen_value(tau1),
+                     alpha=frozen_value(alpha), ensemble_ridge=frozen_value(t / phi), f0_excess=frozen_value(f0),
+                     constants=c, include_f0=include_f0, solution=sol)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -332,9 +334,9 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     gt = gamma * tau1
     train = zero_safe_product(gt ** 2, test + noise)
     zero = np.zeros(shape)
-    fine = MappingProxyType({"P": frozen_value(zero), "X": frozen_value(np.where(live, v_x_live, 0.0)), "eps": frozen_value(zero),
-                             "PX": frozen_value(zero), "Peps": frozen_value(zero), "Xeps": frozen_value(np.where(live, v_xe_live, 0.0)),
-                             "PXeps": frozen_value(zero)})
+    fine = MappingProxyType({"P": frozen_value(zero), "X": frozen_value(np.where(live, v_x_live, 0.0)),
+                             "eps": frozen_value(zero), "PX": frozen_value(zero), "Peps": frozen_value(zero),
+                             "Xeps": frozen_value(np.where(live, v_xe_live, 0.0)), "PXeps": frozen_value(zero)})
     return InfiniteWidthResult(test_error=frozen_value(test), train_error=frozen_value(train), bias=frozen_value(bias),
                                variance=frozen_value(test - bias), noise_variance=frozen_value(nv), fine_grained=fine,
                                kappa=frozen_value(np.where(live, kp, np.inf)), effective_ridge=frozen_value(lam_e),
