@@ -38,8 +38,8 @@ import numpy as np
 
 from rmt._validation import check_positive, check_positive_int
 from rmt.activations import Activation, constants
-from rmt.problem import CovarianceSpectrum
 from rmt.numerics import jax_float64
+from rmt.problem import CovarianceSpectrum
 from rmt.solvers import SolverError
 
 __all__ = [

@@ -31,8 +31,8 @@ from rmt.montecarlo import random_features as rf
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, make_result
 from rmt._validation import check_finite, check_nonnegative, check_positive_int
-from rmt.numerics import Timer, jax_float64
 from rmt.activations import ActivationLike, get_activation
+from rmt.numerics import Timer, jax_float64
 from rmt.problem import Problem
 
 __all__ = ["empirical_ntk", "kernel_ridge_predict", "network_output", "ntk_draws", "simulate_ntk"]

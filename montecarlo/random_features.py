@@ -42,8 +42,8 @@ from rmt.montecarlo import _engine as eng
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, decompose, make_result
 from rmt._validation import check_positive_int
-from rmt.numerics import Timer, jax_float64
 from rmt.activations import Activation
+from rmt.numerics import Timer, jax_float64
 from rmt.problem import Problem
 
 __all__ = ["RFConfig", "RFDraws", "draw_rf", "prepare_rf", "rf_draws", "rf_flops", "run_rf", "simulate_rf",

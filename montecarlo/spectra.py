@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt.montecarlo import _engine as eng
-from rmt.numerics import jax_float64
 from rmt._validation import check_nonnegative, check_positive_int
 from rmt.activations import Activation
+from rmt.numerics import jax_float64
 from rmt.problem import Problem
 
 __all__ = ["empirical_stieltjes", "rf_gram_eigenvalues", "wishart_eigenvalues"]
