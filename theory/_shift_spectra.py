@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
-from rmt.numerics import ArrayLike, readonly_array, frozen_value
+from rmt.numerics import ArrayLike, frozen_value, readonly_array
 from rmt.problem import CovarianceSpectrum
 
 __all__ = ["ArrayLike", "JointSpectrum", "SpectrumLike", "as_joint_spectrum", "from_density", "power_law", "two_point"]
