@@ -23,6 +23,8 @@ Building blocks:
 * :func:`minimize_scalar` -- the one-dimensional minimiser: vectorized golden-section search on a bracket, or the
   sign change of a given derivative on the bracket.
 * :func:`polyroots_mp` -- the same polynomial roots in mpmath at any precision (used to test the float path).
+* :func:`bracket_root_mp` -- a scalar root on a sign-change bracket in mpmath (Illinois steps, bisection every
+  third step), for the high-precision reference paths.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "SolverError",
     "Solution",
     "Status",
+    "bracket_root_mp",
     "continue_roots",
     "fixed_point",
     "minimize_scalar",
@@ -696,3 +699,48 @@ def minimize_scalar(f: Callable[[np.ndarray], np.ndarray], lo: Any, hi: Any, *,
                    branch="golden-section search on the bracket (a unimodal minimum)", iterations=it,
                    objective=np.where(best_c, fc, fd))
     return _finish(sol, throw, what)
+
+
+def bracket_root_mp(f: Callable[[Any], Any], lo: Any, hi: Any, *, tol: Any, maxiter: int = 2000,
+                    what: str = "bracket_root_mp") -> Solution:
+    """Root of a scalar (mpmath) function with a sign change on ``[lo, hi]``: Illinois (modified regula falsi)
+    steps, a bisection every third step, until the bracket's relative width is at most ``tol`` or ``f`` is exactly 0.
+
+    Returns:
+        :class:`Solution` with scalar ``value`` (an ``mpmath.mpf`` for mpmath input), ``residual`` ``|f(value)|``.
+
+    Raises:
+        SolverError: no sign change on the bracket (``NO_BRACKET``) or no convergence in ``maxiter`` steps.
+    """
+    ok = np.array(Status.SUCCESS, dtype=np.int8)
+    branch = "the root on the sign-change bracket"
+    flo, fhi = f(lo), f(hi)
+    if flo == 0:
+        return Solution(value=lo, residual=abs(flo), status=ok, branch=branch)
+    if fhi == 0:
+        return Solution(value=hi, residual=abs(fhi), status=ok, branch=branch)
+    if flo * fhi > 0:
+        raise SolverError(f"{what}: no sign change on [{mpmath.nstr(lo, 8)}, {mpmath.nstr(hi, 8)}]",
+                          status=Status.NO_BRACKET)
+    side = 0
+    for it in range(1, maxiter + 1):
+        if it % 3 == 0:
+            x = (lo + hi) / 2
+        else:
+            x = hi - fhi * (hi - lo) / (fhi - flo)
+            if not (min(lo, hi) < x < max(lo, hi)):
+                x = (lo + hi) / 2
+        fx = f(x)
+        if fx == 0 or abs(hi - lo) <= tol * max(abs(lo), abs(hi)):
+            return Solution(value=x, residual=abs(fx), status=ok, branch=branch, iterations=it)
+        if (fx > 0) == (flo > 0):
+            lo, flo = x, fx
+            if side == -1:
+                fhi /= 2
+            side = -1
+        else:
+            hi, fhi = x, fx
+            if side == 1:
+                flo /= 2
+            side = 1
+    raise SolverError(f"{what}: no convergence in {maxiter} iterations", status=Status.MAX_ITERATIONS)

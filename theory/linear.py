@@ -37,7 +37,7 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import frozen_value
 from rmt.problem import LinearProblem
-from rmt.solvers import SolverError, Status, monotone_newton
+from rmt.solvers import SolverError, Status, bracket_root_mp, monotone_newton
 from rmt.stieltjes import mp_G, mp_K
 
 __all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
@@ -230,9 +230,10 @@ def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> 
 
 
 def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearResult:
-    r""":func:`linear_theory` for one problem with mpmath at ``precision`` digits (``kappa`` by bisection on its
+    r""":func:`linear_theory` for one problem with mpmath at ``precision`` digits (``kappa`` by a bracketed root on its
     bracket: ``[ridge, ridge + gamma E_H s]`` for ``ridge > 0``, ``(0, gamma E_H s]`` for the ridgeless
-    ``gamma > 1``). Fields are ``mpmath.mpf``; ``status`` is 0 (a failed bisection raises :class:`SolverError`)."""
+    ``gamma > 1``; :func:`rmt.solvers.bracket_root_mp`). Fields are ``mpmath.mpf``; ``status`` is 0 (a failed solve
+    raises :class:`SolverError`)."""
     if not isinstance(problem, LinearProblem):
         raise ValueError(f"problem must be an rmt.LinearProblem, got {type(problem).__name__}")
     if not problem.is_scalar:
@@ -258,18 +259,8 @@ def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearRe
         if f is None:
             kappa = mpf(0)
         else:
-            tol = mpf(10) ** (-(prec + 8))
-            for _ in range(20 * (prec + 20)):
-                mid = (lo + hi) / 2
-                if f(mid) > 0:
-                    hi = mid
-                else:
-                    lo = mid
-                if hi - lo <= tol * hi:
-                    break
-            else:
-                raise SolverError("linear_theory_mp: bisection did not converge", status=Status.MAX_ITERATIONS)
-            kappa = (lo + hi) / 2
+            kappa = bracket_root_mp(f, lo, hi, tol=mpf(10) ** (-(prec + 8)), maxiter=20 * (prec + 20),
+                                    what="linear_theory_mp").value
         df1 = gam * E(lambda x: x / (x + kappa))
         df2 = gam * E(lambda x: x * x / (x + kappa) ** 2)
         thr = lam == 0 and gam == 1

@@ -55,3 +55,15 @@ def test_monotone_newton_root_and_failures():
     assert info.value.residual > 0.1
     sol = monotone_newton(lambda x, idx: (x * x - 2.0, 0.0 * x), np.array([3.0]), throw=False)
     assert sol.status[0] == Status.NONFINITE and sol.value[0] == 3.0
+
+
+def test_bracket_root_mp_to_high_precision():
+    import mpmath
+
+    from rmt.solvers import bracket_root_mp
+
+    with mpmath.workdps(50):
+        sol = bracket_root_mp(lambda x: x * x - 2, mpmath.mpf(0), mpmath.mpf(2), tol=mpmath.mpf(10) ** -45)
+        assert abs(sol.value - mpmath.sqrt(2)) < mpmath.mpf(10) ** -44 and sol.ok
+        with pytest.raises(SolverError, match="no sign change"):
+            bracket_root_mp(lambda x: x * x + 1, mpmath.mpf(0), mpmath.mpf(2), tol=mpmath.mpf(10) ** -45)
