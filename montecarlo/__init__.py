@@ -1,6 +1,6 @@
 """montecarlo: JAX simulation of the models of ``theory``, the independent check of every formula.
 
-It never imports :mod:`theory` (../shared/DESIGN.md). Every simulation runs in float64 unless asked for
+It never imports :mod:`theory` (it is the independent check). Every simulation runs in float64 unless asked for
 ``dtype="float32"``: the entry points switch JAX to 64-bit mode only for their own duration
 (:func:`rmt.numerics.float64_jax`), so importing this package leaves JAX's configuration as it was.
 
