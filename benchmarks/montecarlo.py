@@ -29,9 +29,11 @@ import jax.numpy as jnp  # noqa: E402
 
 from rmt.montecarlo import _engine as eng  # noqa: E402
 from rmt.montecarlo.random_features import rf_flops, simulate_rf  # noqa: E402
+from rmt.numerics import jax_float64  # noqa: E402
 from rmt.problem import Problem  # noqa: E402
 
 
+@jax_float64
 def matmul_rate(n: int, repeat: int) -> float:
     """Best FLOP/s of a float64 n x n matrix product."""
     a = jax.random.normal(jax.random.key(0), (n, n), jnp.float64)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,15 +127,6 @@ def significant(a: Any, digits: int = 8) -> np.ndarray:
         mag = np.where(np.isfinite(a) & (a != 0), np.floor(np.log10(np.abs(a))), 0.0)
         scale = 10.0 ** (digits - 1 - mag)
         return np.where(np.isfinite(a), np.round(a * scale) / scale, a)
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-
-    @property
-    def seconds(self) -> float:
-        return time.perf_counter() - self.t0
 
 
 def setup_matplotlib() -> Any:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer,
+from rmt.numerics import Timer
+from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS,
                                    simulation_db, setup_matplotlib, simulate_pair, write_csv)
 from rmt.theory.covariate_shift import covariate_shift_error, id_ood_line
 
@@ -125,7 +126,7 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
                                          "E_ood", "E_id_stderr", "E_ood_stderr", "slope", "intercept"], data["rows"])
     worst = {name: float(np.max(c["dev_over"])) for name, c in data["curves"].items()}
     return {"figure": NAME, "png": str(png), "data": str(csv), "files": [str(png), str(csv)],
-            "seconds": round(timer.seconds, 2),
+            "seconds": round(timer.elapsed, 2),
             "line_max_residual": worst,
             "simulation": [{"shift": n, "n1/m": w, "E_id": p.iid, "E_id_se": p.iid_se, "E_ood": p.ood,
                             "E_ood_se": p.ood_se} for n, w, p in data["sims"]]}

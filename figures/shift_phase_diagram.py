@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, NOISE, TRAIN, Timer, setup_matplotlib, significant,
+from rmt.numerics import Timer
+from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, NOISE, TRAIN, setup_matplotlib, significant,
                                    write_json)
 from rmt.theory.covariate_shift import covariate_shift_error, optimal_ridge, two_point
 
@@ -116,7 +117,7 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     timer = Timer()
     panels = compute(quick)
-    t_theory = timer.seconds
+    t_theory = timer.elapsed
     png = draw(panels, out / f"{NAME}.png")
     data = {k: {kk: (significant(vv) if isinstance(vv, np.ndarray) else vv) for kk, vv in v.items()}
             for k, v in panels.items()}
@@ -124,7 +125,7 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
                                            "train": TRAIN, "panels": data})
     return {"figure": NAME, "png": str(png), "data": str(js), "files": [str(png), str(js)],
             "theory_seconds": round(t_theory, 2),
-            "total_seconds": round(timer.seconds, 2), "simulation": "none (theory only)"}
+            "total_seconds": round(timer.elapsed, 2), "simulation": "none (theory only)"}
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer, simulation_db,
+from rmt.numerics import Timer
+from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, simulation_db,
                                    setup_matplotlib, simulate_pair, write_csv)
 from rmt.theory.covariate_shift import covariate_shift_error, optimal_ridge
 
@@ -104,7 +105,7 @@ def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
     csv = write_csv(out / f"{NAME}.csv", ["source", "shift", "regime", "n1_over_m", "psi", "ridge", "E_id", "E_ood",
                                          "penalty", "penalty_stderr"], data["rows"])
     return {"figure": NAME, "png": str(png), "data": str(csv), "files": [str(png), str(csv)],
-            "seconds": round(timer.seconds, 2),
+            "seconds": round(timer.elapsed, 2),
             "simulation": [{"shift": n, "n1/m": w, "penalty": p.penalty, "penalty_se": p.penalty_se}
                            for n, w, p in data["sims"]]}
 

@@ -1,7 +1,8 @@
 """montecarlo: JAX simulation of the models of ``theory``, the independent check of every formula.
 
-It never imports :mod:`theory` (../shared/DESIGN.md). Importing it enables float64 in JAX (``jax_enable_x64``);
-every simulation runs in float64 unless asked for ``dtype="float32"``.
+It never imports :mod:`theory` (it is the independent check). Every simulation runs in float64 unless asked for
+``dtype="float32"``: the entry points switch JAX to 64-bit mode only for their own duration
+(:func:`rmt.numerics.float64_jax`), so importing this package leaves JAX's configuration as it was.
 
 Models (each returns a frozen :class:`SimulationResult`, or :class:`ShiftResult`, with standard errors over
 independent repetitions and the unbiased fine-grained bias-variance decomposition):
@@ -20,7 +21,6 @@ Scale: repetitions are sharded over every visible device (:mod:`montecarlo._engi
 ``jax.distributed.initialize()`` in each process first (see JAX's multi-process guide); nothing else changes.
 """
 
-import rmt.montecarlo._engine  # noqa: F401  (enables float64 in JAX)
 from rmt.montecarlo.covariate_shift import simulate_shift
 from rmt.montecarlo.estimators import FINE_GRAINED_KEYS, crossed_anova, ensemble_error
 from rmt.montecarlo.linear import simulate_linear

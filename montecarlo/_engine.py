@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import time
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import jax
@@ -39,10 +38,9 @@ import numpy as np
 
 from rmt._validation import check_positive, check_positive_int
 from rmt.activations import Activation, constants
+from rmt.numerics import jax_float64
 from rmt.problem import CovarianceSpectrum
 from rmt.solvers import SolverError
-
-jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
@@ -332,6 +330,7 @@ def _to_host(tree: Any) -> Any:
     return jax.tree_util.tree_map(np.asarray, tree)
 
 
+@jax_float64
 def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps: int, rep_flops: float = 1e12,
                     devices: int | None = None, progress: Callable[[int], None] | None = None
                     ) -> dict[str, np.ndarray]:
@@ -380,13 +379,3 @@ def raise_if_nonfinite(raw: Mapping[str, np.ndarray], keys: Sequence[str], what:
         raise SolverError(f"{what}: non-finite predictions in {int(bad.sum())} of {bad.size} repetitions "
                           f"(first: repetition {first}); {hint}")
 
-
-class Timer:
-    """Wall-clock seconds since construction."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start

@@ -23,11 +23,13 @@ from rmt.montecarlo import _engine as eng
 from rmt.montecarlo import random_features as rf
 from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import ShiftResult, make_result
+from rmt.numerics import jax_float64
 from rmt.problem import Problem
 
 __all__ = ["simulate_shift"]
 
 
+@jax_float64
 def simulate_shift(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, seed: int = 0,
                    n_test: int | None = None, center: bool = True, taus: bool = True, solver: rf.Solver = "auto",
                    dtype: Any = "float64", max_memory: float = eng.DEFAULT_MAX_MEMORY, devices: int | None = None,
@@ -51,10 +53,10 @@ def simulate_shift(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, 
     if not isinstance(problem, Problem) or problem.covariance is None:
         raise ValueError("problem must be an rmt.problem.Problem with covariance=CovarianceSpectrum(train, test, "
                          "weights) for a covariate-shift simulation")
-    samples, cfg, options, elapsed = rf._run(problem, trials=trials, reps=reps, seed=seed, n_test=n_test,
-                                             center=center, taus=taus, solver=solver, dtype=dtype,
-                                             max_memory=max_memory, devices=devices, progress=progress,
-                                             test_sets=2)
+    samples, cfg, options, elapsed = rf.run_rf(problem, trials=trials, reps=reps, seed=seed, n_test=n_test,
+                                               center=center, taus=taus, solver=solver, dtype=dtype,
+                                               max_memory=max_memory, devices=devices, progress=progress,
+                                               test_sets=2)
     options = dict(options, model="rf-shift")
     common = dict(sources=SOURCES, trials=cfg.trials, extras=rf._TAU_NAMES if cfg.taus else (), reps=reps,
                   seed=seed, n_test=cfg.n_test, elapsed_s=elapsed)

@@ -29,9 +29,14 @@ standard errors:
   Jacot et al.'s KARE = GCV estimate of ``test_mse`` from the training data (sheet §1.3);
 * KRR per mode: the mean and variance over datasets of ``v_hat_i = sqrt(lambda_i) w_hat_i`` (sheet §1.1).
 
-JAX in float64 (``jax_enable_x64`` is switched on when this module is imported), ``jit`` + ``vmap`` over replicates
-in fixed-size batches (one compilation per problem shape and batch size, whatever the number of replicates); replicate ``r`` always uses ``jax.random.split(PRNGKey(seed), R)[r]``,
-so results do not depend on the batch size.
+Engine. A replicate (one dataset; for RF with its ``F`` feature draws) is one repetition of the common engine
+(:func:`montecarlo._engine.run_repetitions`): the same random streams as every other model (replicate ``r`` of
+seed ``s`` draws from ``fold_in(key(s), r)``, one stream per source: ``X`` the inputs, ``eps`` the label noise,
+``P`` the feature weights; :func:`montecarlo._engine.normal_draws`), replicates sharded over every visible device,
+one compilation per problem shape whatever the number of replicates, float64 inside a scoped 64-bit mode
+(:func:`rmt.numerics.float64_jax`). A replicate depends only on ``(seed, r)``: the device count does not change
+the numbers, and :func:`simulate_eigen` runs in :mod:`montecarlo.sweep` sweeps (model ``"eigen"``) like the
+other models.
 
 This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a problem point by duck typing
 (:func:`simulate_eigen`).
@@ -39,19 +44,19 @@ This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a proble
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
-from functools import partial
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.montecarlo import _engine as eng
+from rmt.numerics import jax_float64
 from rmt.records import Tabular
-
-jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "EigenProblemLike",
@@ -179,14 +184,18 @@ def _check_spectrum(eigenvalues: Any, target_power: Any) -> tuple[np.ndarray, np
 # one replicate (jitted)
 # ----------------------------------------------------------------------------------------------------------------
 
-def _data(key: jax.Array, sqrt_lam: jax.Array, wstar: jax.Array, n: int, noise: float):
-    kx, ke = jax.random.split(key)
-    X = jax.random.normal(kx, (n, sqrt_lam.size)) * sqrt_lam
-    y = X @ wstar + jnp.sqrt(noise) * jax.random.normal(ke, (n,))
-    return X, y
+@dataclass(frozen=True)
+class _Config:
+    """Static (compile-time) description of an eigen-model replicate: ``p = 0`` for KRR."""
+
+    n: int
+    modes: int
+    p: int
+    draws: int
+    noisy: bool
 
 
-def _ridge_solve(A: jax.Array, y: jax.Array, ridge: float):
+def _ridge_solve(A: jax.Array, y: jax.Array, ridge: jax.Array):
     r"""For a data matrix ``A`` (``n x d``) and the sum-convention ridge: the coefficients
     ``c = (A^T A + ridge I)^-1 A^T y``, computed through the smaller Gram matrix by a Cholesky factorisation
     (a failed factorisation gives NaN, which the caller turns into an error), together with
@@ -195,86 +204,80 @@ def _ridge_solve(A: jax.Array, y: jax.Array, ridge: float):
     """
     n, d = A.shape
     if n <= d:
-        L = jnp.linalg.cholesky(A @ A.T + ridge * jnp.eye(n))
+        L = jnp.linalg.cholesky(A @ A.T + ridge * jnp.eye(n, dtype=A.dtype))
         alpha = jax.scipy.linalg.cho_solve((L, True), y)
         c = A.T @ alpha
-        Linv = jax.scipy.linalg.solve_triangular(L, jnp.eye(n), lower=True)
+        Linv = jax.scipy.linalg.solve_triangular(L, jnp.eye(n, dtype=A.dtype), lower=True)
         tr = (Linv * Linv).sum()
         rtr = ridge * tr
         quad2 = (alpha * alpha).sum()
     else:
-        L = jnp.linalg.cholesky(A.T @ A + ridge * jnp.eye(d))
+        L = jnp.linalg.cholesky(A.T @ A + ridge * jnp.eye(d, dtype=A.dtype))
         c = jax.scipy.linalg.cho_solve((L, True), A.T @ y)
-        Linv = jax.scipy.linalg.solve_triangular(L, jnp.eye(d), lower=True)
+        Linv = jax.scipy.linalg.solve_triangular(L, jnp.eye(d, dtype=A.dtype), lower=True)
         rtr = ridge * (Linv * Linv).sum() + (n - d)
         tr = jnp.where(ridge > 0, rtr / jnp.where(ridge > 0, ridge, 1.0), jnp.inf)
         quad2 = jnp.nan
     return c, rtr, tr, quad2
 
 
-@partial(jax.jit, static_argnames=("n",))
-def _krr_one(key, sqrt_lam, wstar, n: int, ridge, noise):
-    X, y = _data(key, sqrt_lam, wstar, n, noise)
-    w, rtr, tr, quad2 = _ridge_solve(X, y, ridge)
-    e = w - wstar
-    test = (e * e * sqrt_lam * sqrt_lam).sum()
-    res = y - X @ w
-    train = (res * res).mean()
+def _fit(G: jax.Array, y: jax.Array, ridge: jax.Array, to_weights: Callable[[jax.Array], jax.Array],
+         wstar: jax.Array, sqrt_lam: jax.Array, scale: float) -> dict[str, jax.Array]:
+    """Ridge fit on the data matrix ``G`` (ridge ``scale * ridge``): the weight error ``e = w_hat - w*``, the exact
+    test error, the training error, ``kappa_hat = 1 / Tr (K + ridge)^-1`` and KARE."""
+    a, rtr, tr, quad2 = _ridge_solve(G, y, scale * ridge)
+    e = to_weights(a) - wstar
+    res = y - G @ a
+    n = y.shape[0]
     kare_res = n * (res * res).sum() / rtr ** 2  # n |r|^2 / (ridge Tr)^2 (residual form)
-    kare_val = jnp.where(jnp.isnan(quad2), kare_res, n * quad2 / tr ** 2)
-    return e, test, train, 1.0 / tr, kare_val
+    return {"e": e, "test": (e * e * sqrt_lam * sqrt_lam).sum(), "train": (res * res).mean(),
+            # K_hat + ridge = (G G^T + scale ridge) / scale: Tr (K_hat + ridge)^-1 = scale * tr
+            "kappa": 1.0 / (scale * tr), "kare": jnp.where(jnp.isnan(quad2), kare_res, n * quad2 / tr ** 2)}
 
 
-@partial(jax.jit, static_argnames=("n", "p", "F"))
-def _rf_one(key, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise):
-    kd, kw = jax.random.split(key)
-    X, y = _data(kd, sqrt_lam, wstar, n, noise)
+@functools.lru_cache(maxsize=64)
+def _rep_fn(cfg: _Config) -> Callable:
+    """One replicate: a dataset ``(X, y)`` and, for RF, its ``draws`` feature matrices (streams ``X``, ``eps``,
+    ``P`` of :func:`montecarlo._engine.normal_draws`)."""
 
-    def one_draw(k):
-        W = jax.random.normal(k, (p, sqrt_lam.size))
-        G = X @ W.T
-        a, rtr, tr, quad2 = _ridge_solve(G, y, p * ridge)
-        w = W.T @ a
-        e = w - wstar
-        test = (e * e * sqrt_lam * sqrt_lam).sum()
-        res = y - G @ a
-        train = (res * res).mean()
-        # K_hat + ridge = (G G^T + p ridge)/p: Tr (K_hat + ridge)^-1 = p * tr
-        kare_res = n * (res * res).sum() / rtr ** 2
-        kare_val = jnp.where(jnp.isnan(quad2), kare_res, n * quad2 / tr ** 2)
-        return e, test, train, 1.0 / (p * tr), kare_val
+    def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        requests = [("X", 1, (cfg.n, cfg.modes))]
+        if cfg.noisy:
+            requests.append(("eps", 1, (cfg.n,)))
+        if cfg.p:
+            requests.append(("P", cfg.draws, (cfg.p, cfg.modes)))
+        z = eng.normal_draws(key, requests, jnp.float64)
+        sl, ws = prm["sqrt_lam"], prm["wstar"]
+        X = z["X"][0] * sl
+        y = X @ ws
+        if cfg.noisy:
+            y = y + prm["noise_sd"] * z["eps"][0]
+        if not cfg.p:
+            return _fit(X, y, prm["ridge"], lambda a: a, ws, sl, 1.0)
 
-    return jax.vmap(one_draw)(jax.random.split(kw, F))
+        def one_draw(W):
+            return _fit(X @ W.T, y, prm["ridge"], lambda a: W.T @ a, ws, sl, float(cfg.p))
 
+        return jax.vmap(one_draw)(z["P"])
 
-@partial(jax.jit, static_argnames=("n",))
-def _krr_batch(keys, sqrt_lam, wstar, n: int, ridge, noise):
-    return jax.vmap(lambda k: _krr_one(k, sqrt_lam, wstar, n, ridge, noise))(keys)
-
-
-@partial(jax.jit, static_argnames=("n", "p", "F"))
-def _rf_batch(keys, sqrt_lam, wstar, n: int, p: int, F: int, ridge, noise):
-    return jax.vmap(lambda k: _rf_one(k, sqrt_lam, wstar, n, p, F, ridge, noise))(keys)
+    return rep
 
 
-def _run_batched(fn, keys: jax.Array, batch: int) -> list[np.ndarray]:
-    """Apply a jitted, vmapped ``fn(keys)`` in fixed-size batches (the last one padded), so one compilation serves
-    every number of replicates; results are concatenated in replicate order."""
-    R = keys.shape[0]
-    b = min(batch, R)
-    parts: list[list[np.ndarray]] = []
-    for start in range(0, R, b):
-        kb = keys[start:start + b]
-        pad = b - kb.shape[0]
-        if pad:
-            kb = jnp.concatenate([kb, keys[:pad]])
-        out = fn(kb)
-        parts.append([np.asarray(a)[:b - pad] for a in out])
-    return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+def _rep_flops(cfg: _Config) -> float:
+    """FLOPs of one replicate (products and the Cholesky factorisation)."""
+    d = cfg.p or cfg.modes
+    small, large = min(cfg.n, d), max(cfg.n, d)
+    per_fit = 2.0 * small * small * large + small ** 3 + 2.0 * cfg.n * d * cfg.modes * (cfg.p > 0)
+    return 2.0 * cfg.n * cfg.modes + cfg.draws * per_fit
 
 
-def _keys(seed: int, R: int) -> jax.Array:
-    return jax.random.split(jax.random.PRNGKey(seed), R)
+@jax_float64
+def _simulate(cfg: _Config, lam: np.ndarray, v2: np.ndarray, ridge: float, noise: float, seed: int, reps: int,
+              devices: int | None, progress: Callable[[int], None] | None) -> dict[str, np.ndarray]:
+    prm = {"sqrt_lam": jnp.asarray(np.sqrt(lam), jnp.float64), "wstar": jnp.asarray(np.sqrt(v2 / lam), jnp.float64),
+           "ridge": jnp.asarray(ridge, jnp.float64), "noise_sd": jnp.asarray(math.sqrt(noise), jnp.float64)}
+    return eng.run_repetitions(_rep_fn(cfg), prm, seed=eng.check_seed(seed), reps=reps, rep_flops=_rep_flops(cfg),
+                               devices=devices, progress=progress)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -282,15 +285,21 @@ def _keys(seed: int, R: int) -> jax.Array:
 # ----------------------------------------------------------------------------------------------------------------
 
 def simulate_eigen_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float, noise: float = 0.0, *,
-                 trials: int = 40, seed: int = 0, batch: int = 8, modes: bool = False) -> EigenSimulation:
+                       trials: int = 40, seed: int = 0, batch: int = 8, modes: bool = False,
+                       devices: int | None = None, progress: Callable[[int], None] | None = None
+                       ) -> EigenSimulation:
     r"""Simulate kernel ridge regression with the linear kernel on ``x ~ N(0, diag(eigenvalues))``.
 
     Args:
         eigenvalues: ``lambda_i > 0`` (one per simulated coordinate; expand multiplicities first).
         target_power: ``v_i^2 >= 0`` (``w*_i = sqrt(v_i^2 / lambda_i)``).
         n: training samples (integer >= 1). ridge: sum-convention ridge ``>= 0``. noise: label-noise variance.
-        trials: independent datasets ``R >= 3``. seed: PRNG seed. batch: replicates per vmapped batch.
+        trials: independent datasets ``R >= 3`` (the engine's repetitions). seed: non-negative integer seed.
+        batch: kept for compatibility (a positive integer); it does not change the work or the numbers, which the
+            common engine schedules (:mod:`montecarlo._engine`).
         modes: also return per-mode means and variances of ``v_hat_i = sqrt(lambda_i) w_hat_i``.
+        devices: devices to shard the datasets over (default: all visible). progress: called with the number of
+            finished datasets.
 
     Returns:
         :class:`EigenSimulation` with ``test_error``, ``train_error``, ``bias``, ``variance``, ``test_mse``,
@@ -301,13 +310,12 @@ def simulate_eigen_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float
     ridge = float(check_nonnegative(ridge, "ridge"))
     noise = float(check_nonnegative(noise, "noise"))
     R = check_positive_int(trials, "trials", minimum=3)
-    batch = check_positive_int(batch, "batch")
+    check_positive_int(batch, "batch")
     if ridge == 0 and n == lam.size:
         raise ValueError("ridge = 0 with n equal to the number of modes is the singular interpolation point")
-    sl = jnp.asarray(np.sqrt(lam))
-    ws = jnp.asarray(np.sqrt(v2 / lam))
-    out = _run_batched(lambda k: _krr_batch(k, sl, ws, n, ridge, noise), _keys(seed, R), batch)
-    e, test, train, kap, kr = _checked(out, "KRR")
+    cfg = _Config(n=n, modes=lam.size, p=0, draws=1, noisy=noise > 0)
+    raw = _simulate(cfg, lam, v2, ridge, noise, seed, R, devices, progress)
+    e, test, train, kap, kr = _checked([raw[k] for k in ("e", "test", "train", "kappa", "kare")], "KRR")
     vals, ses = {}, {}
     for name, arr in (("test_error", test), ("train_error", train), ("kappa", kap), ("kare", kr)):
         vals[name], ses[name] = _mean_se(arr)
@@ -318,7 +326,7 @@ def simulate_eigen_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float
     ses["variance"] = _jackknife_variance_se(e, test, lam)
     extra: dict[str, Any] = {}
     if modes:
-        vhat = (e + np.asarray(ws)) * np.sqrt(lam)
+        vhat = (e + np.sqrt(v2 / lam)) * np.sqrt(lam)
         extra["mode_mean"] = vhat.mean(0)
         extra["mode_mean_stderr"] = vhat.std(0, ddof=1) / math.sqrt(R)
         dev = (vhat - vhat.mean(0)) ** 2 * R / (R - 1)
@@ -342,14 +350,17 @@ def _jackknife_variance_se(e: np.ndarray, test: np.ndarray, w: np.ndarray) -> fl
 
 
 def simulate_eigen_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge: float, noise: float = 0.0, *,
-                datasets: int = 40, feature_draws: int = 4, seed: int = 0, batch: int = 4) -> EigenSimulation:
+                      datasets: int = 40, feature_draws: int = 4, seed: int = 0, batch: int = 4,
+                      devices: int | None = None, progress: Callable[[int], None] | None = None
+                      ) -> EigenSimulation:
     r"""Simulate random-feature ridge regression with linear Gaussian features ``g(x) = W x`` (crossed design:
     ``datasets`` training sets x ``feature_draws`` feature matrices each).
 
     Args:
         eigenvalues, target_power: as :func:`simulate_eigen_krr`.
         n: samples. p: features. ridge: sum-convention ridge on ``K_hat = G G^T / p``. noise: label-noise variance.
-        datasets: independent datasets ``D >= 3``. feature_draws: ``F >= 2`` feature draws per dataset.
+        datasets: independent datasets ``D >= 3`` (the engine's repetitions). feature_draws: ``F >= 2`` feature
+            draws per dataset. seed, batch, devices, progress: as :func:`simulate_eigen_krr`.
 
     Returns:
         :class:`EigenSimulation` with the KRR keys plus ``ensemble_limit_error`` (excess error of the infinite
@@ -362,13 +373,12 @@ def simulate_eigen_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge
     noise = float(check_nonnegative(noise, "noise"))
     D = check_positive_int(datasets, "datasets", minimum=3)
     F = check_positive_int(feature_draws, "feature_draws", minimum=2)
-    batch = check_positive_int(batch, "batch")
+    check_positive_int(batch, "batch")
     if ridge == 0 and n == p:
         raise ValueError("ridge = 0 with n = p is the singular interpolation point")
-    sl = jnp.asarray(np.sqrt(lam))
-    ws = jnp.asarray(np.sqrt(v2 / lam))
-    out = _run_batched(lambda k: _rf_batch(k, sl, ws, n, p, F, ridge, noise), _keys(seed, D), batch)
-    e, test, train, kap, kr = _checked(out, "RF")
+    cfg = _Config(n=n, modes=lam.size, p=p, draws=F, noisy=noise > 0)
+    raw = _simulate(cfg, lam, v2, ridge, noise, seed, D, devices, progress)
+    e, test, train, kap, kr = _checked([raw[k] for k in ("e", "test", "train", "kappa", "kare")], "RF")
     # shapes: e (D, F, M); others (D, F)
     vals, ses = {}, {}
     for name, arr in (("test_error", test), ("train_error", train), ("kappa", kap), ("kare", kr)):
@@ -386,10 +396,12 @@ def simulate_eigen_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge
 
 
 def simulate_eigen(problem: EigenProblemLike, *, trials: int = 40, feature_draws: int = 4, seed: int = 0,
-             batch: int | None = None) -> EigenSimulation:
+                   batch: int | None = None, devices: int | None = None,
+                   progress: Callable[[int], None] | None = None) -> EigenSimulation:
     """Simulate one problem point (duck-typed :class:`theory.eigen.EigenProblem`: ``system.expanded()``, ``n``,
     ``p`` (None for KRR), ``ridge``, ``noise``) and return estimates under the keys of
-    :func:`theory.eigen.evaluate` with standard errors. Sizes are rounded to integers."""
+    :func:`theory.eigen.evaluate` with standard errors. Sizes are rounded to integers. This is the simulator of
+    model ``"eigen"`` in :mod:`montecarlo.sweep` (``trials`` counts its repetitions)."""
     lam, v2 = problem.system.expanded()
     n = int(round(float(problem.n)))
     coords = {"model": "eigen-krr" if problem.p is None else "eigen-rf", "n": float(problem.n),
@@ -397,9 +409,10 @@ def simulate_eigen(problem: EigenProblemLike, *, trials: int = 40, feature_draws
               "noise": float(problem.noise)}
     if problem.p is None:
         sim = simulate_eigen_krr(lam, v2, n, problem.ridge, problem.noise, trials=trials, seed=seed,
-                                 batch=batch or 8)
+                                 batch=batch or 8, devices=devices, progress=progress)
         return replace(sim, coordinates={k: v for k, v in coords.items() if k != "p"})
     p = int(round(float(problem.p)))
     sim = simulate_eigen_rf(lam, v2, n, p, problem.ridge, problem.noise, datasets=trials,
-                            feature_draws=feature_draws, seed=seed, batch=batch or 4)
+                            feature_draws=feature_draws, seed=seed, batch=batch or 4, devices=devices,
+                            progress=progress)
     return replace(sim, coordinates=coords)

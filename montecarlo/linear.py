@@ -32,6 +32,7 @@ import numpy as np
 from rmt.montecarlo import _engine as eng
 from rmt.montecarlo.results import SimulationResult, decompose, make_result
 from rmt._validation import check_positive_int
+from rmt.numerics import Timer, jax_float64
 from rmt.problem import LinearProblem
 
 __all__ = ["simulate_linear"]
@@ -97,6 +98,7 @@ def _rep_fn(cfg: _Config) -> Callable:
     return rep
 
 
+@jax_float64
 def simulate_linear(problem: LinearProblem, *, trials: Any = (4, 2), reps: int = 8, seed: int = 0,
                     dtype: Any = "float64", devices: int | None = None,
                     progress: Callable[[int], None] | None = None) -> SimulationResult:
@@ -122,7 +124,7 @@ def simulate_linear(problem: LinearProblem, *, trials: Any = (4, 2), reps: int =
         >>> r.fine_grained["eps"] == r.fine_grained["eps"]  # the X, eps, Xeps terms
         True
     """
-    timer = eng.Timer()
+    timer = Timer()
     if not isinstance(problem, LinearProblem):
         raise ValueError(f"problem must be an rmt.problem.LinearProblem, got {type(problem).__name__}")
     n, d = problem.integer_sizes()

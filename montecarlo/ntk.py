@@ -32,6 +32,7 @@ from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, make_result
 from rmt._validation import check_finite, check_nonnegative, check_positive_int
 from rmt.activations import ActivationLike, get_activation
+from rmt.numerics import Timer, jax_float64
 from rmt.problem import Problem
 
 __all__ = ["empirical_ntk", "kernel_ridge_predict", "network_output", "ntk_draws", "simulate_ntk"]
@@ -44,6 +45,7 @@ def _pre(x: jax.Array, w: jax.Array) -> jax.Array:
     return x @ w.T * (1.0 / math.sqrt(x.shape[-1]))
 
 
+@jax_float64
 def empirical_ntk(x1: Any, x2: Any, w: Any, a: Any, activation: ActivationLike = "relu", *, lr_ratio: float = 1.0,
                   mu0: float = 0.0) -> jax.Array:
     r"""The empirical NTK ``Theta(x1, x2)`` of the two-layer network (module docstring), shape ``(len(x1), len(x2))``.
@@ -70,6 +72,7 @@ def _ntk_jit(act: Any, x1: jax.Array, x2: jax.Array, w: jax.Array, a: jax.Array,
     return second + lr_ratio * first
 
 
+@jax_float64
 def network_output(x: Any, w: Any, a: Any, activation: ActivationLike = "relu", *, mu0: float = 0.0) -> jax.Array:
     """``f(x) = n1^{-1/2} sum_i a_i (sigma(w_i.x / sqrt n0) - mu0)`` on the rows of ``x``."""
     act = get_activation(activation)
@@ -77,6 +80,7 @@ def network_output(x: Any, w: Any, a: Any, activation: ActivationLike = "relu", 
     return (act.jax_fn()(_pre(jnp.asarray(x), w)) - mu0) @ a / math.sqrt(w.shape[0])
 
 
+@jax_float64
 def kernel_ridge_predict(theta_train: Any, theta_test: Any, y: Any, ridge: float, *, f0_train: Any = None,
                          f0_test: Any = None) -> jax.Array:
     """Kernel ridge regression ``theta_test (theta_train + ridge I)^{-1} (y - f0_train) + f0_test`` by Cholesky.
@@ -102,7 +106,7 @@ def kernel_ridge_predict(theta_train: Any, theta_test: Any, y: Any, ridge: float
 
 @dataclass(frozen=True)
 class _Config:
-    rf: rf._Config
+    rf: rf.RFConfig
     include_f0: bool
     fixed_a: bool = False
 
@@ -115,7 +119,7 @@ def _rep_fn(cfg: _Config) -> Callable:
     n0, n1, m = base.n0, base.n1, base.m
 
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
-        d = rf._draw(base, key, prm)
+        d = rf.draw_rf(base, key, prm)
         a = eng.normal_draws(key, [("a", k_p, (n1,))], jnp.dtype(base.dtype))["a"]  # (kP, n1)
         if cfg.fixed_a:  # a given second layer in every P-cell (P = W only); the other draws are unchanged
             a = jnp.broadcast_to(prm["a_fixed"], (k_p, n1))
@@ -169,6 +173,7 @@ def _ntk_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int
             "cell_flops": cell_flops, "rep_flops": k_p * k_x * cell_flops + 2.0 * k_p * t * n0 * n1}
 
 
+@jax_float64
 def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = False, trials: Any = (2, 2, 2),
                  reps: int = 4, seed: int = 0, n_test: int | None = None, center: bool = True,
                  second_layer: Any = None,
@@ -194,12 +199,13 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     Raises:
         ValueError: bad arguments. rmt.solvers.SolverError: non-finite predictions.
     """
-    timer = eng.Timer()
+    timer = Timer()
     lr = float(check_nonnegative(lr_ratio, "lr_ratio"))
     reps = check_positive_int(reps, "reps", minimum=1)
     seed = eng.check_seed(seed)
-    base, prm, options = rf._prepare(problem, trials=trials, n_test=n_test, center=center, taus=False,
-                                     solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1, cost=_ntk_cost)
+    base, prm, options = rf.prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=False,
+                                       solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1,
+                                       cost=_ntk_cost)
     cfg = _Config(rf=base, include_f0=bool(include_f0), fixed_a=second_layer is not None)
     prm = dict(prm, lr_ratio=jnp.asarray(lr, base.dtype))
     options = dict(options, model="ntk", lr_ratio=lr, include_f0=bool(include_f0))
@@ -213,13 +219,14 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=options["rep_flops"],
                               devices=devices, progress=progress)
     eng.raise_if_nonfinite(raw, ("resid", "train"), "NTK simulation", "use float64 or a larger ridge")
-    samples = rf._summarize_reps(raw, base.noisy, 1)
+    samples = rf.summarize_rf(raw, base.noisy, 1)
     for name, parts in _GROUPS.items():
         samples[name] = sum(samples[p] for p in parts)
     return make_result("ntk", samples, sources=SOURCES, trials=base.trials, extras=tuple(_GROUPS), reps=reps,
                        seed=seed, n_test=base.n_test, config=options, elapsed_s=timer.elapsed)
 
 
+@jax_float64
 def ntk_draws(problem: Problem, *, seed: int = 0, rep: int = 0, trials: Any = (2, 2, 2), n_test: int | None = None,
               center: bool = True) -> tuple[rf.RFDraws, np.ndarray]:
     """The draws of repetition ``rep`` of :func:`simulate_ntk`: those of

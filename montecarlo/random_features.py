@@ -43,18 +43,20 @@ from rmt.montecarlo.estimators import SOURCES
 from rmt.montecarlo.results import SimulationResult, decompose, make_result
 from rmt._validation import check_positive_int
 from rmt.activations import Activation
+from rmt.numerics import Timer, jax_float64
 from rmt.problem import Problem
 
-__all__ = ["RFDraws", "rf_draws", "rf_flops", "simulate_rf", "symmetric_gram", "triangular_inverse",
-           "triangular_solve"]
+__all__ = ["RFConfig", "RFDraws", "draw_rf", "prepare_rf", "rf_draws", "rf_flops", "run_rf", "simulate_rf",
+           "summarize_rf", "symmetric_gram", "triangular_inverse", "triangular_solve"]
 
 Solver = Literal["auto", "kernel", "primal"]
 _TAU_NAMES = ("tau1", "tau2")
 
 
 @dataclass(frozen=True)
-class _Config:
-    """Static (compile-time) description of a random-feature run."""
+class RFConfig:
+    """Static (compile-time) description of a random-feature run (built by :func:`prepare_rf`; the NTK and
+    covariate-shift simulations reuse it)."""
 
     n0: int
     n1: int
@@ -143,7 +145,7 @@ def triangular_inverse_flops(n: int, block: int = 512) -> float:
             + 2.0 * (n - h) * h * h + 2.0 * (n - h) ** 2 * h)
 
 
-def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.Array, test_feats: jax.Array,
+def _solve_cell(cfg: RFConfig, act: Callable, w: jax.Array, x: jax.Array, y: jax.Array, test_feats: jax.Array,
                 ridge: jax.Array, mu0: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Fit one ``(W, X)`` for the label columns ``y`` (``m x c``).
 
@@ -181,7 +183,7 @@ def _solve_cell(cfg: _Config, act: Callable, w: jax.Array, x: jax.Array, y: jax.
     return pred, residual, jnp.stack([tau1, tau2])
 
 
-def _draw(cfg: _Config, key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
+def draw_rf(cfg: RFConfig, key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
     """The random draws of one repetition (streams as in :func:`montecarlo._engine.normal_draws`)."""
     dt = jnp.dtype(cfg.dtype)
     n0, n1, m = cfg.n0, cfg.n1, cfg.m
@@ -211,12 +213,12 @@ def _draw(cfg: _Config, key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, 
 
 
 @functools.lru_cache(maxsize=64)
-def _rep_fn(cfg: _Config) -> Callable:
+def _rep_fn(cfg: RFConfig) -> Callable:
     act = cfg.activation.jax_fn()
     k_p, k_x, _ = cfg.trials
 
     def rep(key: jax.Array, prm: dict[str, jax.Array]) -> dict[str, jax.Array]:
-        d = _draw(cfg, key, prm)
+        d = draw_rf(cfg, key, prm)
         mu0 = prm["mu0"]
         inv = 1.0 / math.sqrt(cfg.n0)
         test_feats = act(jnp.einsum("stj,pij->psti", d["x_test"], d["w"]) * inv) - mu0  # (kP, sets, T, n1)
@@ -237,7 +239,7 @@ def _rep_fn(cfg: _Config) -> Callable:
     return rep
 
 
-def _summarize_reps(raw: dict[str, np.ndarray], cfg_noisy: bool, test_sets: int) -> dict[str, np.ndarray]:
+def summarize_rf(raw: dict[str, np.ndarray], cfg_noisy: bool, test_sets: int) -> dict[str, np.ndarray]:
     """Per-repetition estimates from the raw outputs (residuals of every cell at every test point)."""
     resid = raw["resid"].astype(np.float64)  # (reps, sets, kP, kX, kE, T)
     est = decompose(resid, SOURCES, inert=() if cfg_noisy else ("eps",))
@@ -294,9 +296,10 @@ def _rf_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int]
             "cell_flops": flops["per_trial"], "rep_flops": flops["total"]}
 
 
-def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool, taus: bool, solver: str,
-             dtype: Any, max_memory: float, test_sets: int, cost: Callable[..., dict[str, float]] | None = None
-             ) -> tuple[_Config, dict[str, jax.Array], dict[str, Any]]:
+@jax_float64
+def prepare_rf(problem: Problem, *, trials: Any, n_test: int | None, center: bool, taus: bool, solver: str,
+               dtype: Any, max_memory: float, test_sets: int, cost: Callable[..., dict[str, float]] | None = None
+               ) -> tuple[RFConfig, dict[str, jax.Array], dict[str, Any]]:
     """Validate the arguments and build the static configuration, the dynamic parameters and the JSON options.
 
     ``cost(n0, n1, m, n_test, trials, sets, itemsize)`` overrides the random-feature memory and FLOP model (and
@@ -326,9 +329,9 @@ def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool,
     c = cost(n0, n1, m, n_test, k, test_sets, itemsize)
     cell_batch = eng.choose_cell_batch(n_cells=k[0] * k[1], cell_bytes=c["cell_bytes"], cell_flops=c["cell_flops"],
                                        shared_bytes=c["shared_bytes"], max_memory=eng.check_memory(max_memory))
-    cfg = _Config(n0=n0, n1=n1, m=m, n_test=n_test, trials=k, activation=problem.activation, solver=mode,
-                  taus=bool(taus), test_sets=test_sets, nonlinear=float(problem.nonlinear_signal) > 0, noisy=noisy,
-                  covariance=problem.covariance is not None, dtype=dtype, cell_batch=cell_batch)
+    cfg = RFConfig(n0=n0, n1=n1, m=m, n_test=n_test, trials=k, activation=problem.activation, solver=mode,
+                   taus=bool(taus), test_sets=test_sets, nonlinear=float(problem.nonlinear_signal) > 0, noisy=noisy,
+                   covariance=problem.covariance is not None, dtype=dtype, cell_batch=cell_batch)
     test_sd = np.sqrt(np.stack([test_var, train_var][:test_sets]))
     prm = {"ridge": jnp.asarray(ridge, dtype), "noise_sd": jnp.asarray(math.sqrt(float(problem.noise)), dtype),
            "signal": jnp.asarray(float(problem.signal), dtype),
@@ -340,21 +343,26 @@ def _prepare(problem: Problem, *, trials: Any, n_test: int | None, center: bool,
     return cfg, prm, options
 
 
-def _run(problem: Problem, *, trials: Any, reps: int, seed: int, n_test: int | None, center: bool, taus: bool,
-         solver: str, dtype: Any, max_memory: float, devices: int | None, progress: Callable[[int], None] | None,
-         test_sets: int) -> tuple[dict[str, np.ndarray], _Config, dict[str, Any], float]:
-    timer = eng.Timer()
+@jax_float64
+def run_rf(problem: Problem, *, trials: Any, reps: int, seed: int, n_test: int | None, center: bool, taus: bool,
+           solver: str, dtype: Any, max_memory: float, devices: int | None, progress: Callable[[int], None] | None,
+           test_sets: int) -> tuple[dict[str, np.ndarray], RFConfig, dict[str, Any], float]:
+    """Run the random-feature repetitions on ``test_sets`` test laws (1: the problem's test law; 2: also the
+    training law, for :func:`montecarlo.covariate_shift.simulate_shift`) and return the per-repetition estimates
+    (:func:`summarize_rf`), the configuration, the JSON options and the wall-clock seconds."""
+    timer = Timer()
     reps = check_positive_int(reps, "reps", minimum=1)
     seed = eng.check_seed(seed)
-    cfg, prm, options = _prepare(problem, trials=trials, n_test=n_test, center=center, taus=taus, solver=solver,
-                                 dtype=dtype, max_memory=max_memory, test_sets=test_sets)
+    cfg, prm, options = prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=taus, solver=solver,
+                                   dtype=dtype, max_memory=max_memory, test_sets=test_sets)
     raw = eng.run_repetitions(_rep_fn(cfg), prm, seed=seed, reps=reps, rep_flops=options["rep_flops"],
                               devices=devices, progress=progress)
     eng.raise_if_nonfinite(raw, ("resid", "train"), "random-feature simulation",
                            "use float64, a larger ridge, or sizes away from the interpolation threshold n1 = m")
-    return _summarize_reps(raw, cfg.noisy, test_sets), cfg, options, timer.elapsed
+    return summarize_rf(raw, cfg.noisy, test_sets), cfg, options, timer.elapsed
 
 
+@jax_float64
 def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, seed: int = 0,
                 n_test: int | None = None, center: bool = True, taus: bool = True, solver: Solver = "auto",
                 dtype: Any = "float64", max_memory: float = eng.DEFAULT_MAX_MEMORY, devices: int | None = None,
@@ -392,9 +400,9 @@ def simulate_rf(problem: Problem, *, trials: Any = (2, 2, 2), reps: int = 4, see
         >>> abs(r.bias + r.variance - r.test_error) < 1e-12
         True
     """
-    samples, cfg, options, elapsed = _run(problem, trials=trials, reps=reps, seed=seed, n_test=n_test,
-                                          center=center, taus=taus, solver=solver, dtype=dtype,
-                                          max_memory=max_memory, devices=devices, progress=progress, test_sets=1)
+    samples, cfg, options, elapsed = run_rf(problem, trials=trials, reps=reps, seed=seed, n_test=n_test,
+                                            center=center, taus=taus, solver=solver, dtype=dtype,
+                                            max_memory=max_memory, devices=devices, progress=progress, test_sets=1)
     return make_result("rf", samples, sources=SOURCES, trials=cfg.trials, extras=_TAU_NAMES if cfg.taus else (),
                        reps=reps, seed=seed, n_test=cfg.n_test, config=options, elapsed_s=elapsed)
 
@@ -421,13 +429,14 @@ class RFDraws:
     mu0: float
 
 
+@jax_float64
 def rf_draws(problem: Problem, *, seed: int = 0, rep: int = 0, trials: Any = (2, 2, 2), n_test: int | None = None,
              center: bool = True, dtype: Any = "float64") -> RFDraws:
     """The draws :func:`simulate_rf` uses in repetition ``rep`` with these arguments (same streams)."""
-    cfg, prm, options = _prepare(problem, trials=trials, n_test=n_test, center=center, taus=False, solver="auto",
-                                 dtype=dtype, max_memory=eng.DEFAULT_MAX_MEMORY, test_sets=1)
+    cfg, prm, options = prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=False, solver="auto",
+                                   dtype=dtype, max_memory=eng.DEFAULT_MAX_MEMORY, test_sets=1)
     key = eng.rep_key(jnp.asarray(eng.check_seed(seed), jnp.int64), check_positive_int(rep, "rep", minimum=0))
-    d = jax.jit(_draw, static_argnums=0)(cfg, key, prm)
+    d = jax.jit(draw_rf, static_argnums=0)(cfg, key, prm)
     d = {k: np.asarray(v) for k, v in d.items()}
     eps = d.get("eps", np.zeros((1, cfg.m)))
     return RFDraws(w=d["w"], x=d["x"], eps=eps, beta=d["beta"], direction=d.get("direction", np.zeros(cfg.n0)),

@@ -23,6 +23,7 @@ import numpy as np
 from rmt.montecarlo import _engine as eng
 from rmt._validation import check_nonnegative, check_positive_int
 from rmt.activations import Activation
+from rmt.numerics import jax_float64
 from rmt.problem import Problem
 
 __all__ = ["empirical_stieltjes", "rf_gram_eigenvalues", "wishart_eigenvalues"]
@@ -37,6 +38,7 @@ def _wishart_fn(p: int, n: int, dtype: str):
     return rep
 
 
+@jax_float64
 def wishart_eigenvalues(p: int, n: int, *, reps: int = 1, seed: int = 0, dtype: Any = "float64") -> np.ndarray:
     """Eigenvalues (ascending) of ``X X^T / n``, ``X`` of shape ``(p, n)`` i.i.d. ``N(0, 1)``; shape ``(reps, p)``.
 
@@ -63,6 +65,7 @@ def _gram_fn(n0: int, n1: int, m: int, activation: Activation, dtype: str):
     return rep
 
 
+@jax_float64
 def rf_gram_eigenvalues(problem: Problem, *, reps: int = 1, seed: int = 0, center: bool = True,
                         dtype: Any = "float64") -> np.ndarray:
     """Eigenvalues (ascending) of the random-feature kernel ``K = F^T F / n1`` (``m x m``) for isotropic inputs;

@@ -42,16 +42,18 @@ __all__ = ["MODELS", "SweepPoint", "SweepStore", "export", "export_rows", "jsona
 
 def _simulators() -> dict[str, Callable[..., Any]]:
     from rmt.montecarlo.covariate_shift import simulate_shift
+    from rmt.montecarlo.eigen import simulate_eigen
     from rmt.montecarlo.linear import simulate_linear
     from rmt.montecarlo.ntk import simulate_ntk
     from rmt.montecarlo.random_features import simulate_rf
 
-    return {"rf": simulate_rf, "linear": simulate_linear, "ntk": simulate_ntk, "shift": simulate_shift}
+    return {"rf": simulate_rf, "linear": simulate_linear, "ntk": simulate_ntk, "shift": simulate_shift,
+            "eigen": simulate_eigen}
 
 
-MODELS = ("rf", "linear", "ntk", "shift")
+MODELS = ("rf", "linear", "ntk", "shift", "eigen")
 """Model names a :class:`SweepPoint` may use (``simulate_rf``, ``simulate_linear``, ``simulate_ntk``,
-``simulate_shift``)."""
+``simulate_shift``, ``montecarlo.eigen.simulate_eigen``)."""
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,9 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
 
 
 def _simulate_one(simulate: Callable[..., Any], point: SweepPoint, quiet: bool, stream: Any) -> Any:
-    default = inspect.signature(simulate).parameters["reps"].default
-    reps = check_positive_int(point.options.get("reps", default), "reps")
+    params = inspect.signature(simulate).parameters
+    count = "reps" if "reps" in params else "trials"  # the eigen model counts its repetitions as datasets
+    reps = check_positive_int(point.options.get(count, params[count].default), count)
     with tqdm(total=reps, desc="repetitions", unit="rep", delay=2.0, disable=quiet, leave=False,
               file=stream) as bar:
         def progress(done: int) -> None:

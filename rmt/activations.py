@@ -42,6 +42,7 @@ import scipy.special
 import sympy as sp
 
 from rmt._validation import check_positive, check_positive_int
+from rmt.numerics import float64_jax
 
 __all__ = [
     "Activation",
@@ -263,9 +264,8 @@ class Activation:
 
 def _call_float64(fn: ArrayFn, x: Any) -> np.ndarray:
     """Evaluate a user callable in float64, also when it is written with ``jax.numpy`` (whose default is float32)."""
-    jax = sys.modules.get("jax")
-    if jax is not None and hasattr(jax, "enable_x64"):
-        with jax.enable_x64(True):
+    if sys.modules.get("jax") is not None:  # only when JAX is in use: never import it for a numpy callable
+        with float64_jax():
             return np.asarray(fn(np.asarray(x, dtype=float)), dtype=float)
     return np.asarray(fn(np.asarray(x, dtype=float)), dtype=float)
 

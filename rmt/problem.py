@@ -35,19 +35,11 @@ import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive
 from rmt.activations import Activation, ActivationLike, get_activation
+from rmt.numerics import ArrayLike, frozen_value, readonly_array
 
 __all__ = ["ArrayLike", "CovarianceSpectrum", "JointSpectrum", "LinearProblem", "Problem", "SpectrumLike",
            "as_joint_spectrum"]
 
-ArrayLike = Any  # float or numpy array
-
-
-def _freeze(arr: np.ndarray) -> float | np.ndarray:
-    if arr.ndim == 0:
-        return float(arr)
-    arr = np.array(arr, dtype=float)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,9 +144,9 @@ class JointSpectrum:
         w = w / w.sum(axis=-1, keepdims=True)
         if np.any(np.einsum("...k,...k->...", w, te) <= 0):
             raise ValueError("test eigenvalues must not all be zero (the test law needs tr Sigma_* > 0)")
-        object.__setattr__(self, "train", _freeze(tr))
-        object.__setattr__(self, "test", _freeze(te))
-        object.__setattr__(self, "weights", _freeze(w))
+        object.__setattr__(self, "train", readonly_array(tr))
+        object.__setattr__(self, "test", readonly_array(te))
+        object.__setattr__(self, "weights", readonly_array(w))
         object.__setattr__(self, "label", str(label))
 
     # --- construction ----------------------------------------------------------------------------------------
@@ -191,12 +183,12 @@ class JointSpectrum:
     @property
     def train_trace(self) -> Any:
         """``s = tr Sigma / n0`` (float, or an array of the batch shape)."""
-        return _freeze(np.einsum("...k,...k->...", self.weights, self.train))
+        return frozen_value(np.einsum("...k,...k->...", self.weights, self.train))
 
     @property
     def test_trace(self) -> Any:
         """``s_* = tr Sigma_* / n0`` (float, or an array of the batch shape)."""
-        return _freeze(np.einsum("...k,...k->...", self.weights, self.test))
+        return frozen_value(np.einsum("...k,...k->...", self.weights, self.test))
 
     @property
     def is_shifted(self) -> bool:
@@ -290,9 +282,9 @@ class Problem:
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         for name in ("n0", "n1", "m"):
-            set_(name, _freeze(check_positive(getattr(self, name), name)))
+            set_(name, frozen_value(check_positive(getattr(self, name), name)))
         for name in ("ridge", "noise", "signal", "nonlinear_signal"):
-            set_(name, _freeze(check_nonnegative(getattr(self, name), name)))
+            set_(name, frozen_value(check_nonnegative(getattr(self, name), name)))
         set_("activation", get_activation(self.activation))
         if self.covariance is not None and not isinstance(self.covariance, CovarianceSpectrum):
             raise ValueError("covariance must be a CovarianceSpectrum or None")
@@ -343,32 +335,32 @@ class Problem:
     @property
     def phi(self) -> ArrayLike:
         """``n0 / m``."""
-        return _freeze(np.asarray(self.n0) / self.m)
+        return frozen_value(np.asarray(self.n0) / self.m)
 
     @property
     def psi(self) -> ArrayLike:
         """``n0 / n1``."""
-        return _freeze(np.asarray(self.n0) / self.n1)
+        return frozen_value(np.asarray(self.n0) / self.n1)
 
     @property
     def psi1(self) -> ArrayLike:
         """Mei-Montanari ``N/d = n1 / n0``."""
-        return _freeze(np.asarray(self.n1) / self.n0)
+        return frozen_value(np.asarray(self.n1) / self.n0)
 
     @property
     def psi2(self) -> ArrayLike:
         """Mei-Montanari ``n/d = m / n0``."""
-        return _freeze(np.asarray(self.m) / self.n0)
+        return frozen_value(np.asarray(self.m) / self.n0)
 
     @property
     def lambda_mm(self) -> ArrayLike:
         """Mei-Montanari ridge ``lambda = phi * ridge``."""
-        return _freeze(np.asarray(self.ridge) * self.phi)
+        return frozen_value(np.asarray(self.ridge) * self.phi)
 
     @property
     def width_ratio(self) -> ArrayLike:
         """``n1 / m = phi / psi`` (> 1: over-parameterised)."""
-        return _freeze(np.asarray(self.n1) / self.m)
+        return frozen_value(np.asarray(self.n1) / self.m)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -441,9 +433,9 @@ class LinearProblem:
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         for name in ("n", "d"):
-            set_(name, _freeze(check_positive(getattr(self, name), name)))
+            set_(name, frozen_value(check_positive(getattr(self, name), name)))
         for name in ("ridge", "noise", "signal"):
-            set_(name, _freeze(check_nonnegative(getattr(self, name), name)))
+            set_(name, frozen_value(check_nonnegative(getattr(self, name), name)))
         if self.spectrum is not None and not isinstance(self.spectrum, CovarianceSpectrum):
             raise ValueError("spectrum must be a CovarianceSpectrum or None")
         if self.beta_weights is not None:
@@ -473,7 +465,7 @@ class LinearProblem:
     @property
     def gamma(self) -> ArrayLike:
         """``d / n``."""
-        return _freeze(np.asarray(self.d) / self.n)
+        return frozen_value(np.asarray(self.d) / self.n)
 
     @property
     def eigenvalues(self) -> np.ndarray:

@@ -17,8 +17,14 @@ Building blocks:
   real axis.
 * :func:`solve_monotone` -- vectorized bracketed root of a monotone scalar equation (bisection with Illinois
   steps, optionally in log space).
+* :func:`monotone_newton` -- vectorized Newton iteration for a convex equation started right of its root
+  (monotone convergence, never crossing the root).
 * :func:`fixed_point` -- damped fixed-point iteration with an iteration cap and a convergence report.
+* :func:`minimize_scalar` -- the one-dimensional minimiser: vectorized golden-section search on a bracket, or the
+  sign change of a given derivative on the bracket.
 * :func:`polyroots_mp` -- the same polynomial roots in mpmath at any precision (used to test the float path).
+* :func:`bracket_root_mp` -- a scalar root on a sign-change bracket in mpmath (Illinois steps, bisection every
+  third step), for the high-precision reference paths.
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ __all__ = [
     "SolverError",
     "Solution",
     "Status",
+    "bracket_root_mp",
     "continue_roots",
     "fixed_point",
+    "minimize_scalar",
+    "monotone_newton",
     "newton_polish",
     "polyroots",
     "polyroots_mp",
@@ -77,6 +86,7 @@ class Solution:
         status: array of :class:`Status` codes (``int8``).
         branch: a description of the branch rule that selected the value.
         iterations: iterations used (maximum over points).
+        objective: for minimisers, the function's value at ``value`` (``None`` for root finders).
     """
 
     value: Any
@@ -84,6 +94,7 @@ class Solution:
     status: np.ndarray
     branch: str = ""
     iterations: int = 0
+    objective: Any = None
 
     @property
     def ok(self) -> bool:
@@ -562,3 +573,174 @@ def fixed_point(g: Callable[[Any], Any], x0: Any, *, damping: float = 0.5, tol: 
     sol = Solution(value=vals if system else vals[0], residual=res, status=status,
                    branch="damped fixed-point iteration from the given start", iterations=it)
     return _finish(sol, throw, what)
+
+
+def monotone_newton(f_and_df: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], x0: Any, *,
+                    maxiter: int = 200, rtol: float = 4.0 * np.finfo(float).eps, throw: bool = True,
+                    what: str = "monotone_newton") -> Solution:
+    r"""Newton's method for a convex function, started to the right of its root, vectorized over points.
+
+    If ``f`` is convex with ``f(x0) >= 0`` and ``f(x) < 0`` somewhere left of ``x0``, its root ``x*`` in that range
+    is unique and ``f' > 0`` on ``[x*, x0]``, so the Newton iterates decrease monotonically to ``x*`` and never cross
+    it (Fourier's condition). Iteration stops per point when the step falls below ``rtol |x|`` or when ``f`` is no
+    longer positive (the root has been reached within rounding). Only unfinished points are re-evaluated.
+
+    Args:
+        f_and_df: ``f_and_df(x, idx) -> (f(x), f'(x))`` where ``idx`` are the flat indices of the points ``x``
+            (so the callable can slice its parameter arrays).
+        x0: starting points (flattened) with ``f(x0) >= 0``.
+        maxiter: iteration cap. rtol: relative step size that counts as converged.
+        throw: raise :class:`SolverError` when a point does not converge (else report it in ``status``).
+
+    Returns:
+        :class:`Solution` (flat arrays): ``value`` the last iterate at every point (also where the iteration failed,
+        so that callers can evaluate their own residual there), ``residual`` ``|f|`` at the last evaluation (at
+        ``value`` for converged points, at the previous iterate otherwise), ``status`` ``SUCCESS``,
+        ``MAX_ITERATIONS`` or ``NONFINITE`` (a non-finite Newton step).
+    """
+    x = np.array(x0, dtype=float, copy=True).ravel()
+    done = np.zeros(x.shape, dtype=bool)
+    bad = np.zeros(x.shape, dtype=bool)
+    resid = np.full(x.shape, np.inf)
+    idx = np.arange(x.size)
+    it = 0
+    for it in range(1, maxiter + 1):
+        if idx.size == 0:
+            break
+        xi = x[idx]
+        f, df = f_and_df(xi, idx)
+        resid[idx] = np.abs(f)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = f / df
+        stop = (f <= 0) | (np.abs(step) <= rtol * np.abs(xi))
+        ok_step = np.isfinite(step) & ~stop
+        x[idx[ok_step]] = xi[ok_step] - step[ok_step]
+        nonfinite = ~np.isfinite(step) & ~stop
+        done[idx[stop]] = True
+        bad[idx[nonfinite]] = True
+        idx = idx[ok_step]
+    status = np.where(done, Status.SUCCESS, np.where(bad, Status.NONFINITE, Status.MAX_ITERATIONS)).astype(np.int8)
+    sol = Solution(value=x, residual=resid, status=status,
+                   branch="unique root of a convex equation left of the start (monotone Newton)", iterations=it)
+    return _finish(sol, throw, what)
+
+
+_INVPHI = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def minimize_scalar(f: Callable[[np.ndarray], np.ndarray], lo: Any, hi: Any, *,
+                    slope: Callable[[np.ndarray], np.ndarray] | None = None, xtol: float = 1e-10,
+                    steps: int | None = None, maxiter: int = 300, throw: bool = True,
+                    what: str = "minimize_scalar") -> Solution:
+    r"""Minimise ``f`` on the bracket ``[lo, hi]`` at many points at once (the one 1-d minimiser of the package).
+
+    Without ``slope``: golden-section search (all points step together; ``f`` is evaluated on whole arrays). The
+    bracket shrinks by the golden ratio per step until every width is at most ``xtol`` (status ``MAX_ITERATIONS``
+    after ``maxiter`` steps), or for exactly ``steps`` steps when given. The result is the better of the two
+    interior points: the minimiser of a unimodal ``f`` within the final bracket (``f`` is only compared, so below
+    about ``sqrt(eps)`` relative width the comparisons are decided by rounding).
+
+    With ``slope`` (``f'``, vectorized): the minimiser is the sign change of ``f'`` from negative at ``lo`` to
+    positive at ``hi``, found by :func:`solve_monotone` (bisection with Illinois steps) to absolute width
+    ``xtol`` in the variable; ``NO_BRACKET`` where ``f'`` does not change sign on the bracket.
+
+    Args:
+        f: the objective, vectorized over the bracket arrays.
+        lo, hi: bracket ends (broadcast together; ``lo < hi``).
+        slope: the derivative ``f'`` (optional, see above).
+        xtol: bracket width at which to stop. steps: a fixed number of golden-section steps instead.
+        maxiter: iteration cap. throw: raise :class:`SolverError` on failure (else report it in ``status``).
+
+    Returns:
+        :class:`Solution` with ``value`` the minimiser, ``objective`` ``f(value)``, ``residual`` the final bracket
+        width (golden section) or ``|f'(value)|`` (with ``slope``), ``status`` and ``iterations``.
+
+    Example:
+        >>> s = minimize_scalar(lambda u: (u - 0.3) ** 2, 0.0, 1.0)
+        >>> abs(s.value - 0.3) < 1e-6
+        True
+    """
+    a, b = (np.array(v, dtype=float) for v in np.broadcast_arrays(np.asarray(lo, dtype=float),
+                                                                   np.asarray(hi, dtype=float)))
+    if np.any(~(a < b)):
+        raise ValueError("minimize_scalar needs lo < hi at every point")
+    if slope is not None:
+        # solve_monotone's log mode stops on an absolute width in log x: with x = exp(u - mid) that is an absolute
+        # width ``xtol`` in u (the shift keeps exp finite for any bracket narrower than 1400)
+        mid = 0.5 * (a + b)
+        root = solve_monotone(lambda x: np.asarray(slope(np.log(x) + mid), dtype=float), np.exp(a - mid),
+                              np.exp(b - mid), log=True, xtol=xtol, maxiter=maxiter, throw=False, what=what,
+                              expand=False)
+        u = np.log(root.value) + mid
+        ok = root.status == Status.SUCCESS
+        obj = np.where(ok, np.asarray(f(np.where(ok, u, mid)), dtype=float), np.nan)
+        sol = Solution(value=u, residual=root.residual, status=root.status,
+                       branch="sign change of the derivative from - to + on the bracket", iterations=root.iterations,
+                       objective=obj)
+        return _finish(sol, throw, what)
+    c, d = b - _INVPHI * (b - a), a + _INVPHI * (b - a)
+    fc, fd = np.asarray(f(c), dtype=float), np.asarray(f(d), dtype=float)
+    limit = maxiter if steps is None else int(steps)
+    it = 0
+    while it < limit and (steps is not None or np.max(b - a) > xtol):
+        it += 1
+        left = fc <= fd  # the minimum lies in [a, d]
+        a, b = np.where(left, a, c), np.where(left, d, b)
+        c_new = np.where(left, b - _INVPHI * (b - a), d)
+        d_new = np.where(left, c, a + _INVPHI * (b - a))
+        fresh = np.asarray(f(np.where(left, c_new, d_new)), dtype=float)
+        fc, fd = np.where(left, fresh, fd), np.where(left, fc, fresh)
+        c, d = c_new, d_new
+    width = b - a
+    converged = np.full(width.shape, True) if steps is not None else width <= xtol
+    best_c = fc <= fd
+    sol = Solution(value=np.where(best_c, c, d), residual=width,
+                   status=np.where(converged, Status.SUCCESS, Status.MAX_ITERATIONS).astype(np.int8),
+                   branch="golden-section search on the bracket (a unimodal minimum)", iterations=it,
+                   objective=np.where(best_c, fc, fd))
+    return _finish(sol, throw, what)
+
+
+def bracket_root_mp(f: Callable[[Any], Any], lo: Any, hi: Any, *, tol: Any, maxiter: int = 2000,
+                    what: str = "bracket_root_mp") -> Solution:
+    """Root of a scalar (mpmath) function with a sign change on ``[lo, hi]``: Illinois (modified regula falsi)
+    steps, a bisection every third step, until the bracket's relative width is at most ``tol`` or ``f`` is exactly 0.
+
+    Returns:
+        :class:`Solution` with scalar ``value`` (an ``mpmath.mpf`` for mpmath input), ``residual`` ``|f(value)|``.
+
+    Raises:
+        SolverError: no sign change on the bracket (``NO_BRACKET``) or no convergence in ``maxiter`` steps.
+    """
+    ok = np.array(Status.SUCCESS, dtype=np.int8)
+    branch = "the root on the sign-change bracket"
+    flo, fhi = f(lo), f(hi)
+    if flo == 0:
+        return Solution(value=lo, residual=abs(flo), status=ok, branch=branch)
+    if fhi == 0:
+        return Solution(value=hi, residual=abs(fhi), status=ok, branch=branch)
+    if flo * fhi > 0:
+        raise SolverError(f"{what}: no sign change on [{mpmath.nstr(lo, 8)}, {mpmath.nstr(hi, 8)}]",
+                          status=Status.NO_BRACKET)
+    side = 0
+    for it in range(1, maxiter + 1):
+        if it % 3 == 0:
+            x = (lo + hi) / 2
+        else:
+            x = hi - fhi * (hi - lo) / (fhi - flo)
+            if not (min(lo, hi) < x < max(lo, hi)):
+                x = (lo + hi) / 2
+        fx = f(x)
+        if fx == 0 or abs(hi - lo) <= tol * max(abs(lo), abs(hi)):
+            return Solution(value=x, residual=abs(fx), status=ok, branch=branch, iterations=it)
+        if (fx > 0) == (flo > 0):
+            lo, flo = x, fx
+            if side == -1:
+                fhi /= 2
+            side = -1
+        else:
+            hi, fhi = x, fx
+            if side == 1:
+                flo /= 2
+            side = 1
+    raise SolverError(f"{what}: no convergence in {maxiter} iterations", status=Status.MAX_ITERATIONS)

@@ -16,7 +16,7 @@ import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive
 from rmt.solvers import solve_monotone
-from rmt.theory._shift_spectra import ArrayLike, _out
+from rmt.numerics import ArrayLike, frozen_value
 
 __all__ = ["KernelOodResult", "kernel_ood_error", "linear_ood_error"]
 
@@ -134,7 +134,7 @@ def kernel_ood_error(eigenvalues: ArrayLike, target: ArrayLike, n_samples: Array
         E = np.where(pole, np.inf, bias + gamma_p * R)
         E_id = np.where(pole, np.inf, bbar + gamma * R)
         noise_var = np.where(pole, np.where(s_ > 0, np.inf, 0.0), gamma_p * s_ / np.where(pole, 1.0, 1.0 - gamma))
-    sh = lambda a: _out(np.asarray(a).reshape(shape))  # noqa: E731
+    sh = lambda a: frozen_value(np.asarray(a).reshape(shape))  # noqa: E731
     return KernelOodResult(test_error=sh(E), bias=sh(bias), variance=sh(E - bias), noise_variance=sh(noise_var),
                            id_test_error=sh(E_id), id_bias=sh(bbar), kappa=sh(kappa), gamma=sh(gamma),
                            gamma_prime=sh(gamma_p), n_samples=sh(P_), ridge=sh(l_), noise=sh(s_))

@@ -9,30 +9,12 @@ import numpy as np
 
 from rmt._validation import check_nonnegative
 from rmt.activations import ActivationLike, constants, get_activation
+from rmt.numerics import ArrayLike, frozen_value
 from rmt.problem import Problem
 from rmt.quantities import FINE_GRAINED_KEYS  # ``P`` = both layers' initial weights
 from rmt.records import Tabular, coordinate_columns, rows_of
 
-__all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "ntk_constants"]
-
-
-ArrayLike = Any
-
-
-def _out(x: Any) -> Any:
-    """A float for 0-d results, a read-only array otherwise."""
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim == 0:
-        return float(arr)
-    arr = np.array(arr)
-    arr.setflags(write=False)
-    return arr
-
-
-def _times(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``coef * x`` with ``0 * inf = 0`` (a term whose prefactor vanishes exactly, e.g. noise 0 at a pole)."""
-    with np.errstate(invalid="ignore"):
-        return np.where(coef == 0, 0.0, coef * x)
+__all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "check_problem", "ntk_constants"]
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -66,12 +48,12 @@ class NTKConstants:
     @property
     def infinite_width_slope(self) -> Any:
         """``(1 + r) zeta``: coefficient of ``X^T X / n0`` in the infinite-width NTK (sheet 2.6)."""
-        return _out((1.0 + np.asarray(self.lr_ratio)) * self.zeta)
+        return frozen_value((1.0 + np.asarray(self.lr_ratio)) * self.zeta)
 
     @property
     def infinite_width_diagonal(self) -> Any:
         """``mu_star^2 + r (eta' - zeta)``: the identity coefficient of the infinite-width NTK (sheet 2.6)."""
-        return _out(self.mu_star2 + np.asarray(self.c2))
+        return frozen_value(self.mu_star2 + np.asarray(self.c2))
 
     def as_dict(self) -> dict[str, Any]:
         return {"activation": self.activation, "lr_ratio": self.lr_ratio, "zeta": self.zeta,
@@ -101,11 +83,12 @@ def ntk_constants(activation: ActivationLike, lr_ratio: ArrayLike = 1.0) -> NTKC
     etap_used = etap if np.isfinite(etap) else 0.0
     c1 = lr * zeta
     c2 = lr * max(etap_used - zeta, 0.0)
-    return NTKConstants(activation=act.name, lr_ratio=_out(lr), zeta=zeta, mu_star2=max(ms2, 0.0), eta=eta,
-                        eta_prime=etap, c1=_out(c1), c2=_out(c2))
+    return NTKConstants(activation=act.name, lr_ratio=frozen_value(lr), zeta=zeta, mu_star2=max(ms2, 0.0), eta=eta,
+                        eta_prime=etap, c1=frozen_value(c1), c2=frozen_value(c2))
 
 
-def _check_problem(problem: Problem, what: str) -> None:
+def check_problem(problem: Problem, what: str) -> None:
+    """Refuse anything but an :class:`rmt.Problem` without a covariance (``what`` names the caller)."""
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be an rmt.Problem, got {type(problem).__name__}")
     if problem.covariance is not None:

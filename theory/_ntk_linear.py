@@ -55,7 +55,8 @@ from rmt._validation import check_positive, check_positive_int
 from rmt.activations import get_activation
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status
-from rmt.theory._ntk_common import NTKConstants, NTKTabular, _check_problem, _out, ntk_constants
+from rmt.numerics import frozen_value
+from rmt.theory._ntk_common import NTKConstants, NTKTabular, check_problem, ntk_constants
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
@@ -380,7 +381,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             array ``n1`` or one above 10, or a ``second_layer`` of the wrong length or with a zero entry.
         SolverError: the matrix fixed point did not converge, or the solution is not on the physical branch.
     """
-    _check_problem(problem, "linear_scaling")
+    check_problem(problem, "linear_scaling")
     n1_arr = np.asarray(problem.n1, dtype=float)
     if n1_arr.ndim != 0 or float(n1_arr) != round(float(n1_arr)):
         raise ValueError(f"n1 must be a single positive integer for the linear scaling, got {problem.n1!r}")
@@ -436,7 +437,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         q_err = np.zeros(P)
     bias = s * (1.0 - alpha) ** 2
     nv = noise * (en @ aw)
-    rs = lambda x: _out(np.reshape(x, shape))  # noqa: E731
+    rs = lambda x: frozen_value(np.reshape(x, shape))  # noqa: E731
     quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0])})
     return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
                                alpha=rs(alpha), conditional_sd=rs(sd), quadrature_stderr=rs(q_err), n1=n1,

@@ -40,12 +40,13 @@ import numpy as np
 
 from rmt._validation import check_positive_int
 from rmt.activations import constants
+from rmt.numerics import frozen_value, zero_safe_product
 from rmt.problem import Problem
 from rmt.quantities import FINE_GRAINED_KEYS
 from rmt.records import Tabular, coordinate_columns, rows_of
-from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
+from rmt.solvers import Solution, SolverError, Status, monotone_newton, polyroots, select_real_in_interval
 from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
-from rmt.theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
+from rmt.theory._rf_numerics import mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
 
 __all__ = ["FINE_GRAINED_KEYS", "AveragedResult", "RFDiagnostics", "RFResult", "rf_constants", "rf_theory"]
 
@@ -60,22 +61,6 @@ BRANCH_RULES = (
     "tau1 = gamma_tilde R / ridge, checked in (S67)/(S68) and in (0, 1/ridge] with tau2 > 0; "
     "chi: unique root with a1, a2 > 0 on (chi0, 0) (monotone Newton); "
     "ridgeless: closed forms (negative chi0, positive effective-ridge roots)")
-
-
-def _ro(x: Any) -> Any:
-    """A read-only array, or a float for 0-d input."""
-    arr = np.asarray(x)
-    if arr.ndim == 0:
-        return arr.item()
-    arr = arr.view()  # the caller's array stays writable; the returned view is not (no copy)
-    arr.setflags(write=False)
-    return arr
-
-
-def _scale(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``coef * x`` with ``0 * inf = 0`` (a term with zero weight vanishes even where ``x`` diverges)."""
-    with np.errstate(invalid="ignore"):
-        return np.where(coef == 0, 0.0, coef * x)
 
 
 def parse_k(k: Any) -> float:
@@ -225,12 +210,12 @@ class RFResult(Tabular):
         if self.precision:
             return (self.eta - self.zeta + self.gamma_tilde) / self.zeta
         with np.errstate(divide="ignore"):
-            return _ro((self.eta - self.zeta + np.asarray(self.gamma_tilde, dtype=float)) / self.zeta)
+            return frozen_value((self.eta - self.zeta + np.asarray(self.gamma_tilde, dtype=float)) / self.zeta, None)
 
     def _add(self, *vals: Any) -> Any:
         if self.precision:
             return sum(vals[1:], vals[0])
-        return _ro(sum(np.asarray(v, dtype=float) for v in vals))
+        return frozen_value(sum(np.asarray(v, dtype=float) for v in vals), None)
 
     def _avg(self, kind: str, k: Any, divided: tuple[str, ...]) -> AveragedResult:
         kf = parse_k(k)
@@ -239,9 +224,9 @@ class RFResult(Tabular):
             v = self.fine_grained[key]
             if key in divided:
                 if math.isinf(kf):  # the term vanishes (also where it diverges at finite k)
-                    v = type(v)(0) if self.precision else _ro(np.zeros(np.shape(v)))
+                    v = type(v)(0) if self.precision else frozen_value(np.zeros(np.shape(v)), None)
                 else:
-                    v = v / kf if self.precision else _ro(np.asarray(v, dtype=float) / kf)
+                    v = v / kf if self.precision else frozen_value(np.asarray(v, dtype=float) / kf, None)
             fg[key] = v
         variance = self._add(*(fg[key] for key in FINE_GRAINED_KEYS))
         return AveragedResult(kind=kind, k=kf, test_error=self._add(self.bias, variance), bias=self.bias,
@@ -272,7 +257,8 @@ class RFResult(Tabular):
         Psi5)`` follows: ``Psi1 = c``, ``Psi2 = B_MM - 1 + 2 c``, ``Psi3 = V_MM``, ``Psi4 = c^2 + V_X/s``,
         ``Psi5 = phi (G - t K)``."""
         c = self.overlap
-        psi2 = self.B_mm - 1 + 2 * c if self.precision else _ro(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c))
+        psi2 = (self.B_mm - 1 + 2 * c if self.precision
+                else frozen_value(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c), None))
         return {"Psi1": c, "Psi2": psi2, "Psi3": self.V_mm, "Psi4": self.psi4, "Psi5": self.psi5}
 
     def nested_records(self, extras: bool = True) -> list[dict[str, Any]]:
@@ -305,9 +291,9 @@ class RFResult(Tabular):
 # the float64 solver
 # ----------------------------------------------------------------------------------------------------------------
 
-def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zeta: float, eta: float
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Unique root of ``g - c g (Q + a R) - g0 = 0`` on ``[g0, inf)`` (see the module docstring), ``g0 > 0``."""
+def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zeta: float, eta: float) -> Solution:
+    """Unique root of ``g - c g (Q + a R) - g0 = 0`` on ``[g0, inf)`` (see the module docstring), ``g0 > 0``, with
+    the relative residual ``|g - c g h - g0| / (g + c g h + g0)`` (failures are reported in ``status``)."""
 
     def f(g: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ci, ri = c[idx], r[idx]
@@ -319,12 +305,13 @@ def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zet
         # d/dg [g h(g)] = int u^2 / (u + g)^2 = 1 - 2 g R + g^2 S
         return val, 1.0 - ci * (1.0 - 2.0 * g * R + g * g * S)
 
-    g, conv, it = monotone_newton(f, g0 + c * eta)
+    sol = monotone_newton(f, g0 + c * eta, throw=False)
+    g = sol.value
     b = a + g
     R, Q = mp_R(zeta, b, r), mp_Q(zeta, b, r)
     gh = g * (Q + a * R)
     res = np.abs(g - c * gh - g0) / (g + c * gh + g0)
-    return g, res, conv, it
+    return Solution(value=g, residual=res, status=sol.status, branch=sol.branch, iterations=sol.iterations)
 
 
 def _ridgeless_effective_ridge(r: np.ndarray, y: np.ndarray, a: float, zeta: float) -> np.ndarray:
@@ -371,8 +358,10 @@ def _positive_ridge(phi, psi, ridge, eta, zeta, method):
     """Everything but the noise/signal weights, at ``ridge > 0`` (flat arrays)."""
     a = eta - zeta
     n = phi.size
-    gt, res_gt, conv_gt, it_gt = _effective_ridge(psi / phi, 1.0 / phi, ridge, a, zeta, eta)
-    kp, res_kp, conv_kp, it_kp = _effective_ridge(phi / psi, 1.0 / psi, ridge * phi / psi, a, zeta, eta)
+    sol_gt = _effective_ridge(psi / phi, 1.0 / phi, ridge, a, zeta, eta)
+    sol_kp = _effective_ridge(phi / psi, 1.0 / psi, ridge * phi / psi, a, zeta, eta)
+    gt, res_gt, conv_gt, it_gt = sol_gt.value, sol_gt.residual, sol_gt.status == Status.SUCCESS, sol_gt.iterations
+    kp, res_kp, conv_kp, it_kp = sol_kp.value, sol_kp.residual, sol_kp.status == Status.SUCCESS, sol_kp.iterations
     R1 = mp_R(zeta, a + gt, 1.0 / phi)
     tau1 = gt * R1 / ridge
     residuals: dict[str, np.ndarray] = {}
@@ -399,7 +388,9 @@ def _positive_ridge(phi, psi, ridge, eta, zeta, method):
     # Mei-Montanari chi, independently
     z2 = np.full(n, zeta / a)
     psi1, psi2 = 1.0 / psi, 1.0 / phi
-    chi, res_chi, conv_chi, it_chi = mm_chi(z2, psi1, psi2, ridge / (psi * a))
+    sol_chi = mm_chi(z2, psi1, psi2, ridge / (psi * a))
+    chi, res_chi, conv_chi, it_chi = (sol_chi.value, sol_chi.residual, sol_chi.status == Status.SUCCESS,
+                                      sol_chi.iterations)
     residuals.update({"gamma_tilde": res_gt, "kappa_prime": res_kp, "chi": res_chi, "S67": s67, "S68": s68})
     conv = conv_gt & conv_kp & conv_chi
     status = np.where((status == 0) & ~conv, Status.MAX_ITERATIONS, status)
@@ -513,14 +504,14 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
         "P": signal * vp,
         "X": signal * vx + fstar * vxe,
         "eps": np.zeros(n),
-        "PX": _scale(signal, vpx) + _scale(fstar, vpxe),
+        "PX": zero_safe_product(signal, vpx) + zero_safe_product(fstar, vpxe),
         "Peps": np.zeros(n),
         "Xeps": noise * vxe,
-        "PXeps": _scale(noise, vpxe),
+        "PXeps": zero_safe_product(noise, vpxe),
     }
     bias = signal * bias_unit + fstar
     variance = sum(fg[k] for k in FINE_GRAINED_KEYS)
-    test = _scale(signal, B_mm) + _scale(noise_like, V_mm) + fstar
+    test = zero_safe_product(signal, B_mm) + zero_safe_product(noise_like, V_mm) + fstar
     train = signal * vals["train_signal"] + noise_like * vals["train_noise"]
 
     # --- status
@@ -535,7 +526,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     residual = np.maximum(worst, residuals["overlap"])
 
     def shp(v: np.ndarray) -> Any:
-        return _ro(v.reshape(shape))
+        return frozen_value(v.reshape(shape), None)
 
     diag = RFDiagnostics(status=shp(status), residual=shp(residual),
                          residuals=types.MappingProxyType({k: shp(v) for k, v in residuals.items()}),

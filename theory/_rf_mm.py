@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from rmt.theory._rf_numerics import monotone_newton, negative_quadratic_root
+from rmt.solvers import Solution, monotone_newton
+from rmt.theory._rf_numerics import negative_quadratic_root
 
 __all__ = [
     "mm_E_polynomials",
@@ -64,13 +65,14 @@ def mm_chi_ridgeless(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray) -> np.n
 
 
 def mm_chi(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.ndarray, *, maxiter: int = 200
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+           ) -> Solution:
     r"""The physical ``chi = nu1 nu2`` at ``xi = i s`` (``s2 = s^2 = psi1 psi2 lambda_bar > 0``), see the module
     docstring for the branch rule and its uniqueness.
 
     Returns:
-        ``(chi, residual, converged, iterations)`` with the backward error
-        ``|H| / ((psi1 + |q|)(psi2 + |q|) + s^2 |chi|)`` (the size of the rounding errors in evaluating ``H``).
+        :class:`rmt.solvers.Solution` (flat arrays; failures are reported in ``status``, never raised): ``value``
+        ``chi``, ``residual`` the backward error ``|H| / ((psi1 + |q|)(psi2 + |q|) + s^2 |chi|)`` (the size of the
+        rounding errors in evaluating ``H``).
     """
     z2, psi1, psi2, s2 = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(z2, psi1, psi2, s2))
 
@@ -82,12 +84,15 @@ def mm_chi(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.ndarray, *
         u1, u2 = psi1[idx] + q, psi2[idx] + q
         return u1 * u2 + s2[idx] * chi, (u1 + u2) * dq + s2[idx]
 
-    chi, conv, it = monotone_newton(H, np.zeros_like(z2), maxiter=maxiter)
+    sol = monotone_newton(H, np.zeros_like(z2), maxiter=maxiter, throw=False)
+    chi = sol.value
     den = 1.0 - z2 * chi
     q = chi * (1.0 + z2 / den)
     prod = (psi1 + q) * (psi2 + q)
     res = np.abs(prod + s2 * chi) / ((psi1 + np.abs(q)) * (psi2 + np.abs(q)) + s2 * np.abs(chi))
-    return chi, res, conv, it
+    return Solution(value=chi, residual=res, status=sol.status,
+                    branch="unique root with a1, a2 > 0 on (chi0, 0) (monotone Newton from 0)",
+                    iterations=sol.iterations)
 
 
 def mm_omega(z2: Any, psi: Any, lam_bar: Any) -> Any:

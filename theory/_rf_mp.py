@@ -30,7 +30,7 @@ from rmt._validation import check_positive_int
 from rmt.activations import constants
 from rmt.kernel_spectrum import TAU1, rf_kernel_polynomial
 from rmt.problem import Problem
-from rmt.solvers import SolverError, Status, polyroots_mp
+from rmt.solvers import SolverError, Status, bracket_root_mp, polyroots_mp
 from rmt.theory._rf_core import FINE_GRAINED_KEYS, RFDiagnostics, RFResult, rf_constants
 from rmt.theory._rf_mm import mm_E_polynomials
 
@@ -57,40 +57,6 @@ def _K(t, r):
     """``K_r(t) = -G_r'(t) = (r G^2 + G) / (2 r t G + 1 - r + t)`` (section 1.2)."""
     g = _G(t, r)
     return (r * g * g + g) / (2 * r * t * g + 1 - r + t)
-
-
-def _bracket_root(f: Callable[[Any], Any], lo: Any, hi: Any, what: str, *, tol: Any, maxiter: int = 2000) -> Any:
-    """Root of ``f`` on ``[lo, hi]`` with a sign change (Illinois steps, bisection every third step)."""
-    flo, fhi = f(lo), f(hi)
-    if flo == 0:
-        return lo
-    if fhi == 0:
-        return hi
-    if flo * fhi > 0:
-        raise SolverError(f"{what}: no sign change on [{mpmath.nstr(lo, 8)}, {mpmath.nstr(hi, 8)}]",
-                          status=Status.NO_BRACKET)
-    side = 0
-    for it in range(1, maxiter + 1):
-        if it % 3 == 0:
-            x = (lo + hi) / 2
-        else:
-            x = hi - fhi * (hi - lo) / (fhi - flo)
-            if not (min(lo, hi) < x < max(lo, hi)):
-                x = (lo + hi) / 2
-        fx = f(x)
-        if fx == 0 or abs(hi - lo) <= tol * max(abs(lo), abs(hi)):
-            return x
-        if (fx > 0) == (flo > 0):
-            lo, flo = x, fx
-            if side == -1:
-                fhi /= 2
-            side = -1
-        else:
-            hi, fhi = x, fx
-            if side == 1:
-                flo /= 2
-            side = 1
-    raise SolverError(f"{what}: no convergence in {maxiter} iterations", status=Status.MAX_ITERATIONS)
 
 
 def _tau_from_quartic(phi, psi, ridge, eta, zeta, prec: int) -> tuple[Any, Any]:
@@ -165,9 +131,10 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
         if ridge > 0:
             tau1, tau2 = _tau_from_quartic(phi, psi, ridge, eta, zeta, dps)
             f_gt = eff_eq(psi / phi, 1 / phi, ridge)
-            gt = _bracket_root(f_gt, ridge, ridge + psi / phi * eta, "gamma_tilde", tol=tol)
+            gt = bracket_root_mp(f_gt, ridge, ridge + psi / phi * eta, tol=tol, what="gamma_tilde").value
             f_kp = eff_eq(phi / psi, 1 / psi, ridge * phi / psi)
-            kp = _bracket_root(f_kp, ridge * phi / psi, ridge * phi / psi + phi / psi * eta, "kappa_prime", tol=tol)
+            kp = bracket_root_mp(f_kp, ridge * phi / psi, ridge * phi / psi + phi / psi * eta, tol=tol,
+                                 what="kappa_prime").value
             residuals["gamma_tilde"] = abs(f_gt(gt)) / gt
             residuals["kappa_prime"] = abs(f_kp(kp)) / kp
             lam_bar = phi * ridge / a
@@ -177,7 +144,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
                 q = chi * (1 + z2 / (1 - z2 * chi))
                 return (psi1 + q) * (psi2 + q) + s * s * chi
 
-            chi = _bracket_root(H, chi0, mpf(0), "chi", tol=tol)
+            chi = bracket_root_mp(H, chi0, mpf(0), tol=tol, what="chi").value
             # MM's original equations at nu_j = i a_j (sheet 2.2)
             q = chi * (1 + z2 / (1 - z2 * chi))
             a1, a2 = (psi1 + q) / s, (psi2 + q) / s
@@ -202,7 +169,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
                 hi = mpf(1)
                 while f(hi) > 0:
                     hi *= 2
-                return _bracket_root(f, mpf(10) ** (-dps), hi, what, tol=tol)
+                return bracket_root_mp(f, mpf(10) ** (-dps), hi, tol=tol, what=what).value
 
             gt = ridgeless_root(psi / phi, 1 / phi, "gamma_tilde_0") if phi < psi else mpf(0)
             kp = ridgeless_root(phi / psi, 1 / psi, "kappa_prime_0") if phi > psi else mpf(0)

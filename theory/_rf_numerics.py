@@ -1,4 +1,5 @@
-r"""Cancellation-free Marchenko-Pastur integrals and monotone Newton solves for the random-feature theory.
+r"""Cancellation-free Marchenko-Pastur integrals and quadratic roots for the random-feature theory (the monotone Newton
+solver lives in :func:`rmt.solvers.monotone_newton`).
 
 Everything here is float64 and vectorized; no validation (callers validate). Notation of
 ../shared/reference/random_features.md section 1.2: ``MP_r`` is the Marchenko-Pastur law with unit variance and ratio
@@ -20,13 +21,10 @@ which never divide by ``zeta`` and never subtract nearly equal numbers:
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-__all__ = ["mp_R", "mp_S", "mp_Q", "mp_T", "monotone_newton", "negative_quadratic_root", "positive_quadratic_root"]
+__all__ = ["mp_R", "mp_S", "mp_Q", "mp_T", "negative_quadratic_root", "positive_quadratic_root"]
 
-_EPS = np.finfo(float).eps
 
 
 def mp_R(zeta: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -77,42 +75,3 @@ def negative_quadratic_root(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.n
     disc = np.sqrt(B * B - 4.0 * A * C)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(B <= 0, 2.0 * C / (disc - B), -(B + disc) / (2.0 * A))
-
-
-def monotone_newton(f_and_df: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-                    x0: np.ndarray, *, maxiter: int = 200, rtol: float = 4.0 * _EPS
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
-    r"""Newton's method for a convex function, started to the right of its root.
-
-    If ``f`` is convex with ``f(x0) >= 0`` and ``f(x) < 0`` somewhere left of ``x0``, its root ``x*`` in that range
-    is unique and ``f' > 0`` on ``[x*, x0]``, so the Newton iterates decrease monotonically to ``x*`` and never cross
-    it (Fourier's condition). Iteration stops per point when the step falls below ``rtol |x|`` or when ``f`` is no
-    longer positive (the root has been reached within rounding). Only unfinished points are re-evaluated.
-
-    Args:
-        f_and_df: ``f_and_df(x, idx) -> (f(x), f'(x))`` where ``idx`` are the flat indices of the points ``x``
-            (so the callable can slice its parameter arrays).
-        x0: starting points (flat array) with ``f(x0) >= 0``.
-
-    Returns:
-        ``(x, converged, iterations)``.
-    """
-    x = np.array(x0, dtype=float, copy=True).ravel()
-    done = np.zeros(x.shape, dtype=bool)
-    idx = np.arange(x.size)
-    it = 0
-    for it in range(1, maxiter + 1):
-        if idx.size == 0:
-            break
-        xi = x[idx]
-        f, df = f_and_df(xi, idx)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = f / df
-        stop = (f <= 0) | (np.abs(step) <= rtol * np.abs(xi))
-        ok_step = np.isfinite(step) & ~stop
-        x[idx[ok_step]] = xi[ok_step] - step[ok_step]
-        bad = ~np.isfinite(step) & ~stop
-        done[idx[stop]] = True
-        # a non-finite step leaves the point unconverged (reported by the caller through its residual)
-        idx = idx[ok_step & ~bad]
-    return x, done, it

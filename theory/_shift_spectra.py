@@ -14,28 +14,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import ArrayLike
 from rmt.problem import JointSpectrum, SpectrumLike, as_joint_spectrum  # re-exported
 
 __all__ = ["ArrayLike", "JointSpectrum", "SpectrumLike", "as_joint_spectrum", "from_density", "power_law", "two_point"]
-
-ArrayLike = Any  # float or numpy array
-
-# ----------------------------------------------------------------------------------------------------------------
-# joint spectral measures
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
-
-
-def _out(a: Any) -> Any:
-    """0-d arrays become floats; arrays are returned read-only."""
-    a = np.asarray(a, dtype=float)
-    return float(a) if a.ndim == 0 else _readonly(a)
-
 
 def two_point(strength: ArrayLike = 0.0, *, train: Sequence[float] = (1.6, 0.4),
               weights: Sequence[float] = (0.5, 0.5), scale: ArrayLike = 1.0) -> JointSpectrum:

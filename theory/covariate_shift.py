@@ -58,9 +58,10 @@ from rmt._validation import check_finite, check_nonnegative, check_positive, che
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
 from rmt.records import Tabular
-from rmt.solvers import Solution, SolverError, Status, solve_monotone
+from rmt.solvers import Solution, SolverError, Status, minimize_scalar, solve_monotone
 from rmt.theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
-from rmt.theory._shift_spectra import (ArrayLike, JointSpectrum, SpectrumLike, _out, _readonly, as_joint_spectrum,
+from rmt.numerics import ArrayLike, frozen_value, readonly_array
+from rmt.theory._shift_spectra import (JointSpectrum, SpectrumLike, as_joint_spectrum,
                                    from_density, power_law, two_point)
 
 __all__ = [
@@ -314,12 +315,12 @@ class ShiftResult(Tabular):
         """``test_error - id_test_error`` (negative: the shift helps; ``nan`` at the ridgeless pole, where both are
         infinite)."""
         with np.errstate(invalid="ignore"):
-            return _out(np.asarray(self.test_error) - np.asarray(self.id_test_error))
+            return frozen_value(np.asarray(self.test_error) - np.asarray(self.id_test_error))
 
     @property
     def width_ratio(self) -> Any:
         """``n1 / m = phi / psi``."""
-        return _out(np.asarray(self.phi) / np.asarray(self.psi))
+        return frozen_value(np.asarray(self.phi) / np.asarray(self.psi))
 
     def nested_records(self) -> list[dict[str, Any]]:
         """One flat dict per grid point (C order): the coordinates (``model = "shift"``, ``activation``, ``phi``,
@@ -409,7 +410,7 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
     parts = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam_s, w, mu1, ms, mu1s, mss)
     parts_id = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam, w, mu1, ms, mu1, ms)
 
-    shaped = lambda a: _out(np.asarray(a).reshape(shape))  # noqa: E731
+    shaped = lambda a: frozen_value(np.asarray(a).reshape(shape))  # noqa: E731
     return ShiftResult(
         test_error=shaped(parts["E"]), bias=shaped(parts["bias"]), variance=shaped(parts["E"] - parts["bias"]),
         noise_variance=shaped(parts["noise_var"]), id_test_error=shaped(parts_id["E"]),
@@ -556,24 +557,13 @@ def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = No
     loghi = np.log(grid[np.minimum(best + 1, grid.size - 1)])
     f = lambda lr: np.asarray(getattr(covariate_shift_error(  # noqa: E731
         phi, psi, spectrum=spec, ridge=np.exp(lr), activation=activation, noise=noise, signal=signal), key))
-    invphi = (math.sqrt(5.0) - 1.0) / 2.0
-    a, b = loglo, loghi
-    c, d = b - invphi * (b - a), a + invphi * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(refine):
-        left = fc < fd
-        a, b = np.where(left, a, c), np.where(left, d, b)
-        c_new = np.where(left, b - invphi * (b - a), d)
-        d_new = np.where(left, c, a + invphi * (b - a))
-        fc, fd = np.where(left, f(c_new), fd), np.where(left, fc, f(d_new))
-        c, d = c_new, d_new
-    r_min = np.where(fc < fd, c, d)
-    f_min = np.minimum(fc, fd)
+    sol = minimize_scalar(f, loglo, loghi, steps=refine, what="optimal_ridge")
+    r_min, f_min = sol.value, sol.objective
     grid_min = np.take_along_axis(err, best[..., None], axis=-1)[..., 0]
     ridge = np.where(grid_min < f_min, grid[best], np.exp(r_min))
     res = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,
                                 signal=signal)
-    return ShiftOptimalRidge(ridge=_out(ridge), result=res, criterion=criterion)
+    return ShiftOptimalRidge(ridge=frozen_value(ridge), result=res, criterion=criterion)
 
 
 # distinct names for the three optimal-ridge searches of the package (each result has ``ridge`` and ``test_error``):
@@ -648,7 +638,7 @@ class ErrorWeight:
             raise ValueError(f"spectrum must have the test trace s_* = {self.s_star:.12g} this weight was built for, "
                              f"got {float(spec.test_trace):.12g}")
         e = self(spec.train)
-        return _out(np.asarray(self.const) + np.sum(spec.weights * spec.test * e, axis=-1))
+        return frozen_value(np.asarray(self.const) + np.sum(spec.weights * spec.test * e, axis=-1))
 
 
 def _unbatched(spec: JointSpectrum, name: str) -> JointSpectrum:
@@ -704,9 +694,10 @@ def error_weight(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike, ridg
     with np.errstate(divide="ignore", invalid="ignore"):
         R = np.where(pole, np.inf, (A("bbar") + A("noise")) / np.where(pole, 1.0, 1.0 - A("d2")))
         const = sig * psi_ * q2 * eps_s / (rho * den) + phi_ * R * psi_ * eps_s * (q1 - q2 + eps) / den
-    return ErrorWeight(rho=_out(rho), q1=_out(q1), q2=_out(q2), eps=_out(eps), eps_star=_out(eps_s),
-                       t1=_out(A("mu1_star") / A("mu1")), R=_out(R), phi=_out(phi_), psi=_out(psi_), signal=_out(sig),
-                       const=_out(const), s_star=float(spec.test_trace), train=spec.train, weights=spec.weights)
+    return ErrorWeight(rho=frozen_value(rho), q1=frozen_value(q1), q2=frozen_value(q2), eps=frozen_value(eps),
+                       eps_star=frozen_value(eps_s), t1=frozen_value(A("mu1_star") / A("mu1")), R=frozen_value(R),
+                       phi=frozen_value(phi_), psi=frozen_value(psi_), signal=frozen_value(sig),
+                       const=frozen_value(const), s_star=float(spec.test_trace), train=spec.train, weights=spec.weights)
 
 
 Verdict = Literal["a_no_worse", "b_no_worse", "equal", "inconclusive"]
@@ -800,7 +791,8 @@ def compare_shifts(a: SpectrumLike, b: SpectrumLike, *, phi: float, psi: float, 
     eb = covariate_shift_error(phi, psi, spectrum=B, ridge=ridge, activation=activation, noise=noise,
                                signal=signal).test_error
     return ShiftComparison(verdict=verdict, e_monotone=e_mono, dominance=dom, error_a=float(ea), error_b=float(eb),
-                           lam=_readonly(lam), e=_readonly(e), cdf_a=_readonly(Fa), cdf_b=_readonly(Fb))
+                           lam=readonly_array(lam), e=readonly_array(e), cdf_a=readonly_array(Fa),
+                           cdf_b=readonly_array(Fb))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -834,7 +826,7 @@ class IdOodLine:
 
     def __call__(self, id_error: ArrayLike) -> Any:
         """The OOD error the line predicts for a given ID error."""
-        return _out(np.asarray(self.slope) * np.asarray(id_error, dtype=float) + np.asarray(self.intercept))
+        return frozen_value(np.asarray(self.slope) * np.asarray(id_error, dtype=float) + np.asarray(self.intercept))
 
 
 def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: ActivationLike = "tanh",
@@ -897,7 +889,7 @@ def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: Activatio
     bias_id = sig_ * l2
     S = theta + d0
     I = bias_ood - theta * bias_id + d0 * noise_
-    sh = lambda a: _out(np.asarray(a).reshape(shape))  # noqa: E731
+    sh = lambda a: frozen_value(np.asarray(a).reshape(shape))  # noqa: E731
     return IdOodLine(slope=sh(S), intercept=sh(I), theta=sh(theta), d0=sh(d0), rho0=sh(rho), bias_ood=sh(bias_ood),
                      bias_id=sh(bias_id), phi=sh(phi_), noise=sh(noise_), signal=sh(sig_))
 
@@ -974,7 +966,7 @@ def id_ood_relation(phi: float, psi: ArrayLike, *, spectrum: SpectrumLike, ridge
     else:
         slope, intercept = (float(v) for v in np.polyfit(e_id, e_ood, 1))
     resid = e_ood - (slope * e_id + intercept)
-    return IdOodRelation(psi=_readonly(psi), width_ratio=_readonly(phi / psi), id_error=_readonly(e_id),
-                         ood_error=_readonly(e_ood), in_regime=np.asarray(in_regime & np.ones(psi.shape, bool)),
-                         exact=exact, line=line, slope=slope, intercept=intercept, residual=_readonly(resid),
+    return IdOodRelation(psi=readonly_array(psi), width_ratio=readonly_array(phi / psi), id_error=readonly_array(e_id),
+                         ood_error=readonly_array(e_ood), in_regime=np.asarray(in_regime & np.ones(psi.shape, bool)),
+                         exact=exact, line=line, slope=slope, intercept=intercept, residual=readonly_array(resid),
                          max_deviation=float(np.max(np.abs(resid))))

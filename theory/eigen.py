@@ -53,6 +53,7 @@ import numpy as np
 import scipy.special
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import ArrayLike, frozen_value, readonly_array
 from rmt.records import Tabular, broadcast_records
 from rmt.solvers import Solution, SolverError, Status, solve_monotone
 
@@ -74,20 +75,12 @@ __all__ = [
     "solve_kappa",
 ]
 
-ArrayLike = Any  # float or numpy array, broadcast together
-
 _CHUNK = 4_000_000  # points x modes per block when summing over modes
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # the eigensystem
 # ----------------------------------------------------------------------------------------------------------------
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
-
 
 @dataclass(frozen=True, eq=False)
 class Eigensystem:
@@ -131,9 +124,9 @@ class Eigensystem:
                 raise ValueError(f"multiplicities must have one entry per eigenvalue ({lam.size}), got {mult.size}")
         flat = float(check_nonnegative(self.flat_mass, "flat_mass"))
         tail = float(check_nonnegative(self.target_tail, "target_tail"))
-        object.__setattr__(self, "eigenvalues", _frozen(lam))
-        object.__setattr__(self, "target_power", _frozen(v2))
-        object.__setattr__(self, "multiplicities", _frozen(mult))
+        object.__setattr__(self, "eigenvalues", readonly_array(lam))
+        object.__setattr__(self, "target_power", readonly_array(v2))
+        object.__setattr__(self, "multiplicities", readonly_array(mult))
         object.__setattr__(self, "flat_mass", flat)
         object.__setattr__(self, "target_tail", tail)
 
@@ -615,17 +608,11 @@ def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 
         test_mse = test_error + noise_
         train = np.where(np.isfinite(test_mse), s_n * s_n * test_mse, np.inf)
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
-    return KRRResult(kappa=_ro(kappa), E0=_ro(E0), df1=_ro(s["z"]), df2=_ro(q), test_error=_ro(test_error),
-                     test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(bias), variance=_ro(variance),
-                     n=_ro(n_), ridge=_ro(ridge_), noise=_ro(noise_), residual=_ro(res), system=system)
-
-
-def _ro(a: Any) -> Any:
-    a = np.array(a, dtype=float)
-    if a.ndim == 0:
-        return float(a)
-    a.setflags(write=False)
-    return a
+    return KRRResult(kappa=frozen_value(kappa), E0=frozen_value(E0), df1=frozen_value(s["z"]), df2=frozen_value(q),
+                     test_error=frozen_value(test_error), test_mse=frozen_value(test_mse),
+                     train_error=frozen_value(train), bias=frozen_value(bias), variance=frozen_value(variance),
+                     n=frozen_value(n_), ridge=frozen_value(ridge_), noise=frozen_value(noise_),
+                     residual=frozen_value(res), system=system)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -768,10 +755,12 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
         e_inf = np.where(load > 0, load * n_ / n_minus_q, 0.0)
         feat_var = test_mse - e_inf
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
-    return EigenRFResult(gamma=_ro(gamma), kappa=_ro(kappa), E0=_ro(E0), df1=_ro(z), df2=_ro(q),
-                         test_error=_ro(test_error), test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(b2),
-                         variance=_ro(variance), ensemble_limit_mse=_ro(e_inf), feature_variance=_ro(feat_var),
-                         n=_ro(n_), p=_ro(p_), ridge=_ro(ridge_), noise=_ro(noise_), residual=_ro(res),
+    return EigenRFResult(gamma=frozen_value(gamma), kappa=frozen_value(kappa), E0=frozen_value(E0),
+                         df1=frozen_value(z), df2=frozen_value(q), test_error=frozen_value(test_error),
+                         test_mse=frozen_value(test_mse), train_error=frozen_value(train), bias=frozen_value(b2),
+                         variance=frozen_value(variance), ensemble_limit_mse=frozen_value(e_inf),
+                         feature_variance=frozen_value(feat_var), n=frozen_value(n_), p=frozen_value(p_),
+                         ridge=frozen_value(ridge_), noise=frozen_value(noise_), residual=frozen_value(res),
                          system=system)
 
 

@@ -15,16 +15,22 @@ transpose, and higher derivatives work because the tangent rule is itself differ
 * RF: ``G = gamma (1 - z/n)(1 - z/p) - ridge/n`` with ``z = df1(gamma)`` (Atanasov, Zavatone-Veth & Pehlevan
   arXiv:2405.00592; Simon, Karkada, Ghosh & Belkin arXiv:2311.14646), or ``df1(gamma) - min(n, p)`` at ridge 0.
 
-Everything is float64 (``jax_enable_x64`` is switched on when this module is imported). Conventions are those of
-:mod:`theory.eigen`: sum-convention ridge (per-sample ``ridge / n``), ``test_error`` excess (no test noise),
+Everything is float64 without touching JAX's global configuration: the entry points that take or return numpy
+values (:func:`spectrum_from`, :func:`power_law_spectrum`, :func:`krr_errors`, :func:`rf_errors`,
+:func:`optimal_ridge`, :func:`optimal_width`, :func:`sensitivities`) run inside :func:`rmt.numerics.float64_jax`.
+Under a JAX transformation (``jax.grad``, ``jax.vmap``, ...) the precision is that of the caller's inputs, so wrap
+such code in ``with rmt.numerics.float64_jax():`` (or enable ``jax_enable_x64`` yourself) for float64 derivatives;
+:func:`krr_kappa` and :func:`rf_gamma` (``jax.custom_jvp`` primitives) always follow the caller. Conventions are
+those of :mod:`theory.eigen`: sum-convention ridge (per-sample ``ridge / n``), ``test_error`` excess (no test noise),
 ``test_mse`` with the noise floor (Simon's ``E_te``).
 
 On top of the gradients:
 
 * :func:`optimal_ridge` -- the ridge minimising the test error, as the root of ``d test_error / d log ridge``
-  (bracketed on a grid of gradients, refined by Brent's method on the gradient), with the boundary reported when
-  the optimum is at the edge of the search interval (e.g. ``ridge* = 0``: "overfitting is obligatory" for power-law
-  tasks with ``beta >= alpha``, Simon et al. arXiv:2311.14646 §5; sheet §1.7);
+  (bracketed on a grid of gradients, refined on the gradient's sign change by :func:`rmt.solvers.minimize_scalar`),
+  with the boundary reported when the optimum is at the edge of the search interval (e.g. ``ridge* = 0``:
+  "overfitting is obligatory" for power-law tasks with ``beta >= alpha``, Simon et al. arXiv:2311.14646 §5;
+  sheet §1.7);
 * :func:`optimal_width` -- the number of random features ``p`` minimising the test error at a compute budget
   ``n * p = C`` (``n = C / p``), at a given ridge or with the ridge re-optimised at every width (envelope theorem
   for the outer gradient);
@@ -41,13 +47,11 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.optimize import brentq
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
-from rmt.solvers import SolverError, Status
+from rmt.numerics import jax_float64
+from rmt.solvers import SolverError, Status, minimize_scalar
 from rmt.theory.eigen import Eigensystem
-
-jax.config.update("jax_enable_x64", True)
 
 __all__ = [
     "Optimum",
@@ -77,6 +81,7 @@ class Spectrum(NamedTuple):
     target_tail: jax.Array
 
 
+@jax_float64
 def spectrum_from(system: Eigensystem) -> Spectrum:
     """The :class:`Spectrum` of an :class:`~theory.eigen.Eigensystem`."""
     return Spectrum(jnp.asarray(system.eigenvalues), jnp.asarray(system.target_power),
@@ -84,6 +89,7 @@ def spectrum_from(system: Eigensystem) -> Spectrum:
                     jnp.asarray(system.target_tail, dtype=float))
 
 
+@jax_float64
 def power_law_spectrum(alpha: Any, beta: Any, modes: int, *, scale: Any = 1.0, target_scale: Any = 1.0
                        ) -> Spectrum:
     """``lambda_i = scale i^-alpha``, ``v_i^2 = target_scale i^-beta``, ``i = 1..modes`` as a differentiable
@@ -241,6 +247,7 @@ def _rf_gamma_jvp(primals, tangents):
 # errors
 # ----------------------------------------------------------------------------------------------------------------
 
+@jax_float64
 @jax.jit
 def krr_errors(spec: Spectrum, n: Any, ridge: Any, noise: Any = 0.0) -> dict[str, jax.Array]:
     """KRR errors (same formulas and keys as :class:`theory.eigen.KRRResult`): ``kappa``, ``E0``,
@@ -263,6 +270,7 @@ def krr_errors(spec: Spectrum, n: Any, ridge: Any, noise: Any = 0.0) -> dict[str
             "bias": bias, "variance": variance}
 
 
+@jax_float64
 @jax.jit
 def rf_errors(spec: Spectrum, n: Any, p: Any, ridge: Any, noise: Any = 0.0) -> dict[str, jax.Array]:
     """RF errors (same formulas and keys as :class:`theory.eigen.EigenRFResult`): ``gamma``, ``kappa``, ``E0``,
@@ -349,31 +357,38 @@ def _minimise_log(value_and_slope: Callable[[np.ndarray], tuple[np.ndarray, np.n
                   grid: int, xtol: float = 1e-10) -> tuple[float, float, float, str | None, int]:
     """Minimise ``f(t)`` over ``t = log x`` in ``[log lo, log hi]`` from ``f`` and ``f'`` (vectorized over ``t``).
 
-    Candidates: both ends and every grid interval where ``f'`` goes from negative to positive, refined by Brent's
-    method on ``f'`` (a root of the gradient); the smallest value wins.
+    Candidates: both ends and every grid interval where ``f'`` goes from negative to positive, refined (all at once)
+    by :func:`rmt.solvers.minimize_scalar` on the sign change of ``f'``; the smallest value wins. Evaluations are
+    counted in points (one evaluation gives ``f`` and ``f'`` at one ``t``).
     """
+    count = [0]
+    memo: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def vs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(t, dtype=float)
+        key = t.tobytes()
+        if key not in memo:  # the minimiser asks for f and f' at the same points: evaluate them once
+            memo.clear()
+            memo[key] = value_and_slope(t)
+            count[0] += t.size
+        return memo[key]
+
     ts = np.linspace(math.log(lo), math.log(hi), grid)
-    f, d = value_and_slope(ts)
+    f, d = vs(ts)
     if not (np.all(np.isfinite(f)) and np.all(np.isfinite(d))):
         bad = ts[~(np.isfinite(f) & np.isfinite(d))][0]
         raise SolverError(f"non-finite test error or gradient at x = {math.exp(bad):.4g} while minimising",
                           status=Status.NONFINITE)
-    evals = grid
     cands = [(float(f[0]), float(ts[0]), float(d[0])), (float(f[-1]), float(ts[-1]), float(d[-1]))]
-    count = [0]
-
-    def slope(t: float) -> float:
-        count[0] += 1
-        return float(value_and_slope(np.array([t]))[1][0])
-
-    for j in np.flatnonzero((d[:-1] < 0) & (d[1:] > 0)):
-        t = brentq(slope, ts[j], ts[j + 1], xtol=xtol, rtol=1e-14, maxiter=200)
-        fv, dv = value_and_slope(np.array([t]))
-        count[0] += 1
-        cands.append((float(fv[0]), float(t), float(dv[0])))
+    js = np.flatnonzero((d[:-1] < 0) & (d[1:] > 0))
+    if js.size:
+        sol = minimize_scalar(lambda t: vs(t)[0], ts[js], ts[js + 1], slope=lambda t: vs(t)[1], xtol=xtol,
+                              maxiter=200, what="minimising the test error")
+        fv, dv = vs(sol.value)
+        cands.extend(zip(fv.tolist(), sol.value.tolist(), dv.tolist()))
     best = min(cands, key=lambda c: c[0])
     where = "lower" if best[1] == ts[0] else "upper" if best[1] == ts[-1] else None
-    return math.exp(best[1]), best[0], best[2], where, evals + count[0]
+    return math.exp(best[1]), best[0], best[2], where, count[0]
 
 
 # jitted value-and-slope kernels; the spectrum is an argument (never a closure constant), so one compilation per
@@ -424,6 +439,7 @@ def _chunked(kernel: Callable[[jax.Array, jax.Array], Any], ts: np.ndarray, aux:
     return np.concatenate(fs), np.concatenate(ds)
 
 
+@jax_float64
 def optimal_ridge(system: Eigensystem | Spectrum, n: float, noise: float = 0.0, p: float | None = None, *,
                   bounds: tuple[float, float] | None = None, grid: int = 64) -> Optimum:
     r"""The sum-convention ridge minimising the excess test error of KRR (``p=None``) or RF with ``p`` features,
@@ -462,6 +478,7 @@ def optimal_ridge(system: Eigensystem | Spectrum, n: float, noise: float = 0.0, 
     return Optimum(x=x, value=v, slope=s, at_bound=where, bounds=(lo, hi), evaluations=ev)
 
 
+@jax_float64
 def optimal_width(system: Eigensystem | Spectrum, compute: float, noise: float = 0.0, ridge: float | None = None, *,
                   bounds: tuple[float, float] | None = None, grid: int = 40, ridge_grid: int = 48) -> Optimum:
     r"""Compute-optimal number of random features: minimise the RF excess test error over ``p`` at a fixed budget
@@ -513,6 +530,7 @@ def optimal_width(system: Eigensystem | Spectrum, compute: float, noise: float =
                    extra={"n": C / x, "ridge": r_star})
 
 
+@jax_float64
 def sensitivities(system: Eigensystem | Spectrum, n: float, ridge: float, noise: float = 0.0,
                   p: float | None = None, *, key: str = "test_error") -> dict[str, Any]:
     r"""Gradients of one output (default the excess ``test_error``) with respect to every input, by reverse-mode

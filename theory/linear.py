@@ -35,11 +35,11 @@ import mpmath
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import frozen_value
 from rmt.problem import LinearProblem
 from rmt.records import Tabular, coordinate_columns, rows_of
-from rmt.solvers import SolverError, Status
+from rmt.solvers import SolverError, Status, bracket_root_mp, monotone_newton
 from rmt.stieltjes import mp_G, mp_K
-from rmt.theory._rf_numerics import monotone_newton
 
 __all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
            "linear_theory_mp"]
@@ -87,15 +87,6 @@ class LinearResult(Tabular):
         return rows_of(cols)
 
 
-def _ro(v: np.ndarray, shape: tuple[int, ...]) -> Any:
-    v = np.asarray(v).reshape(shape)
-    if v.ndim == 0:
-        return v.item()
-    v = v.view()
-    v.setflags(write=False)
-    return v
-
-
 def _spectrum(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if problem.spectrum is not None and problem.spectrum.is_shifted:
         raise ValueError("rmt.theory.linear handles Sigma_test = Sigma_train; covariate shift is theory.covariate_shift")
@@ -134,8 +125,9 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
             frac = s / (s + k[:, None])
             return k - g[idx] * k * (frac @ w) - l[idx], 1.0 - g[idx] * ((frac * frac) @ w)
 
-        k, c, _ = monotone_newton(f, l + g * mean_s)
-        kappa[pos], conv[pos] = k, c
+        sol = monotone_newton(f, l + g * mean_s, throw=False)
+        k = sol.value
+        kappa[pos], conv[pos] = k, sol.status == Status.SUCCESS
         residual[pos] = np.abs(k - g * k * ((s / (s + k[:, None])) @ w) - l) / (k + l)
     over = ~pos & (gam > 1)
     if np.any(over):
@@ -148,8 +140,9 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
             frac = s / (s + kk[:, None])
             return g[idx] * (frac @ w) - 1.0, g[idx] * ((frac * frac / s) @ w)
 
-        u, c, _ = monotone_newton(h, np.zeros(int(over.sum())))
-        kappa[over], conv[over] = -u, c
+        sol = monotone_newton(h, np.zeros(int(over.sum())), throw=False)
+        u = sol.value
+        kappa[over], conv[over] = -u, sol.status == Status.SUCCESS
         residual[over] = np.abs(g * ((s / (s - u[:, None])) @ w) - 1.0)
     frac = s / (s + kappa[:, None])
     df1 = gam * (frac @ w)
@@ -164,9 +157,10 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
         ratio = np.where(pos, lam / np.where(kappa > 0, kappa, 1.0), np.where(gam < 1, 1.0 - gam, 0.0))
         train = np.where(ratio == 0, 0.0, ratio * ratio * (test + noise))
     status = np.where(conv & (residual <= 1e-10), Status.SUCCESS, Status.MAX_ITERATIONS).astype(np.int8)
-    out = LinearResult(problem=problem, kappa=_ro(kappa, shape), df1=_ro(df1, shape), df2=_ro(df2, shape),
-                       bias=_ro(bias, shape), variance=_ro(variance, shape), test_error=_ro(test, shape),
-                       train_error=_ro(train, shape), residual=_ro(residual, shape), status=_ro(status, shape))
+    ro = lambda v: frozen_value(np.reshape(v, shape), None)  # noqa: E731
+    out = LinearResult(problem=problem, kappa=ro(kappa), df1=ro(df1), df2=ro(df2), bias=ro(bias),
+                       variance=ro(variance), test_error=ro(test), train_error=ro(train), residual=ro(residual),
+                       status=ro(status))
     if throw and np.any(status != 0):
         raise SolverError(f"linear_theory: kappa equation not solved at {int(np.sum(status != 0))} points "
                           f"(worst residual {float(np.max(residual)):.3g})", residual=float(np.max(residual)),
@@ -196,7 +190,7 @@ def hmrt_isotropic(gamma: Any, ridge: Any, *, signal: Any = 1.0, noise: Any = 1.
         v0 = np.where(s2 == 0, 0.0, v0)
     bias = np.where(ridge > 0, r2 * lam * lam * K, b0)
     var = np.where(ridge > 0, s2 * gamma * (G - lam * K), v0)
-    return _ro(bias, bias.shape), _ro(var, var.shape)
+    return frozen_value(bias, None), frozen_value(var, None)
 
 
 def hmrt_ridgeless_c0(gamma: float, eigenvalues: Any, weights: Any, signal_weights: Any, *, signal: float = 1.0,
@@ -235,13 +229,14 @@ def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> 
     r2 = check_positive(signal, "signal")
     s2 = check_positive(noise, "noise")
     lam = s2 * gamma / r2
-    return _ro(lam, np.shape(lam)), _ro(s2 * gamma * mp_G(lam, gamma), np.shape(lam))
+    return frozen_value(lam, None), frozen_value(s2 * gamma * mp_G(lam, gamma), None)
 
 
 def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearResult:
-    r""":func:`linear_theory` for one problem with mpmath at ``precision`` digits (``kappa`` by bisection on its
+    r""":func:`linear_theory` for one problem with mpmath at ``precision`` digits (``kappa`` by a bracketed root on its
     bracket: ``[ridge, ridge + gamma E_H s]`` for ``ridge > 0``, ``(0, gamma E_H s]`` for the ridgeless
-    ``gamma > 1``). Fields are ``mpmath.mpf``; ``status`` is 0 (a failed bisection raises :class:`SolverError`)."""
+    ``gamma > 1``; :func:`rmt.solvers.bracket_root_mp`). Fields are ``mpmath.mpf``; ``status`` is 0 (a failed solve
+    raises :class:`SolverError`)."""
     if not isinstance(problem, LinearProblem):
         raise ValueError(f"problem must be an rmt.LinearProblem, got {type(problem).__name__}")
     if not problem.is_scalar:
@@ -267,18 +262,8 @@ def linear_theory_mp(problem: LinearProblem, *, precision: int = 50) -> LinearRe
         if f is None:
             kappa = mpf(0)
         else:
-            tol = mpf(10) ** (-(prec + 8))
-            for _ in range(20 * (prec + 20)):
-                mid = (lo + hi) / 2
-                if f(mid) > 0:
-                    hi = mid
-                else:
-                    lo = mid
-                if hi - lo <= tol * hi:
-                    break
-            else:
-                raise SolverError("linear_theory_mp: bisection did not converge", status=Status.MAX_ITERATIONS)
-            kappa = (lo + hi) / 2
+            kappa = bracket_root_mp(f, lo, hi, tol=mpf(10) ** (-(prec + 8)), maxiter=20 * (prec + 20),
+                                    what="linear_theory_mp").value
         df1 = gam * E(lambda x: x / (x + kappa))
         df2 = gam * E(lambda x: x * x / (x + kappa) ** 2)
         thr = lam == 0 and gam == 1

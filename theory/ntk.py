@@ -75,8 +75,8 @@ import numpy as np
 
 from rmt.problem import Problem
 from rmt.solvers import Solution
-from rmt.theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, NTKTabular, _check_problem, _out, _times,
-                                ntk_constants)
+from rmt.numerics import ArrayLike, frozen_value, zero_safe_product
+from rmt.theory._ntk_common import FINE_GRAINED_KEYS, NTKConstants, NTKTabular, check_problem, ntk_constants
 from rmt.theory._ntk_linear import LinearScalingResult, linear_scaling
 from rmt.theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
 
@@ -179,7 +179,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     ``kappa = 0`` for ``n1 < m`` and the interpolating root for ``n1 > m``; at ``n1 = m`` the limit diverges and the
     result is ``inf`` (``test_error``, ``variance``, ``V_PX``), never NaN.
     """
-    _check_problem(problem, "quadratic_scaling")
+    check_problem(problem, "quadratic_scaling")
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
     psi = np.asarray(problem.psi, dtype=float)
@@ -205,8 +205,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
         inv = np.where(at_pole, np.inf, 1.0 / np.where(at_pole, 1.0, one_minus_d2))
         bbar = st.r - kappa * st.dr  # sheet 2.4: Bbar = r - kappa r' (per unit signal)
         bias = signal * st.r ** 2
-        clean = _times(signal * bbar, inv)
-        noise_var = _times(noise, st.d2 * inv)
+        clean = zero_safe_product(signal * bbar, inv)
+        noise_var = zero_safe_product(noise, st.d2 * inv)
         f0 = np.zeros(shape)
         if include_f0:
             # g_f(kappa) = (1/n1) tr_F (C + kappa)^-1 = (1 - psi w) / nu; d/dkappa through nu and w
@@ -214,12 +214,12 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
             da = np.where(c1 == 0, 0.0, -(c1 / psi) / (kappa * kappa))
             dw = -(da * st.r + st.a * st.dr)
             dgf = -psi * dw / st.nu - gf / st.nu
-            f0 = _times(kappa ** 2 * (gf + kappa * dgf), inv)
+            f0 = zero_safe_product(kappa ** 2 * (gf + kappa * dgf), inv)
         test = clean + noise_var + f0
         variance = test - bias
         ratio = np.where(ridge + c2 == 0, 1.0, ridge / np.where(ridge + c2 == 0, 1.0, ridge + c2))
         gamma_tau1 = (1.0 - st.d1) * ratio
-        train = _times(gamma_tau1 ** 2, test + noise)
+        train = zero_safe_product(gamma_tau1 ** 2, test + noise)
         tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
     alpha = 1.0 - st.r
     t = ensemble_ridge_t(st.r, phi)
@@ -236,12 +236,14 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
             v_px = np.where(np.isinf(clean), np.inf, clean - bias - v_p - v_x)
             v_pxe = np.where(np.isinf(noise_var), np.inf, noise_var - v_xe)
         zero = np.zeros(shape)
-        fine = MappingProxyType({"P": _out(v_p), "X": _out(v_x), "eps": _out(zero), "PX": _out(v_px),
-                                 "Peps": _out(zero), "Xeps": _out(v_xe), "PXeps": _out(v_pxe)})
-    return NTKResult(test_error=_out(test), train_error=_out(train), bias=_out(bias), variance=_out(variance),
-                     noise_variance=_out(noise_var), fine_grained=fine, kappa=_out(kappa), d1=_out(st.d1),
-                     d2=_out(st.d2), tau1=_out(tau1), alpha=_out(alpha), ensemble_ridge=_out(t / phi),
-                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol, problem=problem,
+        fine = MappingProxyType({"P": frozen_value(v_p), "X": frozen_value(v_x), "eps": frozen_value(zero),
+                                 "PX": frozen_value(v_px), "Peps": frozen_value(zero), "Xeps": frozen_value(v_xe),
+                                 "PXeps": frozen_value(v_pxe)})
+    return NTKResult(test_error=frozen_value(test), train_error=frozen_value(train), bias=frozen_value(bias),
+                     variance=frozen_value(variance), noise_variance=frozen_value(noise_var), fine_grained=fine,
+                     kappa=frozen_value(kappa), d1=frozen_value(st.d1), d2=frozen_value(st.d2),
+                     tau1=frozen_value(tau1), alpha=frozen_value(alpha), ensemble_ridge=frozen_value(t / phi),
+                     f0_excess=frozen_value(f0), constants=c, include_f0=include_f0, solution=sol, problem=problem,
                      lr_ratio=lr_ratio)
 
 
@@ -300,7 +302,7 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     Raises:
         ValueError: bad input; ``lambda_e = 0`` (linear activation, ``lr_ratio`` arbitrary, ``ridge = 0``).
     """
-    _check_problem(problem, "infinite_width")
+    check_problem(problem, "infinite_width")
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
     ridge = np.asarray(problem.ridge, dtype=float)
@@ -338,13 +340,15 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     alpha = np.where(live, alpha_live, 0.0)
     tau1 = np.where(live, tau1_live, 1.0 / (diag + ridge))
     gt = ridge * tau1
-    train = _times(gt ** 2, test + noise)
+    train = zero_safe_product(gt ** 2, test + noise)
     zero = np.zeros(shape)
-    fine = MappingProxyType({"P": _out(zero), "X": _out(np.where(live, v_x_live, 0.0)), "eps": _out(zero),
-                             "PX": _out(zero), "Peps": _out(zero), "Xeps": _out(np.where(live, v_xe_live, 0.0)),
-                             "PXeps": _out(zero)})
-    return InfiniteWidthResult(test_error=_out(test), train_error=_out(train), bias=_out(bias),
-                               variance=_out(test - bias), noise_variance=_out(nv), fine_grained=fine,
-                               kappa=_out(np.where(live, kp, np.inf)), effective_ridge=_out(lam_e),
-                               alpha=_out(alpha), tau1=_out(tau1), constants=c, problem=problem, lr_ratio=lr_ratio)
+    fine = MappingProxyType({"P": frozen_value(zero), "X": frozen_value(np.where(live, v_x_live, 0.0)),
+                             "eps": frozen_value(zero), "PX": frozen_value(zero), "Peps": frozen_value(zero),
+                             "Xeps": frozen_value(np.where(live, v_xe_live, 0.0)), "PXeps": frozen_value(zero)})
+    return InfiniteWidthResult(test_error=frozen_value(test), train_error=frozen_value(train),
+                               bias=frozen_value(bias), variance=frozen_value(test - bias),
+                               noise_variance=frozen_value(nv), fine_grained=fine,
+                               kappa=frozen_value(np.where(live, kp, np.inf)), effective_ridge=frozen_value(lam_e),
+                               alpha=frozen_value(alpha), tau1=frozen_value(tau1), constants=c, problem=problem,
+                               lr_ratio=lr_ratio)
 

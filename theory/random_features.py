@@ -52,8 +52,9 @@ from typing import Any
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive
-from rmt.problem import ArrayLike, Problem
-from rmt.solvers import SolverError, Status
+from rmt.numerics import ArrayLike, frozen_value, zero_safe_product
+from rmt.problem import Problem
+from rmt.solvers import SolverError, Status, minimize_scalar
 from rmt.theory import _rf_core, _rf_mp
 from rmt.theory._rf_core import FINE_GRAINED_KEYS, AveragedResult, RFDiagnostics, RFResult, parse_k, rf_constants
 from rmt.theory._rf_mixture import FeatureMixture, MixtureResult, mixture_theory
@@ -213,7 +214,8 @@ def mei_montanari(zeta: ArrayLike, psi1: ArrayLike, psi2: ArrayLike, lam_bar: Ar
     status = np.zeros(n, dtype=np.int8)
     pos = lb > 0
     if np.any(pos):
-        c, r, conv, _ = mm_chi(z2f[pos], p1[pos], p2[pos], p1[pos] * p2[pos] * lb[pos])
+        sol = mm_chi(z2f[pos], p1[pos], p2[pos], p1[pos] * p2[pos] * lb[pos])
+        c, r, conv = sol.value, sol.residual, sol.status == Status.SUCCESS
         chi[pos], res[pos] = c, r
         status[pos] = np.where(conv & (r <= _rf_core.RESIDUAL_TOL), Status.SUCCESS, Status.MAX_ITERATIONS)
     chi[~pos] = mm_chi_ridgeless(z2f[~pos], p1[~pos], p2[~pos])
@@ -230,9 +232,10 @@ def mei_montanari(zeta: ArrayLike, psi1: ArrayLike, psi2: ArrayLike, lam_bar: Ar
         small = -chi / big
         a1 = np.where(pos, np.where(d >= 0, big, small), np.inf)
         a2 = np.where(pos, np.where(d >= 0, small, big), np.inf)
-    out = MMResult(*(_rf_core._ro(v.reshape(shape)) for v in (B, V, chi, a1, a2)), zeta=_rf_core._ro(np.sqrt(z2)),
-                   psi1=_rf_core._ro(psi1), psi2=_rf_core._ro(psi2), lam_bar=_rf_core._ro(lam_bar),
-                   residual=_rf_core._ro(res.reshape(shape)), status=_rf_core._ro(status.reshape(shape)))
+    ro = lambda v: frozen_value(v, None)  # noqa: E731
+    out = MMResult(*(ro(v.reshape(shape)) for v in (B, V, chi, a1, a2)), zeta=ro(np.sqrt(z2)), psi1=ro(psi1),
+                   psi2=ro(psi2), lam_bar=ro(lam_bar), residual=ro(res.reshape(shape)),
+                   status=ro(status.reshape(shape)))
     if throw and np.any(status != 0):
         raise SolverError(f"mei_montanari: fixed point not converged at {int(np.sum(status != 0))} points "
                           f"(worst residual {float(res.max()):.3g})", residual=float(res.max()),
@@ -253,13 +256,14 @@ def mm_test_error(problem: Problem) -> Any:
     ``F1^2 = signal``, ``tau^2 = noise``, ``F_star^2 = nonlinear_signal``)."""
     r = mei_montanari(*_mm_params(problem))
     s, n, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "noise", "nonlinear_signal"))
-    return _rf_core._ro(_rf_core._scale(s, np.asarray(r.B)) + _rf_core._scale(n + f, np.asarray(r.V)) + f)
+    return frozen_value(zero_safe_product(s, np.asarray(r.B)) + zero_safe_product(n + f, np.asarray(r.V)) + f, None)
 
 
 def mm_omega(zeta: ArrayLike, psi: ArrayLike, lam_bar: ArrayLike) -> Any:
     r"""MM's ``omega(zeta, psi, lambda_bar)`` (sheet 2.4): the negative root of
     ``(lambda_bar psi + 1) w^2 + (psi zeta^2 - zeta^2 - lambda_bar psi - 1) w - psi zeta^2 = 0``."""
-    return _rf_core._ro(_mm_omega(_mm_zeta2(zeta), check_positive(psi, "psi"), check_nonnegative(lam_bar, "lam_bar")))
+    return frozen_value(_mm_omega(_mm_zeta2(zeta), check_positive(psi, "psi"), check_nonnegative(lam_bar, "lam_bar")),
+                        None)
 
 
 def mm_wide_limit(zeta: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike) -> tuple[Any, Any]:
@@ -268,21 +272,21 @@ def mm_wide_limit(zeta: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike) -> tuple
     ``zeta = mu1/mu_star``.
     It is linear ridge regression with ridge ``(1 + lambda_bar psi2)/zeta^2``."""
     B, V = mm_wide_bv(_mm_zeta2(zeta), check_positive(psi2, "psi2"), check_nonnegative(lam_bar, "lam_bar"))
-    return _rf_core._ro(B), _rf_core._ro(V)
+    return frozen_value(B, None), frozen_value(V, None)
 
 
 def mm_large_sample_limit(zeta: ArrayLike, psi1: ArrayLike, lam_bar: ArrayLike) -> Any:
     r"""``B`` in the large-sample limit ``psi2 -> inf`` (sheet 2.4; ``V = 0`` there); at ``lambda_bar = 0`` the
     approximation error of the best predictor with ``N = psi1 d`` random features. ``zeta = mu1/mu_star``."""
-    return _rf_core._ro(mm_large_sample_b(_mm_zeta2(zeta), check_positive(psi1, "psi1"),
-                                          check_nonnegative(lam_bar, "lam_bar")))
+    return frozen_value(mm_large_sample_b(_mm_zeta2(zeta), check_positive(psi1, "psi1"),
+                                          check_nonnegative(lam_bar, "lam_bar")), None)
 
 
 def mm_wide_optimal_lambda(zeta: ArrayLike, psi2: ArrayLike, snr: ArrayLike) -> Any:
     r"""MM's closed-form optimal ``lambda_bar`` in the wide limit (sheet 2.4, ybaek ``lambda_asymp_opt.m``);
     ``snr = F1^2/(F_star^2 + tau^2)`` (``inf`` allowed); ``0`` in the high-SNR phase where interpolation is optimal."""
-    return _rf_core._ro(_mm_wide_optimal_lambda(_mm_zeta2(zeta), check_positive(psi2, "psi2"),
-                                                check_nonnegative(snr, "snr", allow_inf=True)))
+    return frozen_value(_mm_wide_optimal_lambda(_mm_zeta2(zeta), check_positive(psi2, "psi2"),
+                                                check_nonnegative(snr, "snr", allow_inf=True)), None)
 
 
 def wide_limit(problem: Problem) -> Any:
@@ -291,7 +295,7 @@ def wide_limit(problem: Problem) -> Any:
     z, _, psi2, lb = _mm_params(problem)
     B, V = mm_wide_bv(z * z, psi2, lb)
     s, n, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "noise", "nonlinear_signal"))
-    return _rf_core._ro(_rf_core._scale(s, B) + _rf_core._scale(n + f, V) + f)
+    return frozen_value(zero_safe_product(s, B) + zero_safe_product(n + f, V) + f, None)
 
 
 def large_sample_limit(problem: Problem) -> Any:
@@ -299,7 +303,7 @@ def large_sample_limit(problem: Problem) -> Any:
     and the error is ``signal * B_lsamp + F_star^2``. ``m`` is ignored."""
     z, psi1, _, lb = _mm_params(problem)
     s, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "nonlinear_signal"))
-    return _rf_core._ro(s * mm_large_sample_b(z * z, psi1, lb) + f)
+    return frozen_value(s * mm_large_sample_b(z * z, psi1, lb) + f, None)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -327,7 +331,8 @@ class RFOptimalRidge:
 
 def _mm_error_flat(z2, p1, p2, lb, s, nl, f):
     """Test error from MM's fixed point (flat arrays, ``lb > 0``)."""
-    chi, res, conv, _ = mm_chi(z2, p1, p2, p1 * p2 * lb)
+    sol = mm_chi(z2, p1, p2, p1 * p2 * lb)
+    chi, res, conv = sol.value, sol.residual, sol.status == Status.SUCCESS
     if not np.all(conv & (res <= _rf_core.RESIDUAL_TOL)):
         raise SolverError("optimal_ridge: MM fixed point did not converge", residual=float(np.max(res)),
                           status=Status.MAX_ITERATIONS)
@@ -374,31 +379,15 @@ def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[f
     thr = p1 == p2
     with np.errstate(divide="ignore", invalid="ignore"):
         e0 = np.where(thr, np.where((s == 0) & (nl + f == 0), f, np.inf),
-                      _rf_core._scale(s, E1 / E0) + _rf_core._scale(nl + f, E2 / E0) + f)
+                      zero_safe_product(s, E1 / E0) + zero_safe_product(nl + f, E2 / E0) + f)
     k = np.argmin(err, axis=1)
     best_grid = err[np.arange(n), k]
     # golden section in log lambda_bar on [grid[k-1], grid[k+1]]
     step = np.log(grid[1] / grid[0])
-    u_lo = np.log(grid[k]) - step
-    u_hi = np.log(grid[k]) + step
-    gr = (np.sqrt(5.0) - 1.0) / 2.0
-    x1 = u_hi - gr * (u_hi - u_lo)
-    x2 = u_lo + gr * (u_hi - u_lo)
     F = lambda u: _mm_error_flat(z2, p1, p2, np.exp(u), s, nl, f)  # noqa: E731
-    f1, f2 = F(x1), F(x2)
-    while np.max(u_hi - u_lo) > tol:
-        left = f1 <= f2
-        u_hi = np.where(left, x2, u_hi)
-        u_lo = np.where(left, u_lo, x1)
-        new_x1 = np.where(left, u_hi - gr * (u_hi - u_lo), x2)
-        new_x2 = np.where(left, x1, u_lo + gr * (u_hi - u_lo))
-        new = np.where(left, new_x1, new_x2)
-        fn = F(new)
-        f1, f2 = np.where(left, fn, f2), np.where(left, f1, fn)
-        x1, x2 = new_x1, new_x2
-    u = 0.5 * (u_lo + u_hi)
-    lam_bar = np.exp(u)
-    e_pol = F(u)
+    sol = minimize_scalar(F, np.log(grid[k]) - step, np.log(grid[k]) + step, xtol=tol, what="optimal_ridge")
+    lam_bar = np.exp(sol.value)
+    e_pol = sol.objective
     better = e_pol <= best_grid
     lam_bar = np.where(better, lam_bar, grid[k])
     e_opt = np.where(better, e_pol, best_grid)
@@ -409,7 +398,7 @@ def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[f
     lam_bar = np.where(at0, 0.0, np.where(at_inf, np.inf, lam_bar))
     e_opt = np.where(at0, e0, np.where(at_inf, zero_pred, e_opt))
     ridge = lam_bar * a / phi
-    ro = lambda v: _rf_core._ro(v.reshape(shape))  # noqa: E731
+    ro = lambda v: frozen_value(v.reshape(shape), None)  # noqa: E731
     return RFOptimalRidge(ridge=ro(ridge), lambda_mm=ro(lam_bar * a), lambda_bar=ro(lam_bar), test_error=ro(e_opt),
                           ridgeless_test_error=ro(e0))
 

@@ -24,13 +24,13 @@ def register(groups) -> None:
                        "and its seven fine-grained terms with standard errors over --reps repetitions of a "
                        "k_P x k_X x k_eps crossed design (--trials).")
     add_problem_args(p)
-    _add_rf_args(p)
+    add_rf_args(p)
     p.set_defaults(func=_run_rf)
 
     p = sim.add_parser("ntk", help="kernel regression with the empirical NTK of a two-layer network",
                        description="Simulate empirical-NTK kernel ridge regression (sources P = (W, a), X, eps).")
     add_problem_args(p)
-    _add_rf_args(p, taus=False)
+    add_rf_args(p, taus=False)
     p.add_argument("--lr-ratio", type=float, default=1.0, metavar="R",
                    help="learning rate of the first layer relative to the second (0: random features; default 1)")
     p.add_argument("--include-f0", action="store_true", help="add the network's initial function to the predictor")
@@ -82,7 +82,8 @@ def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> Non
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _add_rf_args(p: argparse.ArgumentParser, *, taus: bool = True) -> None:
+def add_rf_args(p: argparse.ArgumentParser, *, taus: bool = True) -> None:
+    """The random-feature simulation flags (shared by ``rmt simulate rf``, ``ntk`` and ``shift``)."""
     p.add_argument("--nonlinear-signal", type=sweep_type("--nonlinear-signal"), default=[0.0], metavar="F",
                    help="power F_*^2 of a nonlinear (He2) teacher component (default 0)")
     p.add_argument("--n-test", type=int, default=None, metavar="T", help="shared test points (default max(1000, m))")
@@ -107,7 +108,8 @@ def _common_options(args: argparse.Namespace, count: int, names: str) -> dict[st
             "dtype": "float32" if args.float32 else "float64"}
 
 
-def _rf_problems(args: argparse.Namespace) -> Iterator[Any]:
+def rf_problems(args: argparse.Namespace) -> Iterator[Any]:
+    """The scalar problems of the parsed random-feature flags (one per sweep point)."""
     if (args.phi is not None or args.psi is not None) and args.n0 is None:
         raise ValueError("--n0 is required with --phi/--psi for a simulation (it sets the integer sizes)")
     problems = list(iter_problems(args))
@@ -115,7 +117,8 @@ def _rf_problems(args: argparse.Namespace) -> Iterator[Any]:
         yield problem.replace(nonlinear_signal=nls)
 
 
-def _rf_options(args: argparse.Namespace) -> dict[str, Any]:
+def rf_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The simulator options of the parsed random-feature flags."""
     opts = _common_options(args, 3, "P,X,E")
     opts.update(n_test=args.n_test, center=not args.no_center)
     if hasattr(args, "no_taus"):
@@ -126,15 +129,15 @@ def _rf_options(args: argparse.Namespace) -> dict[str, Any]:
 def _run_rf(args: argparse.Namespace) -> int:
     from rmt.montecarlo.sweep import SweepPoint
 
-    opts = _rf_options(args)
-    return _sweep([SweepPoint("rf", p, opts) for p in _rf_problems(args)], args)
+    opts = rf_options(args)
+    return _sweep([SweepPoint("rf", p, opts) for p in rf_problems(args)], args)
 
 
 def _run_ntk(args: argparse.Namespace) -> int:
     from rmt.montecarlo.sweep import SweepPoint
 
-    opts = dict(_rf_options(args), lr_ratio=args.lr_ratio, include_f0=args.include_f0)
-    return _sweep([SweepPoint("ntk", p, opts) for p in _rf_problems(args)], args)
+    opts = dict(rf_options(args), lr_ratio=args.lr_ratio, include_f0=args.include_f0)
+    return _sweep([SweepPoint("ntk", p, opts) for p in rf_problems(args)], args)
 
 
 def _run_linear(args: argparse.Namespace) -> int:
@@ -152,7 +155,7 @@ def _sweep(points: list[Any], args: argparse.Namespace) -> int:
 
     out_format = output_format(args)
     records = (rec for rec, _cached in run_sweep(points, db=args.db, quiet=args.quiet))
-    emit(records, as_json=out_format, fmt=_human)
+    emit(records, as_json=out_format, fmt=format_human)
     return 0
 
 
@@ -167,7 +170,7 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _human(rec: Mapping[str, Any]) -> str:
+def format_human(rec: Mapping[str, Any]) -> str:
     """A compact block: value +- standard error for the headline figures and the variance terms."""
     err = rec["stderr"]
     cfg = rec["config"]

@@ -14,7 +14,7 @@ import itertools
 from typing import Any, Mapping
 
 from rmt.figures._cliutil import add_problem_args, emit, output_format
-from rmt.figures.commands.simulate import _add_rf_args, _human, _rf_options, _rf_problems
+from rmt.figures.commands.simulate import add_rf_args, format_human, rf_options, rf_problems
 from rmt.figures.commands.theory_shift import add_spectrum_args, family_points
 
 
@@ -28,7 +28,7 @@ def register(groups) -> None:
         "--family two-point --strength 1 --reps 8 --json")
     add_problem_args(p)
     add_spectrum_args(p)
-    _add_rf_args(p)
+    add_rf_args(p)
     p.set_defaults(func=run)
 
 
@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from rmt.montecarlo.sweep import SweepPoint, run_sweep
 
     fam_pts, build = family_points(args)
-    opts = _rf_options(args)
+    opts = rf_options(args)
     points, meta = [], []
     spectrum_name = args.spectrum if args.spectrum is not None else (args.family or "isotropic")
-    for problem, fam in itertools.product(list(_rf_problems(args)), fam_pts):
+    for problem, fam in itertools.product(list(rf_problems(args)), fam_pts):
         spec = build([fam])
         spec = spec[0] if spec.batch_shape else spec
         points.append(SweepPoint("shift", problem.replace(covariance=spec.covariance()), opts))
@@ -62,7 +62,7 @@ def _fmt(rec: Mapping[str, Any]) -> str:
     err = rec["stderr"]
     ood = {k: v for k, v in rec.items() if not k.startswith("id_")}
     ood["stderr"] = {k: v for k, v in err.items() if not k.startswith("id_")}
-    lines = [_human(ood)]
+    lines = [format_human(ood)]
     for k in ("id_test_error", "id_bias", "id_variance"):
         if isinstance(rec.get(k), (int, float)) and isinstance(err.get(k), (int, float)):
             lines.append(f"  {k:<22s} {rec[k]:.6g} +- {err[k]:.2g}")

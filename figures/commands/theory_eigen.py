@@ -53,6 +53,8 @@ def register(groups) -> None:
     s.add_argument("--trials", type=int, default=40, metavar="R", help="datasets (default 40)")
     s.add_argument("--feature-draws", type=int, default=4, metavar="F", help="RF feature draws per dataset")
     s.add_argument("--seed", type=int, default=0, metavar="S")
+    s.add_argument("--db", metavar="FILE", help="SQLite file: store each finished point, skip stored ones")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_simulate)
 
 
@@ -98,20 +100,21 @@ def run_theory(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from rmt.montecarlo.eigen import simulate_eigen
+    from rmt.montecarlo.sweep import SweepPoint, run_sweep
     from rmt.theory.eigen import EigenProblem, Eigensystem
 
     trials = check_positive_int(args.trials, "--trials", minimum=3)
     draws = check_positive_int(args.feature_draws, "--feature-draws", minimum=2)
-    records = []
+    options = {"trials": trials, "feature_draws": draws, "seed": args.seed}
+    coords, points = [], []
     for alpha, beta, n, ridge, noise, p in _points(args):
         check_positive_int(n, "--n")
         if p is not None:
             check_positive_int(p, "--p")
         system = Eigensystem.power_law(alpha, beta, args.modes)
-        sim = simulate_eigen(EigenProblem(system, n=n, ridge=ridge, noise=noise, p=p), trials=trials,
-                       feature_draws=draws, seed=args.seed)
-        records.append({"model": "krr" if p is None else "rf", "alpha": alpha, "beta": beta, "n": n, "p": p,
-                        "ridge": ridge, "noise": noise, "modes": args.modes, **sim.as_dict()})
-    emit(records, as_json=output_format(args))
+        points.append(SweepPoint("eigen", EigenProblem(system, n=n, ridge=ridge, noise=noise, p=p), options))
+        coords.append({"model": "krr" if p is None else "rf", "alpha": alpha, "beta": beta, "n": n, "p": p,
+                       "ridge": ridge, "noise": noise, "modes": args.modes})
+    results = run_sweep(points, db=args.db, quiet=args.quiet)  # the common sweep: --db stores and resumes
+    emit([{**c, **rec} for c, (rec, _cached) in zip(coords, results)], as_json=output_format(args))
     return 0

@@ -59,6 +59,19 @@ def test_simulate_eigen_json(capsys):
     assert abs(rec["test_error"] - th) < 5 * rec["stderr"]["test_error"] + 0.1 * th
 
 
+def test_simulate_eigen_db_stores_and_resumes(tmp_path, capsys):
+    """--db: the eigen simulation goes through the common sweep store; a rerun prints the stored records."""
+    argv = ["simulate", "eigen", "--alpha", "1.5", "--beta", "1.8", "--modes", "800", "--n", "100", "--ridge",
+            "0.05,0.2", "--noise", "0.1", "--trials", "4", "--json", "--quiet", "--db", str(tmp_path / "e.db")]
+    assert main(argv) == 0
+    first = _json_lines(capsys)
+    assert main(argv) == 0
+    assert _json_lines(capsys) == first and [r["ridge"] for r in first] == [0.05, 0.2]
+    assert main(["simulate", "export", "--db", str(tmp_path / "e.db"), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in rows] == ["eigen", "eigen"]
+
+
 def test_simulate_eigen_needs_modes(capsys):
     assert main(["simulate", "eigen", "--alpha", "1.5", "--beta", "1.8", "--n", "40", "--ridge", "0.05"]) == 2
 

@@ -67,8 +67,8 @@ def test_rf_all_keys(spectrum):
 
 
 def test_reproducible_and_batch_independent(spectrum, krr_sim):
-    """Replicate r always uses split(PRNGKey(seed), R)[r]: the batch size and the number of replicates do not change
-    the draws (shapes as in the module fixture, so the compiled kernel is reused)."""
+    """Replicate r draws from the engine's repetition key fold_in(key(seed), r): the (compatibility) batch size does
+    not change the numbers, the seed does (shapes as in the module fixture, so the compiled kernel is reused)."""
     lam, v2 = spectrum.expanded()
     a = simulate_eigen_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=8)
     b = simulate_eigen_krr(lam, v2, 100, 1e-2, 0.1, trials=16, seed=11, batch=16)
@@ -84,6 +84,27 @@ def test_simulate_accepts_problem_point(spectrum, krr_sim):
     assert {"test_error", "train_error", "bias", "variance", "kappa"} <= set(s.values)
     with pytest.raises(ValueError, match="flat_mass"):
         simulate_eigen(EigenProblem(Eigensystem([1.0], [1.0], flat_mass=0.1), n=10, ridge=0.1), trials=4)
+
+
+def test_eigen_model_in_the_sweep_store(tmp_path):
+    """Model "eigen" of montecarlo.sweep: a point is stored in SQLite and a rerun reads it back unchanged; the
+    replicate count (trials) drives the progress callback like reps for the other models."""
+    from rmt.montecarlo.sweep import MODELS, SweepPoint, run_sweep
+
+    assert "eigen" in MODELS
+    system = Eigensystem.power_law(1.5, 1.8, 40)
+    points = [SweepPoint("eigen", EigenProblem(system, n=10, ridge=r, noise=0.1), {"trials": 4, "seed": 2})
+              for r in (0.05, 0.2)]  # one shape: one compilation
+    db = tmp_path / "eigen.db"
+    first = list(run_sweep(points, db=db, quiet=True))
+    again = list(run_sweep(points, db=db, quiet=True))
+    assert [c for _, c in first] == [False, False] and [c for _, c in again] == [True, True]
+    assert [r for r, _ in again] == [r for r, _ in first]
+    direct = simulate_eigen(points[1].problem, trials=4, seed=2)
+    assert first[1][0]["test_error"] == pytest.approx(direct.values["test_error"], rel=1e-12)
+    ticks = []
+    simulate_eigen(points[0].problem, trials=4, seed=2, progress=ticks.append)
+    assert ticks[-1] == 4
 
 
 def test_u_statistic_is_unbiased():

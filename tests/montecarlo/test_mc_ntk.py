@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rmt.montecarlo.estimators import FINE_GRAINED_KEYS
+from rmt.numerics import float64_jax
 from rmt.montecarlo.ntk import empirical_ntk, kernel_ridge_predict, network_output, ntk_draws, simulate_ntk
 from rmt.montecarlo.random_features import simulate_rf
 from rmt.problem import Problem
@@ -18,6 +19,14 @@ from tests.montecarlo._reference import anova3
 
 PROBLEM = Problem(n0=12, n1=20, m=16, ridge=0.3, activation="relu", noise=0.5, nonlinear_signal=0.3)
 TRIALS, N_TEST, SEED = (2, 3, 2), 40, 11
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Arrays these tests build with JAX directly are float64 inside the scoped 64-bit mode (importing the package
+    leaves JAX's global configuration alone)."""
+    with float64_jax():
+        yield
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from rmt.montecarlo.estimators import FINE_GRAINED_KEYS
+from rmt.numerics import float64_jax
 from rmt.montecarlo.random_features import (rf_draws, rf_flops, simulate_rf, symmetric_gram, symmetric_gram_flops,
                                         triangular_inverse, triangular_inverse_flops, triangular_solve)
 from rmt.problem import CovarianceSpectrum, Problem
@@ -27,6 +28,14 @@ PRIMAL = Problem(n0=12, n1=10, m=16, ridge=0.3, activation="tanh", noise=0.5, si
 TRIALS = (2, 3, 2)
 N_TEST = 40
 REPS = 2
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Arrays these tests build with JAX directly are float64 inside the scoped 64-bit mode (importing the package
+    leaves JAX's global configuration alone)."""
+    with float64_jax():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rmt.numerics import float64_jax
 from rmt.theory.eigen import Eigensystem, krr, rf
 from rmt.theory.eigen_autodiff import (krr_errors, krr_kappa, optimal_ridge, optimal_width, power_law_spectrum,
                                    rf_errors, rf_gamma, sensitivities, spectrum_from)
 
 SYS = Eigensystem.power_law(1.5, 1.8, 1000)
 SPEC = spectrum_from(SYS)
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Derivatives taken here with jax.grad / jax.hessian are float64 inside the scoped 64-bit mode (importing the
+    package leaves JAX's global configuration alone)."""
+    with float64_jax():
+        yield
 
 
 def _fd(f, x, h):

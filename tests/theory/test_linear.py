@@ -167,7 +167,8 @@ def test_bad_input_and_failure():
 
 def test_failed_solve_raises(monkeypatch):
     real = linmod.monotone_newton
-    monkeypatch.setattr(linmod, "monotone_newton", lambda f, x0, **kw: real(f, x0, maxiter=1))
+    monkeypatch.setattr(linmod, "monotone_newton",
+                        lambda f, x0, **kw: real(f, x0, **{**kw, "maxiter": 1}))
     with pytest.raises(SolverError):
         linear_theory(LinearProblem.from_ratio(2.0, ridge=1e-3, noise=1.0,
                                                spectrum=CovarianceSpectrum([0.1, 10.0])))

@@ -587,7 +587,8 @@ def test_failed_solve_raises_with_residual(monkeypatch):
     """A solve that does not converge raises SolverError carrying its residual; with throw=False the failed points
     are marked, never silently NaN."""
     real = _rf_core.monotone_newton
-    monkeypatch.setattr(_rf_core, "monotone_newton", lambda f, x0, **kw: real(f, x0, maxiter=1))
+    monkeypatch.setattr(_rf_core, "monotone_newton",
+                        lambda f, x0, **kw: real(f, x0, **{**kw, "maxiter": 1}))
     p = Problem.from_ratios(np.array([0.5, 2.0]), np.array([0.5, 0.3]), ridge=1e-4, noise=0.1)
     with pytest.raises(SolverError) as info:
         rf_theory(p)
