@@ -1,9 +1,9 @@
 """Shared settings and helpers of the covariate-shift figures (``shift-phase-diagram``, ``id-ood-line``,
 ``shift-robustness``).
 
-The model is random-feature ridge regression of ../shared/DESIGN.md under the two-point shifts of
-:func:`theory.covariate_shift.two_point` (train eigenvalues {1.6, 0.4} with equal weights, as in reference sheet
-ntk_covariate_shift.md section 3.10), ``tanh`` features and label noise 0.1. Simulation points come from
+The model is random-feature ridge regression of docs/conventions.md under the two-point shifts of
+:func:`theory.covariate_shift.two_point` (train eigenvalues {1.6, 0.4} with equal weights, as in
+docs/models.md §5.8), ``tanh`` features and label noise 0.1. Simulation points come from
 :func:`montecarlo.covariate_shift.simulate_shift` with the same :class:`rmt.problem.Problem` (each fitted model
 scored on test inputs from ``Sigma_*`` and from ``Sigma``).
 """

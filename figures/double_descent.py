@@ -7,7 +7,8 @@ Three panels, all against the width ratio ``n1/m`` (ReLU features, ``m = 2 n0``,
     dashed) and Monte Carlo estimates (:func:`montecarlo.random_features.simulate_rf`, points with one standard error);
 (b) the fine-grained decomposition at a small ridge, stacked: bias, ``V_P``, ``V_X``, ``V_PX``, ``V_Xeps``,
     ``V_PXeps`` (Adlam & Pennington 2020): the peak is the ``P x X`` interaction (``V_PX`` and ``V_PXeps``);
-(c) averaging removes the peak: ensembles over ``k`` initialisations and bagging over training sets (sheet 3.8), with
+(c) averaging removes the peak: ensembles over ``k`` initialisations and bagging over training sets (docs/models.md
+§3.11), with
     Monte Carlo estimates of the infinite ensemble and of infinite bagging from the same simulations (unbiased
     combinations of the estimated terms, :meth:`montecarlo.results.SimulationResult.ensemble`).
 

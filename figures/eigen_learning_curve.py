@@ -1,6 +1,6 @@
 r"""Figure ``eigen-learning-curve``: eigenframework KRR and random-feature ridge regression against simulation.
 
-Setting (../shared/reference/eigenframework.md §1.4, §2.9): ``lambda_i = i^-1.5``, ``v_i^2 = i^-1.8``,
+Setting (docs/models.md §6.1, §6.6): ``lambda_i = i^-1.5``, ``v_i^2 = i^-1.8``,
 ``M = 1000`` modes, label noise ``0.1``; Gaussian features with this covariance (montecarlo.eigen). Lines: theory
 (theory.eigen); points: Monte Carlo means with +-2 standard errors.
 

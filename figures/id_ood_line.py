@@ -3,7 +3,7 @@
 Left: for several two-point shifts, the exact theory curve ``(E_ID(n1), E_OOD(n1))`` traced by the width ``n1`` at
 fixed ``m/n0 = 0.5`` (ridgeless, tanh, noise 0.1): in the over-parameterised regime ``n1 > m`` it is the straight line
 ``E_OOD = S E_ID + I`` with the closed-form slope and intercept of :func:`theory.covariate_shift.id_ood_line`
-(Tripuraneni, Adlam & Pennington, arXiv:2111.08234; reference sheet ntk_covariate_shift.md 3.6), given in the legend;
+(Tripuraneni, Adlam & Pennington, arXiv:2111.08234; docs/models.md §5.6), given in the legend;
 the under-parameterised branch ``n1 < m`` (dotted) leaves the line. Points: Monte Carlo of the actual estimator
 (``n0 = 400``, min-norm interpolation, both errors with standard-error bars). Right: the distance of the theory curves
 from the closed-form line -- rounding level in the regime, far larger with a ridge or for ``n1 < m``.

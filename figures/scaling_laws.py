@@ -1,6 +1,6 @@
 r"""Figure ``scaling-laws``: eigenframework learning curves for power-law spectra, fitted against predicted exponents.
 
-Panels (../shared/reference/eigenframework.md §1.7, §2.8, §4; Bahri et al. arXiv:2102.06701):
+Panels (docs/models.md §6.5, §6.11; Bahri et al. arXiv:2102.06701):
 
 a. data direction: KRR excess error ``E(n)`` (ridgeless, noise-free) for several ``(alpha, beta)``; dashed: the
    least-squares power law over the upper two decades; legend: fitted vs predicted ``min(beta - 1, 2 alpha)``;

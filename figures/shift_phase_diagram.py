@@ -1,7 +1,7 @@
 """Figure ``shift-phase-diagram``: the sign and size of ``E_OOD - E_ID`` for random features under covariate shift.
 
 Six panels of exact theory (:func:`theory.covariate_shift.covariate_shift_error`; Tripuraneni, Adlam & Pennington,
-arXiv:2111.08234; reference sheet ntk_covariate_shift.md 3.2-3.4, 3.8): over (``n1/m``, ``m/n0``) for the harmful
+arXiv:2111.08234; docs/models.md §5.2, §5.4, §5.8): over (``n1/m``, ``m/n0``) for the harmful
 swap shift and for a helpful shift, and over (shift strength, ``n1/m``) at ``m/n0 = 2``; each ridgeless and at the
 ridge tuned for the in-distribution error (what a practitioner selects on ID validation data). Colour: ``E_OOD -
 E_ID`` on a symmetric-log diverging scale (red: the shift hurts, blue: it helps), the zero contour in black, the

@@ -1,13 +1,14 @@
 """Figure ``shift-robustness``: the OOD penalty ``E_OOD - E_ID`` against the width (over-parameterisation and
-robustness to covariate shift; Tripuraneni, Adlam & Pennington, NeurIPS 2021 / arXiv:2111.08234; reference sheet
-ntk_covariate_shift.md 3.7).
+robustness to covariate shift; Tripuraneni, Adlam & Pennington, NeurIPS 2021 / arXiv:2111.08234;
+docs/models.md §5.7).
 
 Exact theory (:func:`theory.covariate_shift.covariate_shift_error`) for several two-point shifts at ``m/n0 = 0.5``
 (tanh, noise 0.1): (a) ridgeless, with Monte Carlo points (``n0 = 400``, 24 repetitions, standard-error bars of the
 paired difference; independent seeds per point);
 (b) at the ridge tuned for the in-distribution error (:func:`theory.covariate_shift.optimal_ridge`); (c) the ratio
 ``E_OOD / E_ID``. In the over-parameterised regime the absolute penalty of a harmful shift shrinks with the width
-towards its infinite-width value while the ratio does not (sheet 3.7 reports the same for ReLU at ``m/n0 = 2``).
+towards its infinite-width value while the ratio does not (the same holds for ReLU at ``m/n0 = 2``; docs/models.md
+§5.7).
 
 Run: ``rmt figure shift-robustness [--out DIR] [--no-mc] [--quick]`` or ``python -m figures.shift_robustness``.
 """

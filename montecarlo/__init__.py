@@ -1,6 +1,6 @@
 """montecarlo: JAX simulation of the models of ``theory``, the independent check of every formula.
 
-It never imports :mod:`theory` (../shared/DESIGN.md). Importing it enables float64 in JAX (``jax_enable_x64``);
+It never imports :mod:`theory` (docs/architecture.md). Importing it enables float64 in JAX (``jax_enable_x64``);
 every simulation runs in float64 unless asked for ``dtype="float32"``.
 
 Models (each returns a frozen :class:`SimulationResult`, or :class:`ShiftResult`, with standard errors over

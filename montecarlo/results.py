@@ -83,7 +83,7 @@ class SimulationResult:
     elapsed_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON record of ../shared/DESIGN.md: ``test_error``, ``train_error``, ``bias``, ``variance``,
+        """The JSON record of docs/cli.md: ``test_error``, ``train_error``, ``bias``, ``variance``,
         ``fine_grained``, the extras, and ``stderr`` with the same keys (``fine_grained`` nested), plus ``config``."""
         out: dict[str, Any] = {k: getattr(self, k) for k in _HEADLINE}
         out["fine_grained"] = dict(self.fine_grained)
@@ -98,7 +98,7 @@ class SimulationResult:
 
     def ensemble(self, k: float, over: str | Sequence[str] = "P") -> tuple[float, float]:
         """Error of an average of ``k`` models redrawing the sources ``over`` and sharing the others, with its
-        standard error (random_features.md section 3.8): ``over="P"`` is an ensemble over weights sharing the
+        standard error (docs/models.md §3.11): ``over="P"`` is an ensemble over weights sharing the
         data, ``over=("X", "eps")`` bagging over training sets sharing the weights.
 
         Computed per repetition from the unbiased components, so it is unbiased and its standard error is

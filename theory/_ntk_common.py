@@ -14,7 +14,7 @@ from rmt.problem import Problem
 __all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "ntk_constants"]
 
 FINE_GRAINED_KEYS: tuple[str, ...] = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
-"""The seven symmetric variance terms of ../shared/DESIGN.md (``P`` = both layers' initial weights)."""
+"""The seven symmetric variance terms of docs/conventions.md (``P`` = both layers' initial weights)."""
 
 ArrayLike = Any
 
@@ -41,7 +41,7 @@ def _times(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NTKConstants:
-    """Activation constants and equivalent-kernel coefficients of the NTK (sheet 1.3 and 2.3).
+    """Activation constants and equivalent-kernel coefficients of the NTK (docs/models.md §4.2).
 
     Attributes:
         activation: activation name.
@@ -65,12 +65,12 @@ class NTKConstants:
 
     @property
     def infinite_width_slope(self) -> Any:
-        """``(1 + r) zeta``: coefficient of ``X^T X / n0`` in the infinite-width NTK (sheet 2.6)."""
+        """``(1 + r) zeta``: coefficient of ``X^T X / n0`` in the infinite-width NTK (docs/models.md §4.5)."""
         return _out((1.0 + np.asarray(self.lr_ratio)) * self.zeta)
 
     @property
     def infinite_width_diagonal(self) -> Any:
-        """``mu_star^2 + r (eta' - zeta)``: the identity coefficient of the infinite-width NTK (sheet 2.6)."""
+        """``mu_star^2 + r (eta' - zeta)``: the identity coefficient of the infinite-width NTK (docs/models.md §4.5)."""
         return _out(self.mu_star2 + np.asarray(self.c2))
 
     def as_dict(self) -> dict[str, Any]:
@@ -80,7 +80,7 @@ class NTKConstants:
 
 
 def ntk_constants(activation: ActivationLike, lr_ratio: ArrayLike = 1.0) -> NTKConstants:
-    """Constants of the NTK of ``activation`` with learning-rate ratio ``lr_ratio`` (sheet 2.3).
+    """Constants of the NTK of ``activation`` with learning-rate ratio ``lr_ratio`` (docs/models.md §4.2).
 
     Args:
         activation: name, :class:`~rmt.activations.Activation` or callable (treated as centred).
