@@ -269,8 +269,7 @@ class RFResult:
         r"""d'Ascoli et al.'s ``Psi_1 .. Psi_5`` per unit teacher power (docs/models.md §3.12), from which their
         ensemble formula ``E(k) = F1^2 (1 - 2 Psi1 + Psi2/k) + (F*^2 + tau^2) Psi3/k + F*^2 + (1 - 1/k)(F1^2 Psi4 +
         (F*^2 + tau^2) Psi5)`` follows: ``Psi1 = c``, ``Psi2 = B_MM - 1 + 2 c``, ``Psi3 = V_MM``, ``Psi4 = c^2 +
-        V_X/s``,
-        ``Psi5 = phi (G - t K)``."""
+        V_X/s``, ``Psi5 = phi (G - t K)``."""
         c = self.overlap
         psi2 = self.B_mm - 1 + 2 * c if self.precision else _ro(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c))
         return {"Psi1": c, "Psi2": psi2, "Psi3": self.V_mm, "Psi4": self.psi4, "Psi5": self.psi5}
@@ -354,9 +353,8 @@ def _ap_residuals(phi, psi, gamma, eta, zeta, t1, t2):
 
 
 def ap_tau_derivatives(phi, psi, gamma, eta, zeta, t1, t2):
-    r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (docs/models.md §3.8). Generic
-    arithmetic:
-    works for numpy arrays and mpmath numbers."""
+    r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (docs/models.md §3.8).
+    Generic arithmetic: works for numpy arrays and mpmath numbers."""
     d = t2 - t1
     J11 = phi * zeta * t2 - phi * phi + psi * zeta * t2 * (2 * gamma * t1 - 1)
     J12 = phi * (zeta * t1 + phi) + psi * zeta * t1 * (gamma * t1 - 1)

@@ -57,9 +57,8 @@ def mm_E_polynomials(chi: Any, z2: Any, psi1: Any, psi2: Any) -> tuple[Any, Any,
 
 
 def mm_chi_ridgeless(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray) -> np.ndarray:
-    r"""MM's ridgeless ``chi_0`` (docs/models.md §3.4): the negative root of ``z2 chi^2 + (psi z2 - z2 - 1) chi - psi =
-    0``,
-    ``psi = min(psi1, psi2)``; it is also the left end of the physical interval of :func:`mm_chi`."""
+    r"""MM's ridgeless ``chi_0`` (docs/models.md §3.4): the negative root of
+    ``z2 chi^2 + (psi z2 - z2 - 1) chi - psi = 0``, ``psi = min(psi1, psi2)``; it is also the left end of the physical interval of :func:`mm_chi`."""
     p = np.minimum(psi1, psi2)
     return negative_quadratic_root(z2, p * z2 - z2 - 1.0, -p)
 

@@ -148,8 +148,8 @@ _FTOL = 1e-15  # relative residual at which a root solve stops (the equations ar
 
 
 def _rho_max(phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray, ratio: np.ndarray) -> Solution:
-    r"""``rho_0``: the root of ``g(rho) = Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi)`` (docs/models.md §5.4), ``g``
-    increasing.
+    r"""``rho_0``: the root of ``g(rho) = Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi)`` (§5.4 of
+    docs/models.md), ``g`` increasing.
 
     ``ratio = mu_star^2 / mu1^2``. Where ``ratio = 0`` (linear activation) and ``max(phi, psi) <= 1`` there is no
     root (``g < 1``); the caller must exclude those points. Distinct ``(target, ratio, atoms)`` rows are solved once
@@ -246,8 +246,8 @@ def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndar
 
 @dataclass(frozen=True)
 class ShiftResult:
-    r"""Exact limits of random-feature regression under covariate shift (docs/models.md §5.2, §5.4), on a parameter
-    grid.
+    r"""Exact limits of random-feature regression under covariate shift (docs/models.md §5.2, §5.4), on a
+    parameter grid.
 
     Every array field has the broadcast shape of the inputs (a float for a scalar point).
 

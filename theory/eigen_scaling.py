@@ -193,8 +193,7 @@ def data_scaling(alpha: float, beta: float, *, n: Any = None, ridge: float = 0.0
 def width_scaling(alpha: float, beta: float, *, p: Any = None, window: tuple[float, float] | None = None,
                   system: Eigensystem | None = None) -> ScalingFit:
     """RF error with unlimited data, ``E(p) = sum (1 - L) v^2`` at ``df1(gamma) = p`` (docs/models.md §6.10), and its
-    fitted
-    exponent against ``min(beta - 1, alpha)``."""
+    fitted exponent against ``min(beta - 1, alpha)``."""
     p = np.geomspace(10, 1e4, 31) if p is None else check_positive(p, "p").ravel()
     sys_ = system or powerlaw_system(alpha, beta, p.max())
     y = np.asarray(rf_data_limit(sys_, p), dtype=float)

@@ -226,9 +226,8 @@ def hmrt_ridgeless_c0(gamma: float, eigenvalues: Any, weights: Any, signal_weigh
 
 
 def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> tuple[Any, Any]:
-    r"""HMRT's optimal ridge for isotropic ``Sigma`` and isotropic ``beta`` (docs/models.md §2): ``lambda* = sigma^2
-    gamma/r^2``
-    with risk ``sigma^2 gamma m(-lambda*)``. Returns ``(lambda*, risk)``."""
+    r"""HMRT's optimal ridge for isotropic ``Sigma`` and isotropic ``beta`` (docs/models.md §2):
+    ``lambda* = sigma^2 gamma/r^2`` with risk ``sigma^2 gamma m(-lambda*)``. Returns ``(lambda*, risk)``."""
     gamma = check_positive(gamma, "gamma")
     r2 = check_positive(signal, "signal")
     s2 = check_positive(noise, "noise")

@@ -148,8 +148,7 @@ class NTKResult:
 
 
 def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0: bool = False) -> NTKResult:
-    r"""NTK regression with ``n0, n1, m -> infinity`` proportionally (docs/models.md §4.2, §4.3, §4.6; AP 2020 section
-    4).
+    r"""NTK regression with ``n0, n1, m -> infinity`` proportionally (docs/models.md §4.2, §4.3, §4.6; AP 2020 §4).
 
     Vectorized over every array field of ``problem`` and over ``lr_ratio`` (they broadcast together). Only the
     ratios ``phi = n0/m`` and ``psi = n0/n1`` are used.

@@ -271,8 +271,7 @@ def mm_wide_limit(zeta: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike) -> tuple
 
 def mm_large_sample_limit(zeta: ArrayLike, psi1: ArrayLike, lam_bar: ArrayLike) -> Any:
     r"""``B`` in the large-sample limit ``psi2 -> inf`` (docs/models.md §3.5; ``V = 0`` there); at ``lambda_bar = 0``
-    the
-    approximation error of the best predictor with ``N = psi1 d`` random features. ``zeta = mu1/mu_star``."""
+    the approximation error of the best predictor with ``N = psi1 d`` random features. ``zeta = mu1/mu_star``."""
     return _rf_core._ro(mm_large_sample_b(_mm_zeta2(zeta), check_positive(psi1, "psi1"),
                                           check_nonnegative(lam_bar, "lam_bar")))
 
@@ -295,8 +294,7 @@ def wide_limit(problem: Problem) -> Any:
 
 def large_sample_limit(problem: Problem) -> Any:
     r"""Test error with infinitely many samples (``m -> inf``; MM's ``psi2 -> inf``, docs/models.md §3.5): the variance
-    vanishes
-    and the error is ``signal * B_lsamp + F_star^2``. ``m`` is ignored."""
+    vanishes and the error is ``signal * B_lsamp + F_star^2``. ``m`` is ignored."""
     z, psi1, _, lb = _mm_params(problem)
     s, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "nonlinear_signal"))
     return _rf_core._ro(s * mm_large_sample_b(z * z, psi1, lb) + f)
