@@ -80,15 +80,15 @@ class SimPoint:
 
 def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: int, seed: int,
                   cache: dict[str, Any] | None = None, activation: str = ACTIVATION,
-                  noise: float = NOISE) -> SimPoint:
-    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``
+                  noise: float = NOISE, n0: int = N0_SIM) -> SimPoint:
+    """Simulate at ``n0`` (default 400) the OOD and in-distribution errors under ``shift``
     (:func:`montecarlo.covariate_shift.simulate_shift`); memoised in ``cache`` (a JSON-able dict) by parameters."""
     from rmt.montecarlo.covariate_shift import simulate_shift
 
-    key = json.dumps([shift.strength, shift.scale, phi, psi, ridge, reps, seed, activation, noise, N0_SIM])
+    key = json.dumps([shift.strength, shift.scale, phi, psi, ridge, reps, seed, activation, noise, n0])
     if cache is not None and key in cache:
         return SimPoint(**cache[key])
-    prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=N0_SIM,
+    prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=n0,
                                covariance=shift.spectrum.covariance())
     r = simulate_shift(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
     diff = np.asarray(r.ood.samples["test_error"]) - np.asarray(r.iid.samples["test_error"])
