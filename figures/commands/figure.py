@@ -73,6 +73,10 @@ def _lazy_settings(parser: argparse.ArgumentParser, module: str) -> None:
             self._add_settings()
             return super().parse_known_args(args, namespace)
 
+        def _parse_known_args(self, *a, **k):  # type: ignore[override]  # what some Pythons call directly
+            self._add_settings()
+            return super()._parse_known_args(*a, **k)
+
         def format_help(self) -> str:
             self._add_settings()
             return super().format_help()
