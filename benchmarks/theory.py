@@ -5,10 +5,10 @@ chi, test and training error, bias, variance and the seven fine-grained terms, w
 residual) on ``N`` random parameter points (ReLU; ``phi, psi`` log-uniform on [0.1, 10], ``ridge`` log-uniform on
 [1e-4, 10], random noise, signal and nonlinear-teacher power), pinned to one CPU core, and compares the time per
 point with a straightforward scalar implementation written below: for each point, ``tau1`` as the physical root of
-the (S67)/(S68) quartic from ``numpy.roots`` (the reference sheet's rule), the effective ridges and ``chi`` by
-``scipy.optimize.brentq`` on the sheet's equations in its ``G_r`` form, and the sheet's formulas for the terms and the
-training error. The two must agree (the largest relative difference is printed). Times are the best of several runs
-(the machine may be shared).
+the (S67)/(S68) quartic from ``numpy.roots`` (the branch rule of docs/models.md §3.6), the effective ridges and ``chi``
+by ``scipy.optimize.brentq`` on their equations in ``G_r`` form, and the formulas of docs/models.md §3.9 for the terms
+and the training error. The two must agree (the largest relative difference is printed). Times are the best of several
+runs (the machine may be shared).
 
 Usage: ``python benchmarks/theory.py`` (N = 100000, scalar loop on 2000 points) or ``--quick`` (N = 20000, scalar
 loop on 300 points; well under a minute). Ends with ``speedup_vs_scalar=<ratio> points_per_second=<rate>``.
@@ -43,7 +43,7 @@ def sample(n: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the scalar reference: one point at a time, the sheet's formulas as written
+# the scalar reference: one point at a time, the formulas as written
 # ---------------------------------------------------------------------------------------------------------------
 
 def _G(t: float, r: float) -> float:
@@ -59,7 +59,7 @@ def _K(t: float, r: float) -> float:
 
 def scalar_point(phi, psi, gamma, noise, signal, fstar, eta, zeta, coeff_fn) -> dict[str, float]:
     a = eta - zeta
-    # tau1: the unique real quartic root in (0, 1/gamma] with tau2 > 0 (sheet 3.3)
+    # tau1: the unique real quartic root in (0, 1/gamma] with tau2 > 0 (docs/models.md §3.6)
     roots = np.roots(coeff_fn(phi, psi, gamma, eta, zeta))
     good = []
     for z in roots:
@@ -69,7 +69,7 @@ def scalar_point(phi, psi, gamma, noise, signal, fstar, eta, zeta, coeff_fn) -> 
             if t2 > 0:
                 good.append((t1, t2))
     t1, t2 = good[0] if len(good) == 1 else (math.nan, math.nan)
-    # effective ridges (sheet 3.6 (i), (ii)) and MM's chi (2.2) by bracketing
+    # effective ridges (docs/models.md §3.9 (i), (ii)) and MM's chi (docs/models.md §3.3) by bracketing
     f_gt = lambda g: g - gamma - g * psi / phi * (1 - g / zeta * _G((a + g) / zeta, 1 / phi))  # noqa: E731
     gt = brentq(f_gt, gamma, gamma + psi / phi * eta, xtol=1e-300, rtol=1e-15)
     g0 = gamma * phi / psi
@@ -94,7 +94,7 @@ def scalar_point(phi, psi, gamma, noise, signal, fstar, eta, zeta, coeff_fn) -> 
     E2 = (chi ** 5 * z2 ** 3 - 3 * chi ** 4 * z2 ** 2 + (p1 - 1) * c3 * z2 ** 3 + 2 * c3 * z2 ** 2 + 3 * c3 * z2
           - (p1 + 1) * c2 * z2 ** 2 - 2 * c2 * z2 - c2)
     Bm, Vm = E1 / E0, E2 / E0
-    # terms (sheet 3.6 (iii))
+    # terms (docs/models.md §3.9 (iii))
     t = phi * (a + gt) / zeta
     G, K = _G(t, phi), _K(t, phi)
     c = 1 - t * G
@@ -106,7 +106,7 @@ def scalar_point(phi, psi, gamma, noise, signal, fstar, eta, zeta, coeff_fn) -> 
     fg = {"P": signal * vp, "X": signal * vx + fstar * vxe, "eps": 0.0,
           "PX": signal * (Bm - (1 - c) ** 2 - vp - vx) + fstar * (Vm - vxe), "Peps": 0.0, "Xeps": noise * vxe,
           "PXeps": noise * (Vm - vxe)}
-    # training error (sheet 3.4), implicit differentiation of (S67)/(S68)
+    # training error (docs/models.md §3.8), implicit differentiation of (S67)/(S68)
     d = t2 - t1
     J11 = phi * zeta * t2 - phi * phi + psi * zeta * t2 * (2 * gamma * t1 - 1)
     J12 = phi * (zeta * t1 + phi) + psi * zeta * t1 * (gamma * t1 - 1)

@@ -88,7 +88,7 @@ def add_activation_arg(p: argparse.ArgumentParser, default: str | None = "relu")
 
 def add_problem_args(p: argparse.ArgumentParser, *, ratios: bool = True, sizes: bool = True,
                      ridge_default: str | None = None, signal: bool = True) -> None:
-    """The flags of DESIGN.md: ``(--phi F --psi F | --n0 N --n1 N --m N) --ridge F --activation NAME
+    """The problem flags of docs/cli.md: ``(--phi F --psi F | --n0 N --n1 N --m N) --ridge F --activation NAME
     [--noise F] [--signal F]``; every numeric flag accepts a list or a sweep."""
     if ratios:
         p.add_argument("--phi", type=sweep_type("--phi"), metavar="F", help="n0/m (list a,b or sweep a:b:n[:log])")

@@ -1,9 +1,9 @@
 """Shared settings and helpers of the covariate-shift figures (``shift-phase-diagram``, ``id-ood-line``,
 ``shift-robustness``).
 
-The model is random-feature ridge regression of ../shared/DESIGN.md under the two-point shifts of
-:func:`theory.covariate_shift.two_point` (train eigenvalues {1.6, 0.4} with equal weights, as in reference sheet
-ntk_covariate_shift.md section 3.10), ``tanh`` features and label noise 0.1. Simulation points come from
+The model is random-feature ridge regression of docs/conventions.md under the two-point shifts of
+:func:`theory.covariate_shift.two_point` (train eigenvalues {1.6, 0.4} with equal weights, as in
+docs/models.md §5.8), ``tanh`` features and label noise 0.1. Simulation points come from
 :func:`montecarlo.covariate_shift.simulate_shift` with the same :class:`rmt.problem.Problem` (each fitted model
 scored on test inputs from ``Sigma_*`` and from ``Sigma``).
 """
@@ -84,14 +84,15 @@ def simulation_db(out: Path) -> Path:
 
 
 def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: int, seed: int,
-                  db: Path | None = None, activation: str = ACTIVATION, noise: float = NOISE) -> SimPoint:
-    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``
+                  db: Path | None = None, activation: str = ACTIVATION, noise: float = NOISE,
+                  n0: int = N0_SIM) -> SimPoint:
+    """Simulate at ``n0`` (default 400) the OOD and in-distribution errors under ``shift``
     (:func:`montecarlo.covariate_shift.simulate_shift` through :func:`montecarlo.sweep.run_sweep`, so that with
     ``db`` every point is stored in SQLite and a rerun skips it); the penalty and its paired standard error are
     the simulation's ``ood_penalty``."""
     from rmt.montecarlo.sweep import SweepPoint, run_sweep
 
-    prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=N0_SIM,
+    prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=n0,
                                covariance=shift.spectrum.covariance())
     point = SweepPoint("shift", prob, {"trials": (2, 2, 2), "reps": reps, "seed": seed, "taus": False})
     (rec, _cached), = run_sweep([point], db=db, quiet=True)

@@ -1,4 +1,4 @@
-"""The ``rmt`` command line (the contract of ../shared/DESIGN.md).
+"""The ``rmt`` command line (the contract of docs/cli.md).
 
 ``rmt constants``, ``rmt spectrum``, ``rmt theory``, ``rmt simulate``, ``rmt figure`` and ``rmt validate``; each
 model's sub-commands live in :mod:`figures.commands`. Bad input exits with code 2 and one line on stderr naming the

@@ -7,12 +7,15 @@ Three panels, all against the width ratio ``n1/m`` (ReLU features, ``m = 2 n0``,
     dashed) and Monte Carlo estimates (:func:`montecarlo.random_features.simulate_rf`, points with one standard error);
 (b) the fine-grained decomposition at a small ridge, stacked: bias, ``V_P``, ``V_X``, ``V_PX``, ``V_Xeps``,
     ``V_PXeps`` (Adlam & Pennington 2020): the peak is the ``P x X`` interaction (``V_PX`` and ``V_PXeps``);
-(c) averaging removes the peak: ensembles over ``k`` initialisations and bagging over training sets (sheet 3.8), with
-    Monte Carlo estimates of the infinite ensemble and of infinite bagging from the same simulations (unbiased
+(c) averaging removes the peak: ensembles over ``k`` initialisations and bagging over training sets
+    (docs/models.md §3.11), with Monte Carlo estimates of the infinite ensemble and of infinite bagging from the same simulations (unbiased
     combinations of the estimated terms, :meth:`montecarlo.results.SimulationResult.ensemble`).
 
 Writes ``double_descent.png`` and ``double_descent.csv`` (every plotted number: ``source`` theory or mc, ``panel``,
 ``series``, ``ridge``, ``k``, ``n1_over_m``, ``quantity``, ``value``, ``stderr``) into the output directory.
+
+Every field of :class:`DoubleDescentConfig` is a flag of ``rmt figure double-descent`` (for example
+``--activation tanh --phi 1 --ridge 1e-3,1e-2 --noise 0.5 --n0 200``); the defaults draw the README's figure.
 """
 
 from __future__ import annotations
@@ -28,15 +31,36 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.activations import get_activation
 from rmt.problem import Problem
 from rmt.theory.random_features import FINE_GRAINED_KEYS, optimal_ridge, rf_theory
 
-__all__ = ["DoubleDescentConfig", "make"]
+__all__ = ["DoubleDescentConfig", "default_config", "make"]
 
 
 @dataclass(frozen=True)
 class DoubleDescentConfig:
-    """Settings of the figure (the defaults are the README's; ``quick()`` is a smaller simulation)."""
+    """Settings of the figure (the defaults are the README's; ``quick()`` is a smaller simulation).
+
+    Attributes:
+        activation: activation of the random features.
+        phi: ``n0/m``, fixed along the width sweep.
+        noise: training-label noise variance.
+        signal: signal power ``|beta|^2 / n0``.
+        ridges: ridges of the theory curves in panel (a).
+        decomposition_ridge: ridge of the fine-grained decomposition and the ensembles (panels b, c).
+        width_range: range of ``n1/m`` of the theory curves.
+        theory_points: points of the theory curves (log-spaced).
+        ensemble_sizes: ensemble and bagging sizes ``k`` of panel (c) (``inf`` allowed).
+        n0: input dimension of the simulation (``m = n0/phi``, ``n1 = width * m``).
+        mc_widths: widths ``n1/m`` simulated.
+        mc_ridges: ridges simulated.
+        trials: crossed design of the simulation: draws of ``P``, ``X``, ``eps``.
+        reps: independent repetitions (standard errors).
+        n_test: test points per repetition.
+        seed: seed of the simulation.
+    """
 
     activation: str = "relu"
     phi: float = 0.5  # n0/m
@@ -56,9 +80,37 @@ class DoubleDescentConfig:
     n_test: int = 400
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        get_activation(self.activation)
+        check_positive(self.phi, "phi")
+        check_nonnegative(self.noise, "noise")
+        check_nonnegative(self.signal, "signal")
+        check_nonnegative(np.asarray(self.ridges, dtype=float), "ridges")
+        check_nonnegative(self.decomposition_ridge, "decomposition_ridge")
+        check_positive(np.asarray(self.width_range, dtype=float), "width_range")
+        if len(self.width_range) != 2 or not self.width_range[0] < self.width_range[1]:
+            raise ValueError(f"width_range must be two values lo < hi, got {self.width_range}")
+        check_positive_int(self.theory_points, "theory_points", minimum=2)
+        check_positive(np.asarray(self.ensemble_sizes, dtype=float), "ensemble_sizes", allow_inf=True)
+        check_positive_int(self.n0, "n0")
+        check_positive(np.asarray(self.mc_widths, dtype=float), "mc_widths")
+        check_nonnegative(np.asarray(self.mc_ridges, dtype=float), "mc_ridges")
+        if len(self.trials) != 3:
+            raise ValueError(f"trials must be three integers P,X,E, got {self.trials}")
+        for t in self.trials:
+            check_positive_int(t, "trials")
+        check_positive_int(self.reps, "reps", minimum=2)
+        check_positive_int(self.n_test, "n_test")
+        check_positive_int(self.seed, "seed", minimum=0)
+
     @classmethod
     def quick(cls) -> "DoubleDescentConfig":
         return cls(n0=60, mc_widths=(0.25, 0.8, 1.0, 1.25, 4.0), reps=3, theory_points=201, n_test=300)
+
+
+def default_config(quick: bool = False) -> DoubleDescentConfig:
+    """The README's configuration, or the smaller simulation of ``--quick``."""
+    return DoubleDescentConfig.quick() if quick else DoubleDescentConfig()
 
 
 @dataclass

@@ -1,6 +1,6 @@
 r"""Figure ``eigen-learning-curve``: eigenframework KRR and random-feature ridge regression against simulation.
 
-Setting (../shared/reference/eigenframework.md §1.4, §2.9): ``lambda_i = i^-1.5``, ``v_i^2 = i^-1.8``,
+Setting (docs/models.md §6.1, §6.6): ``lambda_i = i^-1.5``, ``v_i^2 = i^-1.8``,
 ``M = 1000`` modes, label noise ``0.1``; Gaussian features with this covariance (montecarlo.eigen). Lines: theory
 (theory.eigen); points: Monte Carlo means with +-2 standard errors.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +29,88 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from rmt._validation import check_nonnegative, check_positive, check_positive_int  # noqa: E402
 from rmt.figures.scaling_laws import write_panel_csv  # noqa: E402
 from rmt.theory.eigen import EigenProblem, Eigensystem, evaluate, finite_size_allowance, krr, rf  # noqa: E402
 
-__all__ = ["make"]
+__all__ = ["EigenLearningCurveConfig", "default_config", "make"]
 
 ALPHA, BETA, MODES, NOISE = 1.5, 1.8, 1000, 0.1
 RIDGES = (1e-3, 1e-1)
 
 
-def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EigenLearningCurveConfig:
+    """Settings of the figure (the defaults draw the README's figure).
+
+    Attributes:
+        alpha, beta: the spectrum ``lambda_i = i^-alpha`` and target ``v_i^2 = i^-beta`` (both > 1).
+        modes: number of modes ``M`` (the simulation's dimension).
+        noise: label-noise variance.
+        ridges: sum-convention ridges (one colour each; panel c uses the first).
+        n_rf: sample size of the random-feature panels b, c.
+        p_rf: feature count of the random-feature panel d.
+        trials: simulated datasets per KRR point.
+        datasets: simulated datasets per RF point.
+        feature_draws: feature draws per dataset (RF).
+        n_sim: sample sizes simulated for KRR (panel a).
+        p_sim: feature counts simulated for RF (panels b, c).
+        n_sim_rf: sample sizes simulated for RF (panel d).
+    """
+
+    alpha: float = ALPHA
+    beta: float = BETA
+    modes: int = MODES
+    noise: float = NOISE
+    ridges: tuple[float, ...] = RIDGES
+    n_rf: int = 100
+    p_rf: int = 100
+    trials: int = 40
+    datasets: int = 24
+    feature_draws: int = 3
+    n_sim: tuple[int, ...] = (20, 50, 100, 200, 500)
+    p_sim: tuple[int, ...] = (20, 60, 100, 150, 400, 1500)
+    n_sim_rf: tuple[int, ...] = (30, 60, 100, 300, 1000)
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "beta"):
+            if not getattr(self, name) > 1:
+                raise ValueError(f"{name} must be > 1, got {getattr(self, name)}")
+        check_positive_int(self.modes, "modes")
+        check_nonnegative(self.noise, "noise")
+        check_nonnegative(self.ridges, "ridges")
+        if not self.ridges:
+            raise ValueError("ridges must not be empty")
+        for name in ("n_rf", "p_rf", "trials", "datasets", "feature_draws"):
+            check_positive_int(getattr(self, name), name, minimum=2 if name != "feature_draws" else 1)
+        for name in ("n_sim", "p_sim", "n_sim_rf"):
+            check_positive(getattr(self, name), name)
+
+
+def default_config(quick: bool = False) -> EigenLearningCurveConfig:
+    """The README's configuration, or the smaller simulation of ``--quick``."""
+    if not quick:
+        return EigenLearningCurveConfig()
+    return EigenLearningCurveConfig(trials=12, datasets=8, feature_draws=2, n_sim=(20, 100, 500), p_sim=(30, 100, 400),
+                                    n_sim_rf=(40, 100, 400))
+
+
+def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0,
+         config: EigenLearningCurveConfig | None = None) -> dict[str, Any]:
     """Draw the figure; returns the summary written to the JSON file."""
+    cfg = config or default_config(quick)
+    NOISE, MODES, RIDGES = cfg.noise, cfg.modes, cfg.ridges  # noqa: N806 (the module defaults, overridable)
     t0 = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sys_ = Eigensystem.power_law(ALPHA, BETA, MODES)
+    sys_ = Eigensystem.power_law(cfg.alpha, cfg.beta, MODES)
     rows: list[dict[str, Any]] = []
     zs: list[dict[str, Any]] = []
     plt.rcParams.update({"axes.titlesize": 10.5})
     fig, axes = plt.subplots(2, 2, figsize=(13, 10))
     (ax_a, ax_b), (ax_c, ax_d) = axes
-    trials = 12 if quick else 40
-    datasets, draws = (8, 2) if quick else (24, 3)
+    trials = cfg.trials
+    datasets, draws = cfg.datasets, cfg.feature_draws
 
     def sim(prob: EigenProblem):
         from rmt.montecarlo.eigen import simulate_eigen
@@ -68,7 +129,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
     # --- a: KRR vs n -------------------------------------------------------------------------------------------
     n_line = np.geomspace(10, 1000, 120)
-    n_mc = [20, 100, 500] if quick else [20, 50, 100, 200, 500]
+    n_mc = list(cfg.n_sim)
     for i, r in enumerate(RIDGES):
         res = krr(sys_, n_line, r, NOISE)
         c = f"C{i}"
@@ -92,9 +153,9 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     ax_a.grid(True, alpha=0.3)
 
     # --- b, c: RF vs p at n = 100 --------------------------------------------------------------------------------
-    n0 = 100
+    n0 = cfg.n_rf
     p_line = np.unique(np.concatenate([np.geomspace(5, 3000, 200), [n0 - 1e-6, n0 + 1e-6]]))
-    p_mc = [30, 100, 400] if quick else [20, 60, 100, 150, 400, 1500]
+    p_mc = list(cfg.p_sim)
     rf_sims: dict[tuple[float, float], Any] = {}
     for i, r in enumerate(RIDGES):
         res = rf(sys_, n0, p_line, r, NOISE)
@@ -141,9 +202,9 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     ax_c.grid(True, alpha=0.3)
 
     # --- d: RF vs n at p = 100 -----------------------------------------------------------------------------------
-    p0 = 100
+    p0 = cfg.p_rf
     n_line2 = np.unique(np.concatenate([np.geomspace(10, 2000, 200), [p0 - 1e-6, p0 + 1e-6]]))
-    n_mc2 = [40, 100, 400] if quick else [30, 60, 100, 300, 1000]
+    n_mc2 = list(cfg.n_sim_rf)
     for i, r in enumerate(RIDGES):
         c = f"C{i}"
         ax_d.loglog(n_line2, rf(sys_, n_line2, p0, r, NOISE).test_error, c, lw=2, label=f"RF, ridge {r:g}")
@@ -164,7 +225,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
     worst = max(zs, key=lambda d: abs(d["z"])) if zs else None
     worst_raw = max(zs, key=lambda d: abs(d["z_raw"])) if zs else None
-    head = (r"Eigenframework vs simulation: $\lambda_i=i^{-1.5}$, $v_i^2=i^{-1.8}$, "
+    head = (rf"Eigenframework vs simulation: $\lambda_i=i^{{-{cfg.alpha:g}}}$, $v_i^2=i^{{-{cfg.beta:g}}}$, "
             f"M = {MODES}, noise {NOISE}; lines: theory, points: Monte Carlo +-2 s.e.")
     if worst:
         where = f"{worst_raw['model']} n={worst_raw['n']:g}" + (f" p={worst_raw['p']:g}" if worst_raw["p"] else "")

@@ -1,6 +1,6 @@
 r"""Figure ``scaling-laws``: eigenframework learning curves for power-law spectra, fitted against predicted exponents.
 
-Panels (../shared/reference/eigenframework.md §1.7, §2.8, §4; Bahri et al. arXiv:2102.06701):
+Panels (docs/models.md §6.5, §6.11; Bahri et al. arXiv:2102.06701):
 
 a. data direction: KRR excess error ``E(n)`` (ridgeless, noise-free) for several ``(alpha, beta)``; dashed: the
    least-squares power law over the upper two decades; legend: fitted vs predicted ``min(beta - 1, 2 alpha)``;
@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from rmt._validation import check_positive, check_positive_int  # noqa: E402
 from rmt.theory.eigen import EigenProblem, Eigensystem, evaluate, krr, rf  # noqa: E402
 from rmt.theory.eigen_scaling import bahri_regimes, data_scaling, predicted_exponents, width_scaling  # noqa: E402
 
-__all__ = ["CASES", "make"]
+__all__ = ["CASES", "ScalingLawsConfig", "default_config", "make"]
 
 CASES: tuple[tuple[float, float], ...] = ((1.5, 2.0), (2.0, 3.0), (1.5, 3.5), (1.2, 4.0), (3.0, 2.0))
 """(alpha, beta) pairs: below, at and above the width crossover beta - 1 = alpha, and beta - 1 > 2 alpha."""
@@ -40,27 +42,93 @@ CASES: tuple[tuple[float, float], ...] = ((1.5, 2.0), (2.0, 3.0), (1.5, 3.5), (1
 COLORS = plt.get_cmap("tab10").colors
 
 
+@dataclass(frozen=True)
+class ScalingLawsConfig:
+    """Settings of the figure (the defaults draw the README's figure; the Bahri panels d, e keep their two cases).
+
+    Attributes:
+        alphas, betas: the ``(alpha, beta)`` cases of panels a-c, paired in order (``lambda_i = i^-alpha``,
+            ``v_i^2 = i^-beta``; both > 1).
+        size_range: range of ``n`` and ``p`` of the learning curves (log-spaced).
+        points: points per learning curve.
+        bahri_points: points per curve of the Bahri panels.
+        mc_alpha, mc_beta: the spectrum of the simulation panel f.
+        mc_modes: modes of its truncated power law.
+        mc_ridge: sum-convention ridge of panel f.
+        mc_trials: simulated datasets per KRR point (a third, at least 4, per RF point).
+        mc_n: sample sizes simulated for KRR.
+        mc_p: feature counts simulated for RF.
+        mc_n_rf: sample size of the RF simulations.
+    """
+
+    alphas: tuple[float, ...] = tuple(a for a, _ in CASES)
+    betas: tuple[float, ...] = tuple(b for _, b in CASES)
+    size_range: tuple[float, float] = (10.0, 1e4)
+    points: int = 41
+    bahri_points: int = 25
+    mc_alpha: float = 1.5
+    mc_beta: float = 2.0
+    mc_modes: int = 2000
+    mc_ridge: float = 1e-6
+    mc_trials: int = 30
+    mc_n: tuple[int, ...] = (25, 50, 100, 200, 400)
+    mc_p: tuple[int, ...] = (10, 20, 40, 80)
+    mc_n_rf: int = 1000
+
+    def __post_init__(self) -> None:
+        if len(self.alphas) != len(self.betas) or not self.alphas:
+            raise ValueError(f"alphas and betas must have the same (non-zero) length, got {len(self.alphas)} and "
+                             f"{len(self.betas)}")
+        for name in ("alphas", "betas", "mc_alpha", "mc_beta"):
+            if not np.all(np.asarray(getattr(self, name), dtype=float) > 1):
+                raise ValueError(f"{name} must be > 1, got {getattr(self, name)}")
+        check_positive(self.size_range, "size_range")
+        if len(self.size_range) != 2 or not self.size_range[0] < self.size_range[1]:
+            raise ValueError(f"size_range must be two values lo < hi, got {self.size_range}")
+        check_positive_int(self.points, "points", minimum=3)
+        check_positive_int(self.bahri_points, "bahri_points", minimum=3)
+        check_positive_int(self.mc_modes, "mc_modes")
+        check_positive(self.mc_ridge, "mc_ridge")
+        check_positive_int(self.mc_trials, "mc_trials", minimum=2)
+        for name in ("mc_n", "mc_p"):
+            for v in getattr(self, name):
+                check_positive_int(v, name)
+        check_positive_int(self.mc_n_rf, "mc_n_rf")
+
+    @property
+    def cases(self) -> tuple[tuple[float, float], ...]:
+        return tuple(zip(self.alphas, self.betas))
+
+
+def default_config(quick: bool = False) -> ScalingLawsConfig:
+    """The README's configuration, or the coarser one of ``--quick``."""
+    if not quick:
+        return ScalingLawsConfig()
+    return ScalingLawsConfig(points=21, bahri_points=13, mc_trials=12, mc_n=(25, 100, 400), mc_p=(10, 40))
+
+
 def _label(a: float, b: float) -> str:
     return rf"$\alpha$={a:g}, $\beta$={b:g}"
 
 
-def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0,
+         config: ScalingLawsConfig | None = None) -> dict[str, Any]:
     """Draw the figure; returns the summary written to the JSON file (with the output paths)."""
+    cfg = config or default_config(quick)
     t0 = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {"figure": "scaling-laws", "quick": quick, "mc": mc, "fits": [], "bahri": {}}
-    npts = 21 if quick else 41
-    sizes = np.geomspace(10, 1e4, npts)
+    sizes = np.geomspace(*cfg.size_range, cfg.points)
 
     plt.rcParams.update({"axes.titlesize": 10.5})
     fig, axes = plt.subplots(2, 3, figsize=(16.5, 10))
     (ax_d, ax_w, ax_s), (ax_b1, ax_b2, ax_mc) = axes
 
     # --- a, b: data and width directions -------------------------------------------------------------------------
-    for i, (a, b) in enumerate(CASES):
-        c = COLORS[i]
+    for i, (a, b) in enumerate(cfg.cases):
+        c = COLORS[i % len(COLORS)]
         for ax, fit in ((ax_d, data_scaling(a, b, n=sizes)), (ax_w, width_scaling(a, b, p=sizes))):
             ax.loglog(fit.x, fit.y, color=c, lw=2,
                       label=f"{_label(a, b)}: fit {fit.exponent:.3f}, pred {fit.predicted:g}")
@@ -81,7 +149,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
     # --- c: fitted vs predicted --------------------------------------------------------------------------------
     for f in summary["fits"]:
-        i = [k for k, ab in enumerate(CASES) if ab == (f["alpha"], f["beta"])][0]
+        i = [k for k, ab in enumerate(cfg.cases) if ab == (f["alpha"], f["beta"])][0] % len(COLORS)
         ax_s.plot(f["predicted"], f["exponent"], "o" if f["direction"] == "data" else "s", color=COLORS[i], ms=8,
                   mfc="none" if f["direction"] == "width" else COLORS[i])
     lim = [0.8, 2.7]
@@ -96,7 +164,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
     # --- d, e: Bahri et al. four regimes -------------------------------------------------------------------------
     for ax, (a, b), tag in ((ax_b1, (1.8, 1.8), "d"), (ax_b2, (1.5, 3.5), "e")):
-        reg = bahri_regimes(a, b, points=13 if quick else 25)
+        reg = bahri_regimes(a, b, points=cfg.bahri_points)
         summary["bahri"][f"alpha={a},beta={b}"] = reg.as_dict()
         styles = {"resolution_data": ("C0", "-", "o"), "resolution_width": ("C1", "--", "s"),
                   "variance_data": ("C2", "-", "^"), "variance_width": ("C3", "--", "v")}
@@ -118,7 +186,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
 
     # --- f: simulation check -----------------------------------------------------------------------------------
     if mc:
-        summary["mc"] = _mc_panel(ax_mc, rows, quick=quick, seed=seed)
+        summary["mc"] = _mc_panel(ax_mc, rows, cfg=cfg, seed=seed)
     else:
         ax_mc.text(0.5, 0.5, "simulation skipped (--no-mc)", ha="center", va="center", transform=ax_mc.transAxes)
         ax_mc.set_axis_off()
@@ -138,27 +206,27 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     return summary
 
 
-def _mc_panel(ax, rows: list[dict[str, Any]], *, quick: bool, seed: int) -> dict[str, Any]:
+def _mc_panel(ax, rows: list[dict[str, Any]], *, cfg: ScalingLawsConfig, seed: int) -> dict[str, Any]:
     from rmt.montecarlo.eigen import simulate_eigen
 
-    a, b, M = 1.5, 2.0, 2000
+    a, b, M, ridge = cfg.mc_alpha, cfg.mc_beta, cfg.mc_modes, cfg.mc_ridge
     sys_ = Eigensystem.power_law(a, b, M)
-    trials = 12 if quick else 30
+    trials = cfg.mc_trials
     res: dict[str, Any] = {"alpha": a, "beta": b, "modes": M, "points": []}
     # KRR, data direction
-    ns = np.array([25, 100, 400]) if quick else np.array([25, 50, 100, 200, 400])
+    ns = np.array(cfg.mc_n)
     nn = np.geomspace(20, 500, 60)
-    ax.loglog(nn, krr(sys_, nn, 1e-6).test_error, "C0-", label=f"KRR E(n), ridge 1e-6 (theory, M = {M})")
+    ax.loglog(nn, krr(sys_, nn, ridge).test_error, "C0-", label=f"KRR E(n), ridge {ridge:g} (theory, M = {M})")
     # RF, width direction at large n
-    n_rf = 1000
-    ps = np.array([10, 40]) if quick else np.array([10, 20, 40, 80])
+    n_rf = cfg.mc_n_rf
+    ps = np.array(cfg.mc_p)
     pp = np.geomspace(8, 100, 60)
-    ax.loglog(pp, rf(sys_, n_rf, pp, 1e-6).test_error, "C1-", label=f"RF E(p), n = {n_rf}, ridge 1e-6 (theory)")
+    ax.loglog(pp, rf(sys_, n_rf, pp, ridge).test_error, "C1-", label=f"RF E(p), n = {n_rf}, ridge {ridge:g} (theory)")
     worst = 0.0
     for kind, xs in (("krr", ns), ("rf", ps)):
         for x in xs:
-            prob = EigenProblem(sys_, n=float(x), ridge=1e-6) if kind == "krr" else \
-                EigenProblem(sys_, n=float(n_rf), p=float(x), ridge=1e-6)
+            prob = EigenProblem(sys_, n=float(x), ridge=ridge) if kind == "krr" else \
+                EigenProblem(sys_, n=float(n_rf), p=float(x), ridge=ridge)
             sim = simulate_eigen(prob, trials=trials if kind == "krr" else max(trials // 3, 4), feature_draws=2,
                            seed=seed + int(x))
             th = evaluate(prob)

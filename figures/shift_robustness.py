@@ -1,24 +1,28 @@
 """Figure ``shift-robustness``: the OOD penalty ``E_OOD - E_ID`` against the width (over-parameterisation and
-robustness to covariate shift; Tripuraneni, Adlam & Pennington, NeurIPS 2021 / arXiv:2111.08234; reference sheet
-ntk_covariate_shift.md 3.7).
+robustness to covariate shift; Tripuraneni, Adlam & Pennington, NeurIPS 2021 / arXiv:2111.08234;
+docs/models.md §5.7).
 
 Exact theory (:func:`theory.covariate_shift.covariate_shift_error`) for several two-point shifts at ``m/n0 = 0.5``
 (tanh, noise 0.1): (a) ridgeless, with Monte Carlo points (``n0 = 400``, 24 repetitions, standard-error bars of the
 paired difference; independent seeds per point);
 (b) at the ridge tuned for the in-distribution error (:func:`theory.covariate_shift.optimal_ridge`); (c) the ratio
 ``E_OOD / E_ID``. In the over-parameterised regime the absolute penalty of a harmful shift shrinks with the width
-towards its infinite-width value while the ratio does not (sheet 3.7 reports the same for ReLU at ``m/n0 = 2``).
+towards its infinite-width value while the ratio does not (the same holds for ReLU at ``m/n0 = 2``; docs/models.md
+§5.7).
 
 Run: ``rmt figure shift-robustness [--out DIR] [--no-mc] [--quick]`` or ``python -m figures.shift_robustness``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.activations import get_activation
 from rmt.numerics import Timer
 from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, simulation_db,
                                    setup_matplotlib, simulate_pair, write_csv)
@@ -30,35 +34,83 @@ SIM_WIDTHS = (0.25, 0.5, 2.0, 4.0, 8.0)
 REPS = 24  # the penalty is a small difference of errors: more repetitions than id-ood-line
 
 
-def compute(mc: bool, quick: bool, out: Path) -> dict[str, Any]:
-    widths = np.geomspace(0.05, 1000.0, 81 if quick else 241)
+@dataclass(frozen=True)
+class ShiftRobustnessConfig:
+    """Settings of the figure (the defaults draw the README's figure).
+
+    Attributes:
+        activation: activation of the random features (an odd one, or the centring caveat applies to ``s_* != s``).
+        noise: training-label noise variance.
+        phi: ``n0/m``, fixed while the width varies.
+        width_points: points of the theory curves in ``n1/m`` (log-spaced on [0.05, 1000]).
+        ridge_points, ridge_refine: grid and refinement steps of the ID-tuned ridge search.
+        sim_widths: widths ``n1/m`` simulated.
+        reps: independent repetitions per simulated point.
+        n0: input dimension of the simulation.
+    """
+
+    activation: str = ACTIVATION
+    noise: float = NOISE
+    phi: float = PHI
+    width_points: int = 241
+    ridge_points: int = 40
+    ridge_refine: int = 32
+    sim_widths: tuple[float, ...] = SIM_WIDTHS
+    reps: int = REPS
+    n0: int = N0_SIM
+
+    def __post_init__(self) -> None:
+        get_activation(self.activation)
+        check_nonnegative(self.noise, "noise")
+        check_positive(self.phi, "phi")
+        check_positive_int(self.width_points, "width_points", minimum=2)
+        check_positive_int(self.ridge_points, "ridge_points", minimum=2)
+        check_positive_int(self.ridge_refine, "ridge_refine")
+        check_positive(self.sim_widths, "sim_widths")
+        check_positive_int(self.reps, "reps", minimum=2)
+        check_positive_int(self.n0, "n0")
+
+
+def default_config(quick: bool = False) -> ShiftRobustnessConfig:
+    """The README's configuration, or the smaller one of ``--quick``."""
+    if not quick:
+        return ShiftRobustnessConfig()
+    return ShiftRobustnessConfig(width_points=81, ridge_points=24, ridge_refine=20, sim_widths=SIM_WIDTHS[1::2],
+                                 reps=4)
+
+
+def compute(mc: bool, quick: bool, out: Path, cfg: ShiftRobustnessConfig | None = None) -> dict[str, Any]:
+    cfg = cfg or default_config(quick)
+    act, noise, phi = cfg.activation, cfg.noise, cfg.phi
+    widths = np.geomspace(0.05, 1000.0, cfg.width_points)
     widths = widths[np.abs(np.log(widths)) > 1e-3]
     curves, sims, rows = {}, [], []
     db = simulation_db(out)
     for sh in SHIFTS:
-        r0 = covariate_shift_error(PHI, PHI / widths, spectrum=sh.spectrum, ridge=0.0, activation=ACTIVATION,
-                                   noise=NOISE)
-        o = optimal_ridge(PHI, PHI / widths, spectrum=sh.spectrum, activation=ACTIVATION, noise=NOISE,
-                          criterion="id", points=24 if quick else 40, refine=20 if quick else 32)
+        r0 = covariate_shift_error(phi, phi / widths, spectrum=sh.spectrum, ridge=0.0, activation=act,
+                                   noise=noise)
+        o = optimal_ridge(phi, phi / widths, spectrum=sh.spectrum, activation=act, noise=noise,
+                          criterion="id", points=cfg.ridge_points, refine=cfg.ridge_refine)
         curves[sh.name] = {"shift": sh, "ridgeless": r0, "tuned": o.result, "ridge": np.asarray(o.ridge)}
         for k, w in enumerate(widths):
             for regime, r, rg in (("ridgeless", r0, 0.0), ("ID-tuned ridge", o.result, float(np.asarray(o.ridge)[k]))):
-                rows.append(["theory", sh.name, regime, w, PHI / w, rg, r.id_test_error[k], r.test_error[k],
+                rows.append(["theory", sh.name, regime, w, phi / w, rg, r.id_test_error[k], r.test_error[k],
                              r.ood_penalty[k], ""])
     if mc:
         for j, sh in enumerate((HARMFUL, HELPFUL)):
-            for k, w in enumerate(SIM_WIDTHS[1::2] if quick else SIM_WIDTHS):
-                pt = simulate_pair(sh, PHI, PHI / w, 0.0, reps=4 if quick else REPS, seed=300 + 20 * j + k,
-                                   db=db)
+            for k, w in enumerate(cfg.sim_widths):
+                pt = simulate_pair(sh, phi, phi / w, 0.0, reps=cfg.reps, seed=300 + 20 * j + k, db=db,
+                                   activation=act, noise=noise, n0=cfg.n0)
                 sims.append((sh.name, w, pt))
-                rows.append(["simulation", sh.name, "ridgeless", w, PHI / w, 0.0, pt.iid, pt.ood, pt.penalty,
+                rows.append(["simulation", sh.name, "ridgeless", w, phi / w, 0.0, pt.iid, pt.ood, pt.penalty,
                              pt.penalty_se])
-    return {"curves": curves, "sims": sims, "rows": rows, "widths": widths}
+    return {"curves": curves, "sims": sims, "rows": rows, "widths": widths, "cfg": cfg}
 
 
 def draw(data: dict[str, Any], path: Path) -> Path:
     plt = setup_matplotlib()
     fig, axes = plt.subplots(1, 3, figsize=(14.0, 4.6), constrained_layout=True)
+    cfg = data.get("cfg") or default_config()
     w = data["widths"]
     for name, c in data["curves"].items():
         sh = c["shift"]
@@ -84,23 +136,24 @@ def draw(data: dict[str, Any], path: Path) -> Path:
     axes[0].set_title("(a) ridgeless (pole at $n_1 = m$)")
     if data["sims"]:
         axes[0].errorbar([], [], yerr=[], fmt="o", mfc="white", color="0.3",
-                         label=f"simulation, $n_0 = {N0_SIM}$ (+-1 s.e.)")
+                         label=f"simulation, $n_0 = {cfg.n0}$ (+-1 s.e.)")
     axes[0].legend(loc="upper right", frameon=False)
     axes[1].set_ylabel("OOD penalty $E_{OOD} - E_{ID}$")
     axes[1].set_title("(b) ridge tuned for the in-distribution error")
     axes[2].set_ylabel("ratio $E_{OOD} / E_{ID}$")
     axes[2].set_title("(c) ratio (solid: ridgeless, dashed: ID-tuned ridge)")
-    fig.suptitle(f"Over-parameterisation and robustness to covariate shift: random features at $m/n_0$ = {1 / PHI:g} "
-                 f"({ACTIVATION}, noise {NOISE}, train $\\Sigma$ = {{1.6, 0.4}}; exact theory)", fontsize=10)
+    fig.suptitle(f"Over-parameterisation and robustness to covariate shift: random features at $m/n_0$ = {1 / cfg.phi:g} "
+                 f"({cfg.activation}, noise {cfg.noise:g}, train $\\Sigma$ = {{1.6, 0.4}}; exact theory)", fontsize=10)
     fig.savefig(path)
     plt.close(fig)
     return path
 
 
-def make(out: Path, *, mc: bool = True, quick: bool = False) -> dict[str, Any]:
+def make(out: Path, *, mc: bool = True, quick: bool = False,
+         config: ShiftRobustnessConfig | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     timer = Timer()
-    data = compute(mc, quick, out)
+    data = compute(mc, quick, out, config)
     png = draw(data, out / f"{NAME}.png")
     csv = write_csv(out / f"{NAME}.csv", ["source", "shift", "regime", "n1_over_m", "psi", "ridge", "E_id", "E_ood",
                                          "penalty", "penalty_stderr"], data["rows"])

@@ -11,8 +11,8 @@ Each fitted model is scored on two test sets built from the same standard normal
 
 .. warning:: Centring. The activation is centred with ``mu0`` at the *training* pre-activation variance
    ``tr Sigma / n0``. For an activation that is not odd (ReLU) and ``tr Sigma_* != tr Sigma``, the test features then
-   have a non-zero mean ``mu0(tr Sigma_* / n0) - mu0(tr Sigma / n0)``, which the theory of the formula sheet (section
-   1.3, "centring caveat") does not cover; odd activations (tanh, erf) or equal traces avoid it.
+   have a non-zero mean ``mu0(tr Sigma_* / n0) - mu0(tr Sigma / n0)``, which the theory (docs/models.md §5.1,
+   "centring caveat") does not cover; odd activations (tanh, erf) or equal traces avoid it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 r"""Monte Carlo mirror of :mod:`theory.eigen`: ridge regression on Gaussian features with a prescribed spectrum.
 
-The simulated model is the one the eigenframework is exact for asymptotically (../shared/reference/
-eigenframework.md §1.4, §2.1; Simon et al. arXiv:2110.03922, Simon, Karkada, Ghosh & Belkin arXiv:2311.14646):
+The simulated model is the one the eigenframework is exact for asymptotically (docs/models.md §6.1,
+§6.6; Simon et al. arXiv:2110.03922, Simon, Karkada, Ghosh & Belkin arXiv:2311.14646):
 
 * inputs ``x ~ N(0, diag(lambda))`` in ``M`` dimensions (one coordinate per mode, multiplicities expanded); the
   linear kernel ``K(x, x') = x.x'`` then has Mercer eigenvalues ``lambda_i`` and eigenfunctions
@@ -15,7 +15,7 @@ eigenframework.md §1.4, §2.1; Simon et al. arXiv:2110.03922, Simon, Karkada, G
   ``w_hat = W^T (G^T G + p ridge I)^-1 G^T y``.
 
 Every error is computed exactly over the test distribution (no test sampling noise):
-``test_error = (w_hat - w*)^T diag(lambda) (w_hat - w*)`` (excess, ../shared/DESIGN.md) and
+``test_error = (w_hat - w*)^T diag(lambda) (w_hat - w*)`` (excess, docs/conventions.md) and
 ``test_mse = test_error + noise``; ``train_error = |y - X w_hat|^2 / n`` with the noisy labels. Estimators and their
 standard errors:
 
@@ -24,10 +24,10 @@ standard errors:
   over replicate errors ``e_r`` (for RF, ``e_r`` is the dataset's mean over its feature draws), standard error by
   the jackknife; ``variance = test_error - bias``;
 * RF, crossed design (``D`` datasets x ``F`` feature draws each): the infinite-ensemble error ``E_inf`` by the
-  within-dataset U-statistic over feature draws, ``feature_variance = E_1 - E_inf`` (sheet §2.4);
-* ``kappa``: the empirical estimator ``1 / Tr (K + ridge I)^-1`` (sheet §1.2; for RF with ``K_hat``); ``kare``:
-  Jacot et al.'s KARE = GCV estimate of ``test_mse`` from the training data (sheet §1.3);
-* KRR per mode: the mean and variance over datasets of ``v_hat_i = sqrt(lambda_i) w_hat_i`` (sheet §1.1).
+  within-dataset U-statistic over feature draws, ``feature_variance = E_1 - E_inf`` (docs/models.md §6.8);
+* ``kappa``: the empirical estimator ``1 / Tr (K + ridge I)^-1`` (docs/models.md §6.2; for RF with ``K_hat``); ``kare``:
+  Jacot et al.'s KARE = GCV estimate of ``test_mse`` from the training data (docs/models.md §6.3);
+* KRR per mode: the mean and variance over datasets of ``v_hat_i = sqrt(lambda_i) w_hat_i`` (docs/models.md §6.1).
 
 Engine. A replicate (one dataset; for RF with its ``F`` feature draws) is one repetition of the common engine
 (:func:`montecarlo._engine.run_repetitions`): the same random streams as every other model (replicate ``r`` of
@@ -38,7 +38,7 @@ one compilation per problem shape whatever the number of replicates, float64 ins
 the numbers, and :func:`simulate_eigen` runs in :mod:`montecarlo.sweep` sweeps (model ``"eigen"``) like the
 other models.
 
-This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a problem point by duck typing
+This module never imports :mod:`theory` (docs/architecture.md): it reads a problem point by duck typing
 (:func:`simulate_eigen`).
 """
 

@@ -5,7 +5,7 @@ A repetition draws ``k_1`` samples of the first random source, ``k_2`` of the se
 model per cell of the full cross and evaluates every model on one shared test set. The residuals
 ``r[i_1, ..., i_d, t] = yhat(x_t) - y_*(x_t)`` are the input of everything here.
 
-Fine-grained variance (Adlam & Pennington, arXiv:2011.03321, and ../shared/reference/random_features.md section 3.2)
+Fine-grained variance (Adlam & Pennington, arXiv:2011.03321, and docs/models.md §3.2)
 is the symmetric Sobol-Hoeffding decomposition of ``Var yhat(x)`` over the independent sources, averaged over the
 test point. For a balanced crossed design with one observation per cell, the classical random-effects ANOVA gives
 it without bias (Searle, Casella & McCulloch, *Variance Components*, ch. 4; the Hoeffding terms of different
@@ -26,7 +26,7 @@ the corrected estimator ``mean_t rbar_t^2 - sum_S V_S / n_S`` (``rbar`` the gran
 Components are unbiased, so they can be negative when the true value is near zero; they are not clipped (clipping
 would bias them).
 
-Ensembles and bagging (random_features.md section 3.8): the error of the average of ``k`` models that redraw the
+Ensembles and bagging (docs/models.md §3.11): the error of the average of ``k`` models that redraw the
 sources ``over`` (and share the others) is ``B + sum_{S disjoint from over} V_S + (1/k) sum_{S meets over} V_S``.
 """
 
@@ -144,7 +144,7 @@ def ensemble_error(components: Mapping[str, Any], bias: Any, k: int | float, ove
                    factors: Sequence[str] = SOURCES) -> Any:
     r"""Error of the average of ``k`` models that redraw the sources ``over`` and share the others.
 
-    ``E(k) = B + sum_{S disjoint from over} V_S + (1/k) sum_{S meets over} V_S`` (random_features.md section 3.8):
+    ``E(k) = B + sum_{S disjoint from over} V_S + (1/k) sum_{S meets over} V_S`` (docs/models.md §3.11):
     ``over="P"`` is an ensemble over initialisations sharing the data; ``over=("X", "eps")`` is bagging over
     independent training sets sharing the weights. Exact as an identity of expectations, so applied to unbiased
     component estimates it is unbiased. ``k = inf`` gives the infinite ensemble.

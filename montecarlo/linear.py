@@ -1,6 +1,6 @@
 r"""Monte Carlo simulation of linear ridge regression (Hastie, Montanari, Rosset & Tibshirani, arXiv:1903.08560).
 
-The model of :class:`rmt.problem.LinearProblem` and ../shared/reference/random_features.md section 6.1:
+The model of :class:`rmt.problem.LinearProblem` and docs/models.md §2:
 
 * ``x = Sigma^{1/2} z`` in dimension ``d``, ``Sigma`` diagonal with the eigenvalues of ``spectrum`` (atom ``k`` on
   :func:`montecarlo._engine.atom_counts` coordinates; ``None`` = identity);

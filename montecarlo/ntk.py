@@ -1,6 +1,6 @@
 r"""Monte Carlo simulation of kernel regression with the empirical NTK of a two-layer network.
 
-Network (NTK parameterisation; ../shared/reference/ntk_covariate_shift.md section 2.2):
+Network (NTK parameterisation; docs/models.md §4.1):
 ``f(x) = n1^{-1/2} sum_i a_i sigma(w_i.x / sqrt(n0))`` with ``a_i`` and ``W_ij`` i.i.d. ``N(0, 1)``; ``sigma`` is
 centred by ``mu0`` as in :mod:`montecarlo.random_features` (``center=False`` keeps it). With learning rate ``1`` on
 ``a`` and ``r`` (``lr_ratio``) on ``W``, the empirical NTK at initialisation is

@@ -1,6 +1,6 @@
 r"""Monte Carlo simulation of random-feature ridge regression (Adlam & Pennington, arXiv:2011.03321).
 
-The model of ../shared/DESIGN.md and ../shared/reference/random_features.md section 3.1, exactly:
+The model of docs/conventions.md and docs/models.md §3.1, exactly:
 
 * inputs ``x ~ N(0, I_n0)`` (``N(0, Sigma)`` for training and ``N(0, Sigma_*)`` for testing when the problem has a
   :class:`rmt.problem.CovarianceSpectrum`: diagonal in a shared basis, atom ``k`` on
@@ -20,7 +20,7 @@ interpolation for ``n1 > m``, least squares on the features for ``n1 < m``). Cho
 linearly, so each fitted ``(W, X)`` serves all ``k_eps`` noise draws through one multi-column solve.
 
 Per trial it also records ``tau1 = (1/m) tr (K + ridge)^{-1}`` and ``tau2 = (1/m) tr[(X^T X / n0)(K + ridge)^{-1}]``
-(section 3.3); at ``ridge = 0`` with ``n1 < m``, ``K`` is singular and both are reported as ``inf`` (exactly).
+(docs/models.md §3.6); at ``ridge = 0`` with ``n1 < m``, ``K`` is singular and both are reported as ``inf`` (exactly).
 
 Estimates. A repetition fits the crossed design ``k_P x k_X x k_eps`` and scores every model on one shared set of
 ``n_test`` test inputs; :mod:`montecarlo.estimators` turns the residuals into unbiased test error, bias and the

@@ -124,7 +124,7 @@ class SimulationResult(Tabular):
 
     def ensemble(self, k: float, over: str | Sequence[str] = "P") -> tuple[float, float]:
         """Error of an average of ``k`` models redrawing the sources ``over`` and sharing the others, with its
-        standard error (random_features.md section 3.8): ``over="P"`` is an ensemble over weights sharing the
+        standard error (docs/models.md §3.11): ``over="P"`` is an ensemble over weights sharing the
         data, ``over=("X", "eps")`` bagging over training sets sharing the weights.
 
         Computed per repetition from the unbiased components, so it is unbiased and its standard error is

@@ -5,7 +5,7 @@ r"""Empirical eigenvalue spectra of the random matrices whose limits :mod:`rmt` 
   ``(1 - 1/r)_+`` at zero included).
 * :func:`rf_gram_eigenvalues`: the random-feature kernel ``K = F^T F / n1`` (``m x m``, ``F = sigma(W X / sqrt n0)``
   centred as in :mod:`montecarlo.random_features`), whose limit is Pennington & Worah's law
-  (random_features.md section 3.3b).
+  (docs/models.md §3.7).
 * :func:`empirical_stieltjes`: ``(1/p) sum_i 1 / (lambda_i + t)`` per repetition, to compare with ``G_r(t)``.
 
 Draws use the streams of :mod:`montecarlo._engine` (``X`` for data, ``P`` for weights), one repetition per key.

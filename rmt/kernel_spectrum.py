@@ -4,7 +4,7 @@ r"""Limiting spectrum of the nonlinear random-feature Gram matrix ``K = F^T F / 
 (Pennington & Worah 2017, "Nonlinear random matrix theory for deep learning", in the scaling of Adlam & Pennington
 2020). The Stieltjes transform ``s(z) = (1/m) tr (K - z)^-1`` equals ``tau1`` of Adlam-Pennington at ``gamma = -z``,
 and ``tau1`` is a root of the quartic obtained by eliminating ``tau2`` from the equations (S67)/(S68)
-(../shared/reference/random_features.md sections 3.3 and 3.3b). The quartic is *derived here* from (S67)/(S68) with
+(docs/models.md §3.6, §3.7). The quartic is *derived here* from (S67)/(S68) with
 :func:`rmt.symbolic.eliminate`, not typed in.
 
 Ratios ``phi = n0/m`` and ``psi = n0/n1``; activation constants ``eta = Var sigma(z)`` and ``zeta = (E sigma'(z))^2``.
@@ -46,7 +46,7 @@ PHI, PSI, GAMMA, ETA, ZETA, TAU1, TAU2 = sp.symbols("phi psi gamma eta zeta tau1
 
 
 def ap_equations() -> tuple[sp.Expr, sp.Expr]:
-    r"""Adlam & Pennington's coupled equations (S67) and (S68) for ``tau1, tau2`` (reference sheet section 3.3).
+    r"""Adlam & Pennington's coupled equations (S67) and (S68) for ``tau1, tau2`` (docs/models.md §3.6).
 
     (S67) ``phi [zeta tau1 tau2 + phi (tau2 - tau1)] + psi zeta tau1 tau2 (gamma tau1 - 1) = 0``;
     (S68) ``phi (tau2 - tau1) [zeta (tau2 - tau1) + eta tau1] - zeta tau1 tau2 (gamma tau1 - 1) = 0``.

@@ -1,6 +1,6 @@
 r"""The problem description shared by ``theory`` and ``montecarlo``.
 
-Canonical model (Adlam & Pennington 2020, arXiv:2011.03321; ../shared/DESIGN.md):
+Canonical model (Adlam & Pennington 2020, arXiv:2011.03321; docs/conventions.md):
 
 * inputs ``x ~ N(0, I_n0)`` (or ``N(0, Sigma)`` for training and ``N(0, Sigma_*)`` for testing, given by a
   :class:`CovarianceSpectrum`);

@@ -7,7 +7,7 @@ negative real axis, and ``m(z) ~ -1/z`` at infinity. The density is recovered by
 
 Marchenko-Pastur law ``MP_r`` with unit variance and ratio ``r = dim / #samples`` (the spectrum of ``X X^T / n`` for
 a ``p x n`` matrix ``X`` with i.i.d. unit-variance entries, ``r = p / n``), including the atom of mass
-``(1 - 1/r)_+`` at zero. In the notation of ../shared/reference/random_features.md section 1.2, for ``t > 0``:
+``(1 - 1/r)_+`` at zero. In the notation of docs/models.md §1.2, for ``t > 0``:
 
 * ``G_r(t) = m(-t) = (sqrt((1-r+t)^2 + 4 r t) - (1-r+t)) / (2 r t)``, the positive root of
   ``r t G^2 + (1-r+t) G - 1 = 0``, evaluated in the cancellation-free form ``2 / (sqrt(D) + a)`` when
@@ -72,7 +72,7 @@ def mp_G(t: Any, ratio: Any) -> np.ndarray:
 def mp_K(t: Any, ratio: Any) -> np.ndarray:
     r"""``K_r(t) = -dG_r/dt = int dMP_r(s) / (s + t)^2`` for ``t > 0`` (``t = 0`` allowed when ``r < 1``).
 
-    The sheet's denominator ``2 r t G + 1 - r + t`` equals ``sqrt((1 - r + t)^2 + 4 r t)`` exactly; the square root
+    The textbook denominator ``2 r t G + 1 - r + t`` equals ``sqrt((1 - r + t)^2 + 4 r t)`` exactly; the square root
     is used because the sum cancels when ``r > 1`` and ``t`` is small.
     """
     g = mp_G(t, ratio)

@@ -2,7 +2,7 @@ r"""Out-of-distribution kernel ridge regression from an eigensystem and an overl
 re-exported by :mod:`theory.covariate_shift`).
 
 Canatar, Bordelon & Pehlevan, "Out-of-Distribution Generalization in Kernel Regression" (arXiv:2106.02261), as given
-in reference sheet ntk_covariate_shift.md section 4 (official code: ``kappa_fn``, ``Eg_wrt_test``, ``theory_gen``):
+in docs/models.md §5.9 (official code: ``kappa_fn``, ``Eg_wrt_test``, ``theory_gen``):
 :func:`kernel_ood_error` (eigenvalues, target coefficients, overlap matrix) and :func:`linear_ood_error` (the
 linear-regression form, reduced exactly to the eigensystem form). This is the bridge to ``theory.eigen``.
 """
@@ -21,7 +21,7 @@ from rmt.numerics import ArrayLike, frozen_value
 __all__ = ["KernelOodResult", "kernel_ood_error", "linear_ood_error"]
 
 # ----------------------------------------------------------------------------------------------------------------
-# out-of-distribution kernel regression (Canatar, Bordelon & Pehlevan; sheet section 4)
+# out-of-distribution kernel regression (Canatar, Bordelon & Pehlevan; docs/models.md §5.9)
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def kernel_ood_error(eigenvalues: ArrayLike, target: ArrayLike, n_samples: Array
                      overlap: ArrayLike | None = None, ridge: ArrayLike = 0.0,
                      noise: ArrayLike = 0.0) -> KernelOodResult:
     r"""Generalisation error of kernel ridge regression on a shifted test law from an eigensystem and an overlap
-    matrix (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; sheet section 4).
+    matrix (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; docs/models.md §5.9).
 
     The kernel is diagonalised in the *training* measure, ``K(x, x') = sum eta_r phi_r(x) phi_r(x')`` with
     ``int phi_r phi_s dp = delta_rs``; the target is ``f* = sum vbar_r phi_r``; the test law enters through
@@ -175,15 +175,15 @@ def linear_ood_error(train_cov: ArrayLike, test_cov: ArrayLike, n_samples: Array
                      kernel: ArrayLike | None = None, ridge: ArrayLike = 0.0, noise: ArrayLike = 0.0
                      ) -> KernelOodResult:
     r"""Out-of-distribution error of linear-kernel ridge regression (the linear-regression form of Canatar, Bordelon
-    & Pehlevan's ``theory_gen``; sheet section 4).
+    & Pehlevan's ``theory_gen``; docs/models.md §5.9).
 
     Model: ``x ~ N(0, C)`` in training, ``x ~ N(0, C')`` at test, ``y = w.x + eps``, kernel ``k(x, x') = x^T K x'``,
     estimator ``k(x, X) (k(X, X) + ridge I)^-1 y``. It is reduced exactly to :func:`kernel_ood_error` with the
     eigensystem of ``A = C^{1/2} K C^{1/2} = U diag(eta) U^T``: eigenfunctions ``U^T C^{-1/2} x`` (orthonormal under
     ``C``), overlap ``O = U^T C^{-1/2} C' C^{-1/2} U`` and target coefficients ``vbar = U^T C^{1/2} w``. This equals
-    the sheet's ``E_g = gamma' sigma^2/(1-gamma) + kappa^2 w^T M C' M^T w + kappa^2 gamma'/(1-gamma) w^T M C M^T w``
+    the published ``E_g = gamma' sigma^2/(1-gamma) + kappa^2 w^T M C' M^T w + kappa^2 gamma'/(1-gamma) w^T M C M^T w``
     with ``M = (p C K + kappa)^{-1}``. The transposes matter only when ``C`` and ``K`` do not commute; there the
-    sheet's literal ``w^T M C' M w`` is off by ~50% in the case of
+    literal ``w^T M C' M w`` is off by ~50% in the case of
     ``tests/theory/test_covariate_shift.py::test_linear_form_transpose_decided_by_simulation``, and a direct
     simulation agrees with the form used here.
 

@@ -23,7 +23,7 @@ __all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "check_problem", "ntk_constants"
 
 @dataclass(frozen=True)
 class NTKConstants:
-    """Activation constants and equivalent-kernel coefficients of the NTK (sheet 1.3 and 2.3).
+    """Activation constants and equivalent-kernel coefficients of the NTK (docs/models.md §4.2).
 
     Attributes:
         activation: activation name.
@@ -47,12 +47,12 @@ class NTKConstants:
 
     @property
     def infinite_width_slope(self) -> Any:
-        """``(1 + r) zeta``: coefficient of ``X^T X / n0`` in the infinite-width NTK (sheet 2.6)."""
+        """``(1 + r) zeta``: coefficient of ``X^T X / n0`` in the infinite-width NTK (docs/models.md §4.5)."""
         return frozen_value((1.0 + np.asarray(self.lr_ratio)) * self.zeta)
 
     @property
     def infinite_width_diagonal(self) -> Any:
-        """``mu_star^2 + r (eta' - zeta)``: the identity coefficient of the infinite-width NTK (sheet 2.6)."""
+        """``mu_star^2 + r (eta' - zeta)``: the identity coefficient of the infinite-width NTK (docs/models.md §4.5)."""
         return frozen_value(self.mu_star2 + np.asarray(self.c2))
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,7 +62,7 @@ class NTKConstants:
 
 
 def ntk_constants(activation: ActivationLike, lr_ratio: ArrayLike = 1.0) -> NTKConstants:
-    """Constants of the NTK of ``activation`` with learning-rate ratio ``lr_ratio`` (sheet 2.3).
+    """Constants of the NTK of ``activation`` with learning-rate ratio ``lr_ratio`` (docs/models.md §4.2).
 
     Args:
         activation: name, :class:`~rmt.activations.Activation` or callable (treated as centred).

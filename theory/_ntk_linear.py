@@ -1,8 +1,8 @@
 r"""NTK regression in the linear scaling: width ``n1`` fixed while ``n0, m -> infinity`` (``p = n1 n0 ~ m``).
 
-Derived here (the reference sheet leaves this regime open, section 2.1/2.8 "[R]"); checked against simulation of the
-empirical NTK in ``tests/theory/test_ntk_linear.py``. Adlam & Pennington 2020 (arXiv:2008.06786) place the classical
-interpolation peak at ``p = m`` in this regime.
+Derived in this project (the regime is described but not solved in the paper's abstract; docs/models.md §4.7); checked
+against simulation of the empirical NTK in ``tests/theory/test_ntk_linear.py``. Adlam & Pennington 2020
+(arXiv:2008.06786) place the classical interpolation peak at ``p = m`` in this regime.
 
 **Reduction.** With ``u = W x / sqrt(n0)`` the first-layer NTK term is the Gram matrix of the ``p = n0 n1`` features
 ``x (x) g(u) / sqrt(n0)``, ``g(u)_i = sqrt(r / n1) a_i sigma'(u_i)``. As ``n0 -> infinity`` at fixed ``n1``: the

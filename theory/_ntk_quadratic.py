@@ -1,22 +1,23 @@
 r"""Vectorized equations of NTK regression in the quadratic scaling (private; see :mod:`theory.ntk`).
 
 Everything here is a pure function of float arrays that broadcast together. Notation of
-../shared/reference/ntk_covariate_shift.md section 2.4 (Adlam & Pennington 2020, arXiv:2008.06786):
+docs/models.md §4.3 (Adlam & Pennington 2020, arXiv:2008.06786):
 
 * ``phi = n0/m``, ``psi = n0/n1``; ``zeta = mu1^2``, ``ms2 = mu_star^2 = eta - zeta``;
 * ``c1 = r zeta`` and ``c2 = r (eta' - zeta)`` (``r`` the learning-rate ratio), the coefficients of the equivalent
-  kernel ``F^T F / n1 + c1 X^T X / n0 + c2 I`` (section 2.3);
+  kernel ``F^T F / n1 + c1 X^T X / n0 + c2 I`` (§4.2);
 * for ``kappa > 0``: ``nu = ms2 + kappa``, ``a = 1 + c1 / (psi kappa)``, ``b = zeta / nu`` and ``r`` the positive
   root of ``a b r^2 + B r - 1 = 0`` with ``B = a + b (1/psi - 1)``, i.e. ``r = (1/n0) tr (a I + b W^T W / n0)^-1``.
 
 The feature-space degrees of freedom ``d1 = (1/m) tr C (C + kappa)^-1`` and ``d2 = (1/m) tr C^2 (C + kappa)^-2``
-(``C`` the covariance of the augmented features ``[f / sqrt(n1); sqrt(c1 / n0) x]`` in the normalisation of the sheet)
-are evaluated in a cancellation-free form derived from the sheet's ``T`` by the Woodbury identity:
+(``C`` the covariance of the augmented features ``[f / sqrt(n1); sqrt(c1 / n0) x]`` in the normalisation of
+docs/models.md §4.2) are evaluated in a cancellation-free form derived from the trace ``T = (1/m) tr (C + kappa)^-1`` by
+the Woodbury identity:
 
     ``d1 = (phi/psi) ms2 / nu + phi kappa w / nu + phi (c1/psi) r / kappa``,  ``w = 1 - a r``,
     ``d2 = d1 + kappa d1'``,
 
-which equals the sheet's ``N/m - kappa T`` and ``N/m - 2 kappa T - kappa^2 T'`` (a test checks both forms). The
+which equals the direct forms ``N/m - kappa T`` and ``N/m - 2 kappa T - kappa^2 T'`` (a test checks both forms). The
 self-consistent equation ``(gamma + c2) phi/psi = kappa (1 - d1(kappa))`` has a right-hand side with derivative
 ``1 - d2 > 0`` on the physical branch.
 """
@@ -49,7 +50,7 @@ def _positive_root(a: np.ndarray, b: np.ndarray, psi: np.ndarray) -> tuple[np.nd
 
 @dataclass(frozen=True)
 class KappaState:
-    """All kappa-dependent quantities of section 2.4 at one ``kappa`` (arrays)."""
+    """All kappa-dependent quantities of docs/models.md §4.3 at one ``kappa`` (arrays)."""
 
     kappa: np.ndarray
     nu: np.ndarray
@@ -93,7 +94,7 @@ def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndar
                 lam: np.ndarray) -> tuple[np.ndarray, Solution | None]:
     r"""The physical ``kappa`` of ``lam = kappa (1 - d1(kappa))`` with ``lam = (gamma + c2) phi / psi`` (arrays).
 
-    Branch rule (sheet 2.4 and 2.7):
+    Branch rule (docs/models.md §4.3, §4.6):
 
     * ``lam > 0``: the unique positive root, by bisection in ``log kappa`` on the bracket
       ``[lam, lam + (1/m) tr C]`` (``kappa d1 <= (1/m) tr C = (phi/psi)(zeta + ms2 + c1)``), where the right-hand side
@@ -121,7 +122,7 @@ def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndar
             st = kappa_state(k, *p[:5])
             return k * (1.0 - st.d1) - p[5]
 
-        sol = solve_monotone(f, p[5], p[5] + total[reg], log=True, what="NTK kappa (sheet 2.4)")
+        sol = solve_monotone(f, p[5], p[5] + total[reg], log=True, what="NTK kappa (docs/models.md §4.3)")
         kappa[reg] = sol.value
     over = (~reg) & (phi > psi)  # lam = 0 and n1 > m
     if np.any(over):
@@ -131,7 +132,7 @@ def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndar
             return 1.0 - kappa_state(k, *p).d1
 
         sol_over = solve_monotone(g, 1e-12 * total[over], total[over], log=True,
-                                  what="ridgeless random-feature kappa (sheet 2.7)")
+                                  what="ridgeless random-feature kappa (docs/models.md §4.6)")
         kappa[over] = sol_over.value
         sol = sol_over if sol is None else sol
     if np.any(~np.isfinite(kappa)) or np.any(kappa < 0):
@@ -140,7 +141,7 @@ def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndar
 
 
 def mp_moments(t: np.ndarray, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``G_ratio(t)`` and ``K_ratio(t)`` of the Marchenko-Pastur law (random_features.md section 1.2), ``t > 0``."""
+    """``G_ratio(t)`` and ``K_ratio(t)`` of the Marchenko-Pastur law (docs/models.md §1.2), ``t > 0``."""
     return np.asarray(mp_G(t, ratio), dtype=float), np.asarray(mp_K(t, ratio), dtype=float)
 
 

@@ -1,32 +1,32 @@
 r"""Vectorized float64 core of :mod:`theory.random_features` (see that module for the conventions).
 
-Solution route for ``ridge > 0`` (../shared/reference/random_features.md sections 3.3-3.6, 2.2):
+Solution route for ``ridge > 0`` (docs/models.md §3.3, §3.6-§3.9):
 
-1. ``gamma_tilde`` (ensemble effective ridge, 3.6 (i)) and ``kappa'`` (bagging effective ridge, 3.6 (ii)) each solve
+1. ``gamma_tilde`` (ensemble effective ridge, §3.9 (i)) and ``kappa'`` (bagging effective ridge, §3.9 (ii)) each solve
    ``f(g) = g - c g h(g) - g_0 = 0`` with ``h(g) = int (zeta s + a) / (zeta s + a + g) dMP_r(s)`` (``a = eta - zeta``):
    ``c = psi/phi``, ``r = 1/phi``, ``g_0 = ridge`` for ``gamma_tilde`` and ``c = phi/psi``, ``r = 1/psi``,
    ``g_0 = ridge phi/psi`` for ``kappa'``. Since ``g h(g) = int g u/(u + g)`` is increasing and concave in ``g``,
    ``f`` is convex with ``f(g_0) = -c g_0 h(g_0) <= 0`` and ``f(g_0 + c eta) >= 0`` (``g h(g) <= int u = eta``):
-   **the root in [g_0, inf) is unique** (the sheet calls the equation monotone; it is convex, which suffices) and
+   **the root in [g_0, inf) is unique** (the equation is usually called monotone; it is convex, which suffices) and
    Newton's method from ``g_0 + c eta`` converges to it monotonically.
-2. ``tau1 = gamma_tilde R / ridge`` with ``R = int dMP_{1/phi}(s) / (zeta s + a + gamma_tilde)``: the sheet's identity
-   ``ridge tau1 = (gamma_tilde/zeta) G_{1/phi}((a + gamma_tilde)/zeta)`` (3.6 (i)). ``tau2 = phi tau1 / (phi + zeta R)``
-   is the sheet's ``phi^2 tau1 / (phi^2 + (phi - psi) zeta tau1 + ridge psi zeta tau1^2)`` rewritten with the same
-   identity (no cancellation when ``n1 < m`` and ``ridge -> 0``). The pair is then checked in (S67) and (S68): its
-   residuals are part of the diagnostics, and ``method="quartic"`` instead takes ``tau1`` as the sheet's physical
+2. ``tau1 = gamma_tilde R / ridge`` with ``R = int dMP_{1/phi}(s) / (zeta s + a + gamma_tilde)``: the identity
+   ``ridge tau1 = (gamma_tilde/zeta) G_{1/phi}((a + gamma_tilde)/zeta)`` (§3.9 (i)). ``tau2 = phi tau1 / (phi + zeta
+   R)`` is the elimination result ``phi^2 tau1 / (phi^2 + (phi - psi) zeta tau1 + ridge psi zeta tau1^2)`` rewritten
+   with the same identity (no cancellation when ``n1 < m`` and ``ridge -> 0``). The pair is then checked in (S67) and
+   (S68): its residuals are part of the diagnostics, and ``method="quartic"`` instead takes ``tau1`` as the physical
    root of the quartic (the unique real root in ``(0, 1/ridge]`` with ``tau2 > 0``, all four roots computed, so an
    ambiguous branch is reported) and records the distance between the two routes.
-3. ``chi`` (MM, 2.2) by the unique-root rule of :mod:`theory._rf_mm`, independently of 1-2.
-4. The overlap ``c`` three ways (3.6): ``1 - t G_phi(t)`` from ``gamma_tilde``, ``(1 - t_W G_W)/psi`` from ``kappa'``
+3. ``chi`` (MM, §3.3) by the unique-root rule of :mod:`theory._rf_mm`, independently of 1-2.
+4. The overlap ``c`` three ways (§3.9): ``1 - t G_phi(t)`` from ``gamma_tilde``, ``(1 - t_W G_W)/psi`` from ``kappa'``
    and ``-zeta_MM^2 chi / (1 - zeta_MM^2 chi)`` from ``chi``. Their largest difference is a diagnostic: three
    independently solved equations agreeing is the evidence that every branch is the physical one.
-5. Bias and the variance terms (3.6 (iii)) from ``gamma_tilde`` (``c``, ``V_X``, ``V_Xeps``), ``kappa'`` (``V_P``) and
+5. Bias and the variance terms (§3.9 (iii)) from ``gamma_tilde`` (``c``, ``V_X``, ``V_Xeps``), ``kappa'`` (``V_P``) and
    ``chi`` (``B_MM``, ``V_MM``, hence ``V_PX`` and ``V_PXeps``), with the MP integrals in the cancellation-free forms
    of :mod:`theory._rf_numerics`.
-6. Training error (3.4): ``-ridge^2 (s_beta^2 tau2' + (noise + F_star^2) tau1')`` with the derivatives from implicit
+6. Training error (§3.8): ``-ridge^2 (s_beta^2 tau2' + (noise + F_star^2) tau1')`` with the derivatives from implicit
    differentiation of (S67)/(S68).
 
-Ridgeless ``ridge = 0`` (2.3, 3.4, 3.7) is evaluated in closed form, not by a small ridge.
+Ridgeless ``ridge = 0`` (docs/models.md §3.4, §3.8, §3.10) is evaluated in closed form, not by a small ridge.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def parse_k(k: Any) -> float:
 
 
 def rf_constants(problem: Problem) -> tuple[float, float]:
-    """``(eta, zeta)`` of the problem's activation (centred: the mean ``mu0`` does not enter, sheet 1.1).
+    """``(eta, zeta)`` of the problem's activation (centred: the mean ``mu0`` does not enter, docs/models.md §1.1).
 
     Raises:
         ValueError: a non-isotropic covariance, or an activation with ``mu_star^2 = eta - zeta <= 0`` (linear), for
@@ -133,7 +133,7 @@ class RFDiagnostics:
 
 @dataclass(frozen=True, eq=False)
 class AveragedResult:
-    """Test error of an average of ``k`` predictors (sheet 3.8): an ensemble over ``k`` initialisations
+    """Test error of an average of ``k`` predictors (docs/models.md §3.11): an ensemble over ``k`` initialisations
     (``kind="ensemble"``: independent ``W``, same data and noise) or bagging over ``k`` training sets
     (``kind="bagging"``: same ``W``, independent ``X`` and ``eps``). ``k = inf`` is the limit.
 
@@ -165,13 +165,13 @@ class RFResult(Tabular):
         eta, zeta: activation constants (centred; ``eta - zeta = mu_star^2``).
         tau1, tau2: ``lim (1/m) tr (K + ridge)^-1`` and ``lim (1/m) tr [X^T X/n0 (K + ridge)^-1]`` (AP (S67)/(S68);
             ``inf`` at ``ridge = 0`` when ``n1 <= m``).
-        gamma_tilde: ensemble effective ridge (sheet 3.6 (i)); ``rho = (mu_star^2 + gamma_tilde)/zeta`` is the ridge of
-            the equivalent linear model (:attr:`rho`).
-        kappa_prime: bagging effective ridge (3.6 (ii)).
+        gamma_tilde: ensemble effective ridge (docs/models.md §3.9 (i)); ``rho = (mu_star^2 + gamma_tilde)/zeta`` is the
+            ridge of the equivalent linear model (:attr:`rho`).
+        kappa_prime: bagging effective ridge (docs/models.md §3.9 (ii)).
         chi: Mei-Montanari's ``nu1 nu2`` at ``xi = i sqrt(psi1 psi2 lambda_bar)`` (negative).
         overlap: ``c = Psi_1``, the overlap of the mean predictor with the teacher.
         psi4, psi5: d'Ascoli et al.'s ``Psi_4 = int s^2/(s+t)^2 dMP_phi(s) = c^2 + V_X/s_beta^2`` and
-            ``Psi_5 = phi (G_phi(t) - t K_phi(t)) = V_Xeps / noise`` at ``t = phi rho`` (sheet 5.3).
+            ``Psi_5 = phi (G_phi(t) - t K_phi(t)) = V_Xeps / noise`` at ``t = phi rho`` (docs/models.md §3.12).
         B_mm, V_mm: Mei-Montanari's ``B`` and ``V`` at ``zeta_MM^2 = zeta/(eta - zeta)``,
             ``lambda_bar = phi ridge/(eta - zeta)``.
         test_error: excess test error (no test-label noise; includes ``F_star^2``).
@@ -233,29 +233,29 @@ class RFResult(Tabular):
                               variance=variance, fine_grained=types.MappingProxyType(fg))
 
     def ensemble(self, k: int | float) -> AveragedResult:
-        r"""Average of ``k`` predictors with independent weights ``W`` on the same data (sheet 3.8):
+        r"""Average of ``k`` predictors with independent weights ``W`` on the same data (docs/models.md §3.11):
         ``B + V_X + V_eps + V_Xeps + (V_P + V_PX + V_Peps + V_PXeps)/k``; ``k = inf`` is linear ridge with ridge
         :attr:`rho`. Removes the divergence at ``n1 = m`` as ``k -> inf``."""
         return self._avg("ensemble", k, ("P", "PX", "Peps", "PXeps"))
 
     def bagging(self, k: int | float) -> AveragedResult:
-        r"""Average of ``k`` predictors with the same ``W`` trained on independent training sets (sheet 3.8):
+        r"""Average of ``k`` predictors with the same ``W`` trained on independent training sets (docs/models.md §3.11):
         ``B + V_P + (V_X + V_eps + V_PX + V_Peps + V_Xeps + V_PXeps)/k``."""
         return self._avg("bagging", k, ("X", "eps", "PX", "Peps", "Xeps", "PXeps"))
 
     def ordered_decomposition(self) -> dict[str, Any]:
-        r"""d'Ascoli, Refinetti, Biroli & Krzakala's sequential decomposition (arXiv:2003.01054; sheet 3.2, 5.4):
-        ``var_samp = V_X``, ``var_init = V_P + V_PX``, ``var_noise = V_eps + V_Peps + V_Xeps + V_PXeps``
+        r"""d'Ascoli, Refinetti, Biroli & Krzakala's sequential decomposition (arXiv:2003.01054; docs/models.md §3.2,
+        §3.12): ``var_samp = V_X``, ``var_init = V_P + V_PX``, ``var_noise = V_eps + V_Peps + V_Xeps + V_PXeps``
         (noise innermost, then initialisation, then samples), plus ``bias``. They sum to ``test_error``."""
         fg = self.fine_grained
         return {"bias": self.bias, "var_samp": fg["X"], "var_init": self._add(fg["P"], fg["PX"]),
                 "var_noise": self._add(fg["eps"], fg["Peps"], fg["Xeps"], fg["PXeps"])}
 
     def dascoli_overlaps(self) -> dict[str, Any]:
-        r"""d'Ascoli et al.'s ``Psi_1 .. Psi_5`` per unit teacher power (sheet 5.3), from which their ensemble formula
-        ``E(k) = F1^2 (1 - 2 Psi1 + Psi2/k) + (F*^2 + tau^2) Psi3/k + F*^2 + (1 - 1/k)(F1^2 Psi4 + (F*^2 + tau^2)
-        Psi5)`` follows: ``Psi1 = c``, ``Psi2 = B_MM - 1 + 2 c``, ``Psi3 = V_MM``, ``Psi4 = c^2 + V_X/s``,
-        ``Psi5 = phi (G - t K)``."""
+        r"""d'Ascoli et al.'s ``Psi_1 .. Psi_5`` per unit teacher power (docs/models.md §3.12), from which their
+        ensemble formula ``E(k) = F1^2 (1 - 2 Psi1 + Psi2/k) + (F*^2 + tau^2) Psi3/k + F*^2 + (1 - 1/k)(F1^2 Psi4 +
+        (F*^2 + tau^2) Psi5)`` follows: ``Psi1 = c``, ``Psi2 = B_MM - 1 + 2 c``, ``Psi3 = V_MM``, ``Psi4 = c^2 +
+        V_X/s``, ``Psi5 = phi (G - t K)``."""
         c = self.overlap
         psi2 = (self.B_mm - 1 + 2 * c if self.precision
                 else frozen_value(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c), None))
@@ -339,8 +339,8 @@ def _ap_residuals(phi, psi, ridge, eta, zeta, t1, t2):
 
 
 def ap_tau_derivatives(phi, psi, ridge, eta, zeta, t1, t2):
-    r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (sheet 3.4). Generic arithmetic:
-    works for numpy arrays and mpmath numbers."""
+    r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (docs/models.md §3.8).
+    Generic arithmetic: works for numpy arrays and mpmath numbers."""
     d = t2 - t1
     J11 = phi * zeta * t2 - phi * phi + psi * zeta * t2 * (2 * ridge * t1 - 1)
     J12 = phi * (zeta * t1 + phi) + psi * zeta * t1 * (ridge * t1 - 1)
@@ -408,7 +408,7 @@ def _positive_ridge(phi, psi, ridge, eta, zeta, method):
 
 
 def _ridgeless(phi, psi, eta, zeta):
-    """Closed forms at ``ridge = 0`` (sheet 2.3, 3.4, 3.7), flat arrays."""
+    """Closed forms at ``ridge = 0`` (docs/models.md §3.4, §3.8, §3.10), flat arrays."""
     a = eta - zeta
     n = phi.size
     under = phi < psi  # n1 < m
@@ -427,7 +427,7 @@ def _ridgeless(phi, psi, eta, zeta):
     z2 = np.full(n, zeta / a)
     psi1, psi2 = 1.0 / psi, 1.0 / phi
     chi = mm_chi_ridgeless(z2, psi1, psi2)
-    # training error (3.4): (1 - n1/m)_+ [noise + s B_lsamp(zeta_MM, psi1, 0)]
+    # training error (docs/models.md §3.8): (1 - n1/m)_+ [noise + s B_lsamp(zeta_MM, psi1, 0)]
     frac = np.maximum(1.0 - phi / psi, 0.0)
     b_ls = mm_large_sample_b(z2, psi1, 0.0)
     out = dict(tau1=tau1, tau2=tau2, gamma_tilde=gt, kappa_prime=kp, chi=chi,
@@ -474,7 +474,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     gt, kp, chi = vals["gamma_tilde"], vals["kappa_prime"], vals["chi"]
     z2 = zeta / a
     psi1, psi2 = 1.0 / psi, 1.0 / phi
-    # --- the overlap three ways (sheet 3.6) and the ensemble (linear ridge) side: ratio phi, B = phi (a + gt)
+    # --- the overlap three ways (docs/models.md §3.9) and the ensemble (linear ridge) side: ratio phi, B = phi (a + gt)
     Bx = phi * (a + gt)
     Q = mp_Q(zeta, Bx, phi)
     T = mp_T(zeta, Bx, phi, Q)
@@ -491,7 +491,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     with np.errstate(divide="ignore", invalid="ignore"):
         B_mm = np.where(threshold, np.inf, E1 / E0)
         V_mm = np.where(threshold, np.inf, E2 / E0)
-    # --- per unit of signal / of noise (sheet 3.6 (iii))
+    # --- per unit of signal / of noise (docs/models.md §3.9 (iii))
     vx = Q - Bx * T - c * c  # int s^2/(s+t)^2 dMP_phi - c^2
     vxe = phi * zeta * T  # phi (G - t K)
     vp = (QW - kp * TW) / psi - c * c

@@ -1,21 +1,21 @@
 r"""Heterogeneous random features: a distribution over activations, including random biases.
 
 Adlam, Levinson & Pennington, arXiv:1912.00827 ("ALP"): features ``f_i(x) = sigma_{k(i)}(w_i.x/sqrt(n0) + b_i)``
-with ``k(i) ~ nu`` (or ``b_i ~ P_b``) i.i.d. over features. ALP's own formulas were not available; this implements the
-reference sheet's *derived* generalisation of the Adlam-Pennington equations (../shared/reference/random_features.md
-section 4, tagged DER + NUM against simulation): per component only ``mu1 = E[z f(z + b)]`` and
+with ``k(i) ~ nu`` (or ``b_i ~ P_b``) i.i.d. over features. ALP's own formulas were not available; this implements a
+generalisation of the Adlam-Pennington equations derived in this project (docs/models.md §3.13, checked against
+simulation): per component only ``mu1 = E[z f(z + b)]`` and
 ``mu_star^2 = E f(z+b)^2 - mu0^2 - mu1^2`` enter (per-feature means add a low-rank term that drops out).
 
 .. warning::
-    Replacing the mixture by averaged constants is **wrong** (sheet 4.1): for ReLU with ``b ~ N(0, 1)`` at
+    Replacing the mixture by averaged constants is **wrong** (docs/models.md §3.13): for ReLU with ``b ~ N(0, 1)`` at
     ``phi = psi = 0.5``, ``gamma = 0.1``, ``noise = 0.25`` the averaged constants give 0.660, the mixture theory 0.484
     and simulation 0.478 +- 0.018. :meth:`FeatureMixture.averaged` exists to show this, not to be used.
 
-Training side (sheet 4.2): unknowns ``alpha, beta >= 0`` with ``A = E mu1^2/(1 + mu1^2 alpha + mu_star^2 beta)``,
-``Bbar = E mu_star^2/(1 + ...)``, ``alpha = (psi/phi) int s dMP_{1/phi}/(A s + gamma + Bbar)``,
-``beta = (psi/phi) int dMP_{1/phi}/(A s + gamma + Bbar)``. Writing ``u = (gamma + Bbar)/A`` (the ridge ``rho_mix`` of
-the equivalent linear model) and ``G = G_{1/phi}(u)`` turns them into ``alpha = (psi/phi)(1 - u G)/A``,
-``beta = (psi/phi) G/A`` and
+Training side (docs/models.md §3.13): unknowns ``alpha, beta >= 0`` with ``A = E mu1^2/(1 + mu1^2 alpha + mu_star^2
+beta)``, ``Bbar = E mu_star^2/(1 + ...)``, ``alpha = (psi/phi) int s dMP_{1/phi}/(A s + gamma + Bbar)``, ``beta =
+(psi/phi) int dMP_{1/phi}/(A s + gamma + Bbar)``. Writing ``u = (gamma + Bbar)/A`` (the ridge ``rho_mix`` of the
+equivalent linear model) and ``G = G_{1/phi}(u)`` turns them into ``alpha = (psi/phi)(1 - u G)/A``, ``beta = (psi/phi)
+G/A`` and
 
 * (I) ``1 = E[mu1^2 / (A + (psi/phi) q)]`` with ``q = mu1^2 (1 - u G) + mu_star^2 G``: for fixed ``u`` the right side
   decreases in ``A``, so ``A(u) > 0`` is unique (convex decreasing: Newton from ``A = 0`` converges monotonically);
@@ -25,14 +25,14 @@ the equivalent linear model) and ``G = G_{1/phi}(u)`` turns them into ``alpha = 
   ``Phi`` is increasing on ``u > mu_star^2/mu1^2`` and this reduces exactly to (S67)/(S68).
 
 Then ``tau1 = (phi/psi) beta``, ``tau2 = (phi/psi) alpha`` and ``E_train = -gamma^2 (s tau2' + noise tau1')``
-(central difference in ``gamma``, relative step 1e-4, sheet 7.3).
+(central difference in ``gamma``, relative step 1e-4, docs/models.md §3.13).
 
-Test side ("bagging route", sheet 4.2): ``delta(z)`` is the unique positive root of
+Test side ("bagging route", docs/models.md §3.13): ``delta(z)`` is the unique positive root of
 ``delta = (1/psi) E mu1^2/(mu_star^2 + z + mu1^2/(1 + delta))`` (concave increasing right side, positive at 0);
-``t0``, ``u`` as in the sheet; ``kappa'`` the unique root of ``k - gamma phi/psi = k (phi/psi)(1 - k t0(k))`` on
-``[gamma phi/psi, inf)`` (``t0`` is the Stieltjes transform of the feature covariance, so the equation is convex as
-in :mod:`theory._rf_core`); ``df2/m = (phi/psi)(1 - 2 k t0 - k^2 t0')``; approximation error
-``Acal = s (1 - u(0))``; and ``E_test = Acal + (s [u(0) - u(k) + k u'(k)] + (noise + Acal) df2/m)/(1 - df2/m)``.
+``t0``, ``u`` as in docs/models.md §3.13; ``kappa'`` the unique root of ``k - gamma phi/psi = k (phi/psi)(1 - k t0(k))``
+on ``[gamma phi/psi, inf)`` (``t0`` is the Stieltjes transform of the feature covariance, so the equation is convex as
+in :mod:`theory._rf_core`); ``df2/m = (phi/psi)(1 - 2 k t0 - k^2 t0')``; approximation error ``Acal = s (1 - u(0))``;
+and ``E_test = Acal + (s [u(0) - u(k) + k u'(k)] + (noise + Acal) df2/m)/(1 - df2/m)``.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _bias_constants(activation: ActivationLike, b: np.ndarray, nodes: int = 400)
     """``(mu1(b), mu_star^2(b))`` of ``z -> f(z + b)``, ``z ~ N(0, 1)``.
 
     Closed forms for ``relu`` (``mu0 = b Phi(b) + phi(b)``, ``mu1 = Phi(b)``,
-    ``E relu(z+b)^2 = (1 + b^2) Phi(b) + b phi(b)``, sheet 4.1) and ``sign`` (``mu0 = 2 Phi(b) - 1``,
+    ``E relu(z+b)^2 = (1 + b^2) Phi(b) + b phi(b)``, docs/models.md §3.13) and ``sign`` (``mu0 = 2 Phi(b) - 1``,
     ``mu1 = 2 phi(b)``, ``E sign^2 = 1``); Gauss-Hermite quadrature with ``nodes`` nodes otherwise (accurate for smooth
     activations).
     """
@@ -244,7 +244,7 @@ def _training_side(phi, psi, gamma, m1s, mss, w, ngrid: int = 300):
     A, Bbar, G = A_of_u(u, c, r)
     alpha = c * (1.0 - u * G) / A
     beta = c * G / A
-    # residual of the sheet's original equations at (alpha, beta)
+    # residual of the original (unreduced) equations at (alpha, beta)
     den = 1.0 + m1s * alpha[:, None] + mss * beta[:, None]
     A2 = (w * m1s / den).sum(-1)
     B2 = (w * mss / den).sum(-1)
@@ -305,7 +305,7 @@ def _test_side(phi, psi, gamma, m1s, mss, w):
 
 def mixture_theory(phi: Any, psi: Any, ridge: Any, features: FeatureMixture, *, noise: Any = 0.0,
                    signal: Any = 1.0, throw: bool = True) -> MixtureResult:
-    r"""Test and training error of ridge regression on heterogeneous random features (ALP; sheet section 4.2),
+    r"""Test and training error of ridge regression on heterogeneous random features (ALP; docs/models.md §3.13),
     vectorized over ``phi``, ``psi``, ``ridge``, ``noise``, ``signal``.
 
     Args:

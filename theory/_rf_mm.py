@@ -1,11 +1,11 @@
 r"""Mei & Montanari (arXiv:1908.05355) random-features ridge regression: the fixed point, B, V and their limits.
 
-Notation of MM (../shared/reference/random_features.md section 2): ``psi1 = N/d`` (features per dimension),
+Notation of MM (docs/models.md §1.3, §3.3): ``psi1 = N/d`` (features per dimension),
 ``psi2 = n/d`` (samples per dimension), ``zeta = mu1 / mu_star`` (a ratio; ``z2 = zeta^2`` below), ridge
 ``lambda_bar = lambda / mu_star^2``. The functions accept numpy arrays (broadcast together) and, where noted, mpmath
 numbers: the polynomial formulas use only arithmetic.
 
-Physical branch (sheet sections 2.2 and 7.1). On the imaginary axis ``xi = i s``, ``s = sqrt(psi1 psi2 lambda_bar)``,
+Physical branch (docs/models.md §3.3, §3.14). On the imaginary axis ``xi = i s``, ``s = sqrt(psi1 psi2 lambda_bar)``,
 the solution is ``nu_j = i a_j`` with real ``a_j > 0``. Eliminating ``a_1, a_2`` in favour of ``chi = -a_1 a_2``:
 with ``q(chi) = chi (1 + z2 / (1 - z2 chi))`` the two equations give ``a_j = (psi_j + q) / s``, and ``chi`` solves
 
@@ -17,7 +17,7 @@ with ``q(chi) = chi (1 + z2 / (1 - z2 chi))`` the two equations give ``a_j = (ps
 convex factors plus a linear term), ``H(chi0) = s^2 chi0 < 0`` and ``H(0) = psi1 psi2 > 0``: the root with
 ``a_j > 0`` is **unique**, hence it is the branch continued from ``a_j ~ psi_j / s`` at large ``lambda``. Newton's
 method started at ``chi = 0`` converges to it monotonically. As ``s -> 0`` the root tends to ``chi0``: this is MM's
-ridgeless ``chi`` (sheet 2.3).
+ridgeless ``chi`` (docs/models.md §3.4).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ __all__ = [
 
 
 def mm_E_polynomials(chi: Any, z2: Any, psi1: Any, psi2: Any) -> tuple[Any, Any, Any]:
-    r"""MM's ``E_0, E_1, E_2`` (sheet section 2.2, from ybaek/rfasymp ``formula1.m``); ``B = E1/E0``, ``V = E2/E0``.
+    r"""MM's ``E_0, E_1, E_2`` (docs/models.md §3.3, from ybaek/rfasymp ``formula1.m``); ``B = E1/E0``, ``V = E2/E0``.
 
     ``z2 = zeta^2 = mu1^2 / mu_star^2``. Works for numpy arrays and mpmath numbers.
     """
@@ -58,8 +58,8 @@ def mm_E_polynomials(chi: Any, z2: Any, psi1: Any, psi2: Any) -> tuple[Any, Any,
 
 
 def mm_chi_ridgeless(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray) -> np.ndarray:
-    r"""MM's ridgeless ``chi_0`` (sheet 2.3): the negative root of ``z2 chi^2 + (psi z2 - z2 - 1) chi - psi = 0``,
-    ``psi = min(psi1, psi2)``; it is also the left end of the physical interval of :func:`mm_chi`."""
+    r"""MM's ridgeless ``chi_0`` (docs/models.md §3.4): the negative root of
+    ``z2 chi^2 + (psi z2 - z2 - 1) chi - psi = 0``, ``psi = min(psi1, psi2)``; it is also the left end of the physical interval of :func:`mm_chi`."""
     p = np.minimum(psi1, psi2)
     return negative_quadratic_root(z2, p * z2 - z2 - 1.0, -p)
 
@@ -96,7 +96,7 @@ def mm_chi(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.ndarray, *
 
 
 def mm_omega(z2: Any, psi: Any, lam_bar: Any) -> Any:
-    r"""MM's ``omega(zeta, psi, lambda_bar)`` (sheet 2.4): the negative root of
+    r"""MM's ``omega(zeta, psi, lambda_bar)`` (docs/models.md §3.5): the negative root of
     ``(lambda_bar psi + 1) w^2 + (psi z2 - z2 - lambda_bar psi - 1) w - psi z2 = 0`` (``z2 = zeta^2``).
 
     Zero when ``z2 = 0``."""
@@ -108,7 +108,7 @@ def mm_omega(z2: Any, psi: Any, lam_bar: Any) -> Any:
 
 
 def mm_wide_bv(z2: Any, psi2: Any, lam_bar: Any) -> tuple[np.ndarray, np.ndarray]:
-    r"""Wide-network limit ``psi1 -> inf`` (sheet 2.4, ybaek ``quant_asymp.m``):
+    r"""Wide-network limit ``psi1 -> inf`` (docs/models.md §3.5, ybaek ``quant_asymp.m``):
     ``B = psi2 / D``, ``V = omega^2 / D`` with ``D = psi2 - 2 omega psi2 + omega^2 psi2 - omega^2`` and
     ``omega = omega(zeta, psi2, lambda_bar)``. At ``psi2 = 1``, ``lambda_bar = 0`` both are infinite."""
     w = mm_omega(z2, psi2, lam_bar)
@@ -120,7 +120,7 @@ def mm_wide_bv(z2: Any, psi2: Any, lam_bar: Any) -> tuple[np.ndarray, np.ndarray
 
 
 def mm_large_sample_b(z2: Any, psi1: Any, lam_bar: Any) -> np.ndarray:
-    r"""Large-sample limit ``psi2 -> inf`` (sheet 2.4): ``V = 0`` and
+    r"""Large-sample limit ``psi2 -> inf`` (docs/models.md §3.5): ``V = 0`` and
     ``B = ((w^3 - w^2)/zeta^2 + psi1 w - psi1) / ((w - 1)(psi1 - 2 w psi1 + w^2 psi1 - w^2))`` with
     ``w = omega(zeta, psi1, lambda_bar)``. At ``lambda_bar = 0`` this is the approximation error of the best predictor
     in the span of ``N = psi1 d`` random features. ``B = 1`` when ``zeta = 0`` (the limit ``zeta -> 0``)."""
@@ -134,7 +134,8 @@ def mm_large_sample_b(z2: Any, psi1: Any, lam_bar: Any) -> np.ndarray:
 
 
 def mm_wide_optimal_lambda(z2: Any, psi2: Any, snr: Any) -> np.ndarray:
-    r"""MM's optimal ridge in the wide limit (sheet 2.4, ybaek ``lambda_asymp_opt.m``), in units ``lambda_bar``.
+    r"""MM's optimal ridge in the wide limit (docs/models.md §3.5, ybaek ``lambda_asymp_opt.m``), in units
+    ``lambda_bar``.
 
     ``snr = F1^2 / (F_star^2 + tau^2)``. With ``w0 = omega(zeta, psi2, 0)`` and ``w1 = omega(sqrt(snr), psi2, 0)``:
     if ``w0 < w1``, ``lambda_bar* = (z2 psi2 - z2 w1 psi2 + z2 w1 + w1 - w1^2) / ((w1^2 - w1) psi2)``; otherwise

@@ -1,21 +1,21 @@
 r"""The mpmath path of :mod:`theory.random_features`: the same quantities at arbitrary precision, for one problem.
 
 It is written to be *independent* of the float64 route of :mod:`theory._rf_core`, so that agreement between the two
-checks the algebra as well as the arithmetic. It follows the reference sheet (../shared/reference/random_features.md)
+checks the algebra as well as the arithmetic. It follows the formulas of docs/models.md §3
 literally:
 
-* ``tau1`` is the sheet's physical root of the (S67)/(S68) quartic (derived symbolically by
+* ``tau1`` is the physical root of the (S67)/(S68) quartic (derived symbolically by
   :func:`rmt.kernel_spectrum.rf_kernel_polynomial`): all four roots by :func:`rmt.solvers.polyroots_mp`, then the
-  unique real root in ``(0, 1/ridge]`` with ``tau2 > 0`` (``SolverError`` if none or several); ``tau2`` by the sheet's
-  rational formula;
-* ``gamma_tilde`` and ``kappa'`` as roots of the sheet's effective-ridge equations (3.6 (i), (ii)) written with the
-  sheet's ``G_r`` (section 7.2 form), bracketed on ``[g0, g0 + c eta]`` (the root is unique there, see
+  unique real root in ``(0, 1/ridge]`` with ``tau2 > 0`` (``SolverError`` if none or several); ``tau2`` by the
+  rational formula of §3.6;
+* ``gamma_tilde`` and ``kappa'`` as roots of the effective-ridge equations (§3.9 (i), (ii)) written with
+  ``G_r`` (the stable form of §1.2), bracketed on ``[g0, g0 + c eta]`` (the root is unique there, see
   :mod:`theory._rf_core`) and located by Illinois/bisection;
 * ``chi`` by the same bracketed solver on ``(chi0, 0)`` (the interval on which ``a_1, a_2 > 0``), after which both
   of MM's original fixed-point equations are checked at ``(a_1, a_2)``;
-* the terms by the sheet's formulas in ``G`` and ``K`` (3.6 (iii)), the training error by a central difference of
+* the terms by the formulas in ``G`` and ``K`` (§3.9 (iii)), the training error by a central difference of
   the quartic root in ``ridge`` (step ``ridge 10^(-precision/3)``), the ridgeless limit by the ridgeless equations
-  of 3.7 (bracketed, not the closed-form quadratic roots of the float path).
+  of §3.10 (bracketed, not the closed-form quadratic roots of the float path).
 """
 
 from __future__ import annotations
@@ -47,20 +47,20 @@ def _quartic_coeffs(phi, psi, ridge, eta, zeta) -> list[Any]:
 
 
 def _G(t, r):
-    """The sheet's MP transform ``G_r(t)`` (section 1.2), in the stable form of section 7.2."""
+    """The MP transform ``G_r(t)`` (docs/models.md §1.2), in its cancellation-free form."""
     a = 1 - r + t
     D = a * a + 4 * r * t
     return 2 / (mpmath.sqrt(D) + a) if a >= 0 else (mpmath.sqrt(D) - a) / (2 * r * t)
 
 
 def _K(t, r):
-    """``K_r(t) = -G_r'(t) = (r G^2 + G) / (2 r t G + 1 - r + t)`` (section 1.2)."""
+    """``K_r(t) = -G_r'(t) = (r G^2 + G) / (2 r t G + 1 - r + t)`` (docs/models.md §1.2)."""
     g = _G(t, r)
     return (r * g * g + g) / (2 * r * t * g + 1 - r + t)
 
 
 def _tau_from_quartic(phi, psi, ridge, eta, zeta, prec: int) -> tuple[Any, Any]:
-    """The sheet's physical quartic root (unique real root in ``(0, 1/ridge]`` with ``tau2 > 0``)."""
+    """The physical quartic root (unique real root in ``(0, 1/ridge]`` with ``tau2 > 0``)."""
     roots = polyroots_mp(_quartic_coeffs(phi, psi, ridge, eta, zeta), precision=prec)
     cands = []
     for z in roots:
@@ -108,7 +108,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
         c = constants(problem.activation, precision=dps)
         eta, zeta = +c.eta, +c.zeta
         if not zeta > 0:
-            raise ValueError("rf_theory_mp needs zeta = mu1^2 > 0 (the sheet's G-forms divide by zeta); "
+            raise ValueError("rf_theory_mp needs zeta = mu1^2 > 0 (the G-forms divide by zeta); "
                              f"{problem.activation.name!r} has zeta = 0: use rf_theory")
         a = eta - zeta
         mpf = mpmath.mpf
@@ -122,12 +122,12 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
         residuals: dict[str, Any] = {}
 
         def eff_eq(cr, r, g0):
-            # the sheet's equation  g - g0 = g c [1 - (g/zeta) G_r((a+g)/zeta)]
+            # the equation  g - g0 = g c [1 - (g/zeta) G_r((a+g)/zeta)]
             return lambda g: g - g0 - g * cr * (1 - g / zeta * _G((a + g) / zeta, r))
 
         pmin = min(psi1, psi2)
         Bq = pmin * z2 - z2 - 1
-        chi0 = (-Bq - mpmath.sqrt(Bq * Bq + 4 * z2 * pmin)) / (2 * z2)  # the negative root (sheet 2.3)
+        chi0 = (-Bq - mpmath.sqrt(Bq * Bq + 4 * z2 * pmin)) / (2 * z2)  # the negative root (docs/models.md §3.4)
         if ridge > 0:
             tau1, tau2 = _tau_from_quartic(phi, psi, ridge, eta, zeta, dps)
             f_gt = eff_eq(psi / phi, 1 / phi, ridge)
@@ -145,7 +145,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
                 return (psi1 + q) * (psi2 + q) + s * s * chi
 
             chi = bracket_root_mp(H, chi0, mpf(0), tol=tol, what="chi").value
-            # MM's original equations at nu_j = i a_j (sheet 2.2)
+            # MM's original equations at nu_j = i a_j (docs/models.md §3.3)
             q = chi * (1 + z2 / (1 - z2 * chi))
             a1, a2 = (psi1 + q) / s, (psi2 + q) / s
             if not (a1 > 0 and a2 > 0):
@@ -163,7 +163,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
             E0, E1, E2 = mm_E_polynomials(chi, z2, psi1, psi2)
             B_mm, V_mm = E1 / E0, E2 / E0
         else:
-            # ridgeless (sheet 3.7): gamma_tilde_0 > 0 iff n1 < m, kappa'_0 > 0 iff n1 > m, both bracketed
+            # ridgeless (docs/models.md §3.10): gamma_tilde_0 > 0 iff n1 < m, kappa'_0 > 0 iff n1 > m, both bracketed
             def ridgeless_root(cr, r, what):
                 f = lambda g: cr * (1 - g / zeta * _G((a + g) / zeta, r)) - 1  # noqa: E731
                 hi = mpf(1)
@@ -185,14 +185,14 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
             else:
                 E0, E1, E2 = mm_E_polynomials(chi, z2, psi1, psi2)
                 B_mm, V_mm = E1 / E0, E2 / E0
-            # training error (sheet 3.4): (1 - n1/m)_+ [noise + F*^2 + s B_lsamp(zeta_MM, psi1, 0)]
+            # training error (docs/models.md §3.8): (1 - n1/m)_+ [noise + F*^2 + s B_lsamp(zeta_MM, psi1, 0)]
             frac = max(1 - phi / psi, mpf(0))
             Bw = psi1 * z2 - z2 - 1
             w = (-Bw - mpmath.sqrt(Bw * Bw + 4 * psi1 * z2)) / 2  # omega(zeta, psi1, 0)
             b_ls = ((w ** 3 - w ** 2) / z2 + psi1 * w - psi1) / ((w - 1) * (psi1 - 2 * w * psi1 + w * w * psi1
                                                                            - w * w))
             train = frac * (noise + fstar + signal * b_ls)
-        # the terms (sheet 3.6 (iii)) in the sheet's G, K notation
+        # the terms (docs/models.md §3.9 (iii)) in the G, K notation
         rho = (a + gt) / zeta
         t = phi * rho
         G, K = _G(t, phi), _K(t, phi)

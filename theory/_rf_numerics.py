@@ -2,7 +2,7 @@ r"""Cancellation-free Marchenko-Pastur integrals and quadratic roots for the ran
 solver lives in :func:`rmt.solvers.monotone_newton`).
 
 Everything here is float64 and vectorized; no validation (callers validate). Notation of
-../shared/reference/random_features.md section 1.2: ``MP_r`` is the Marchenko-Pastur law with unit variance and ratio
+docs/models.md §1.2: ``MP_r`` is the Marchenko-Pastur law with unit variance and ratio
 ``r`` (atom ``(1 - 1/r)_+`` at zero included). For ``zeta >= 0`` and ``b > 0`` define
 
 * ``R = int dMP_r(s) / (zeta s + b)`` (``= G_r(b/zeta) / zeta``; ``1/b`` at ``zeta = 0``),

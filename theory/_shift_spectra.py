@@ -2,7 +2,7 @@ r"""Joint spectral measures of ``(Sigma, Sigma_*)`` for the covariate-shift theo
 re-exported by :mod:`theory.covariate_shift`).
 
 Atoms ``(lambda, lambda_*, weight)`` with optional batch axes (:class:`JointSpectrum`), and the named families of
-reference sheet ntk_covariate_shift.md sections 3.8 and 3.10: :func:`two_point` (with a shift strength),
+docs/models.md §5.8: :func:`two_point` (with a shift strength),
 :func:`power_law` (Gauss-Legendre quadrature after ``t = v^10``) and :func:`from_density` (quadrature of a continuous
 law given by callables). Tripuraneni, Adlam & Pennington, arXiv:2111.08234.
 """
@@ -21,7 +21,7 @@ __all__ = ["ArrayLike", "JointSpectrum", "SpectrumLike", "as_joint_spectrum", "f
 
 def two_point(strength: ArrayLike = 0.0, *, train: Sequence[float] = (1.6, 0.4),
               weights: Sequence[float] = (0.5, 0.5), scale: ArrayLike = 1.0) -> JointSpectrum:
-    r"""Two-point spectra with a shift strength (sheet sections 3.8 and 3.10).
+    r"""Two-point spectra with a shift strength (docs/models.md §5.8).
 
     Train eigenvalues ``(l1, l2)`` with weights ``(w1, w2)``; test eigenvalues
 
@@ -74,9 +74,9 @@ def _quadrature(nodes: int, power: float) -> tuple[np.ndarray, np.ndarray]:
 def power_law(alpha: ArrayLike, alpha_star: ArrayLike, *, nodes: int = 200, power: float = 10.0) -> JointSpectrum:
     r"""Power-law spectra ``lambda(t) = (1-alpha) t^-alpha``, ``lambda_*(t) = (1-alpha_*) t^-alpha_*``, ``t ~ U(0,1)``.
 
-    Both laws have unit trace (``s = s_* = 1``) and the same ordering of directions (sheet sections 3.8 and 3.10).
+    Both laws have unit trace (``s = s_* = 1``) and the same ordering of directions (docs/models.md §5.8).
     The measure is discretised by Gauss-Legendre quadrature with ``nodes`` points after the substitution
-    ``t = v^power``, which resolves the integrable singularity at ``t = 0`` (sheet 3.10 uses ``power = 10``).
+    ``t = v^power``, which resolves the integrable singularity at ``t = 0`` (docs/models.md §5.8 uses ``power = 10``).
 
     Args:
         alpha, alpha_star: exponents ``< 1`` (arrays broadcast into a batch of spectra).

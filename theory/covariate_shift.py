@@ -1,6 +1,6 @@
 r"""Random-feature regression under covariate shift: exact high-dimensional test error, bias and variance.
 
-Model (../shared/DESIGN.md, ../shared/reference/ntk_covariate_shift.md sections 1.2 and 3): training inputs
+Model (docs/conventions.md, docs/models.md §5): training inputs
 ``x ~ N(0, Sigma)``, test inputs ``x ~ N(0, Sigma_*)`` with ``Sigma`` and ``Sigma_*`` simultaneously diagonal; target
 ``y = beta.x / sqrt(n0) + eps`` with ``beta ~ N(0, signal I_n0)`` and ``eps ~ N(0, noise)`` on the training labels only;
 features ``f(x) = sigma(W x / sqrt(n0))`` with ``W`` (n1 x n0) i.i.d. N(0, 1); kernel ridge regression
@@ -11,30 +11,30 @@ law, without test-label noise; ``bias`` is the error of the mean predictor (aver
 The shift is a joint spectral measure ``mu`` of eigenvalue pairs ``(lambda, lambda_*)`` (:class:`JointSpectrum`):
 atoms, or the named families :func:`two_point`, :func:`power_law` and :func:`from_density` (quadrature of a
 continuous law). Activation constants are taken at the pre-activation variances ``s = tr Sigma / n0`` (train) and
-``s_* = tr Sigma_* / n0`` (test), sheet section 1.3.
+``s_* = tr Sigma_* / n0`` (test), docs/models.md §5.1.
 
-Theory (Tripuraneni, Adlam & Pennington, arXiv:2111.08234; derivation and checks in the sheet):
+Theory (Tripuraneni, Adlam & Pennington, arXiv:2111.08234; the derivation is summarised in docs/models.md §5):
 
-* :func:`covariate_shift_error` -- the closed "rho-form": self-consistent equation (sheet 3.2), test error, bias and
-  variance under shift and in distribution (3.3), the exact ridgeless limits (3.4); vectorized over grids of
+* :func:`covariate_shift_error` -- the closed "rho-form": self-consistent equation (docs/models.md §5.2), test error,
+  bias and variance under shift and in distribution (§5.3), the exact ridgeless limits (§5.4); vectorized over grids of
   ``phi, psi, ridge, noise, signal`` and over a batch of spectra (e.g. a shift strength).
 * :func:`error_weight` and :func:`compare_shifts` -- the per-eigenvalue weight ``e(lambda)`` that makes the OOD error
-  linear in the test-weighted measure ``lambda_* dmu`` (3.5), and the sufficient condition (monotone ``e`` plus
+  linear in the test-weighted measure ``lambda_* dmu`` (§5.5), and the sufficient condition (monotone ``e`` plus
   first-order stochastic dominance) for one shift to be no worse than another.
 * :func:`id_ood_line` and :func:`id_ood_relation` -- the exact linear ID-OOD law of the ridgeless over-parameterised
-  regime with closed-form slope and intercept (3.6); outside that regime the deviation from a line is reported.
+  regime with closed-form slope and intercept (§5.6); outside that regime the deviation from a line is reported.
 * :func:`kernel_ood_error` and :func:`linear_ood_error` -- out-of-distribution kernel regression from an eigensystem
-  and an overlap matrix (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; sheet section 4), the bridge to
+  and an overlap matrix (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; docs/models.md §5.9), the bridge to
   ``theory.eigen``.
 
 .. warning::
-   **Centring caveat (sheet 1.3).** The formulas assume ``mu0 = E sigma(u)`` is the same at ``s`` and ``s_*`` (in
-   the sheet: ``mu0 = mu0* = 0``). This holds for odd activations (``tanh``, ``erf``, ``sign``, ``linear``) and for any
-   activation when ``s_* = s``. For a non-odd activation (``relu``, ``softplus``, ...) with ``s_* != s`` a constant
-   offset ``mu0(s_*) - mu0(s)`` appears at test time that the theory does not cover: these inputs raise
+   **Centring caveat (docs/models.md §5.1).** The formulas assume ``mu0 = E sigma(u)`` is the same at ``s`` and ``s_*``
+   (the derivation takes ``mu0 = mu0* = 0``). This holds for odd activations (``tanh``, ``erf``, ``sign``, ``linear``)
+   and for any activation when ``s_* = s``. For a non-odd activation (``relu``, ``softplus``, ...) with ``s_* != s`` a
+   constant offset ``mu0(s_*) - mu0(s)`` appears at test time that the theory does not cover: these inputs raise
    ``ValueError`` instead of returning a number.
 
-Physical branches (sheet section 6): ``rho`` is the unique root of ``ridge phi/psi = kappa(rho) (1 - d1(rho))`` on
+Physical branches (docs/models.md §5.2): ``rho`` is the unique root of ``ridge phi/psi = kappa(rho) (1 - d1(rho))`` on
 ``(0, rho_max)``, where the right side decreases from ``+inf`` to 0 (bisection with Illinois steps in ``log rho``,
 :func:`rmt.solvers.solve_monotone`); ``rho_max`` (= the ridgeless ``rho_0``) is the unique root of the increasing
 ``Q1(rho) + rho mu_star^2/mu1^2 = 1/max(phi, psi)``. A solve that does not converge raises
@@ -129,7 +129,7 @@ def _shift_constants(act: ActivationLike, s: np.ndarray, s_star: np.ndarray) -> 
             f"activation {activation.name!r} has E sigma(u) = {at_s[i][0]:.6g} at the train variance "
             f"s = {float(s[i]):.6g} but {at_ss[i][0]:.6g} at the test variance s_* = {float(s_star[i]):.6g}: "
             "the covariate-shift formulas assume equal means (odd activations such as tanh/erf, or s_* = s); "
-            "see the centring caveat of reference sheet ntk_covariate_shift.md section 1.3")
+            "see the centring caveat of docs/models.md §5.1")
     if np.any(at_s[..., 1] == 0):
         i = np.argwhere(at_s[..., 1] == 0)[0]
         i = tuple(i) if i.size else ()
@@ -139,11 +139,11 @@ def _shift_constants(act: ActivationLike, s: np.ndarray, s_star: np.ndarray) -> 
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the rho-form (sheet 3.2 - 3.4)
+# the rho-form (docs/models.md §5.2, §5.4)
 # ----------------------------------------------------------------------------------------------------------------
 
 def _q_integrals(rho: np.ndarray, lam: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``Q1 = int q dmu`` and ``Q2 = int q^2 dmu`` with ``q = rho lam / (1 + rho lam)`` (sheet 3.2)."""
+    """``Q1 = int q dmu`` and ``Q2 = int q^2 dmu`` with ``q = rho lam / (1 + rho lam)`` (docs/models.md §5.2)."""
     x = rho[..., None] * lam
     q = x / (1.0 + x)
     return np.sum(w * q, axis=-1), np.sum(w * q * q, axis=-1)
@@ -153,7 +153,8 @@ _FTOL = 1e-15  # relative residual at which a root solve stops (the equations ar
 
 
 def _rho_max(phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray, ratio: np.ndarray) -> Solution:
-    r"""``rho_0``: the root of ``g(rho) = Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi)`` (sheet 3.4), ``g`` increasing.
+    r"""``rho_0``: the root of ``g(rho) = Q1 + rho mu_star^2/mu1^2 = 1/max(phi, psi)`` (§5.4 of
+    docs/models.md), ``g`` increasing.
 
     ``ratio = mu_star^2 / mu1^2``. Where ``ratio = 0`` (linear activation) and ``max(phi, psi) <= 1`` there is no
     root (``g < 1``); the caller must exclude those points. Distinct ``(target, ratio, atoms)`` rows are solved once
@@ -185,7 +186,8 @@ def _rho_max(phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray, r
 
 def _kappa_d1(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, lam: np.ndarray, w: np.ndarray,
               mu1sq: np.ndarray, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``kappa(rho) = mu1^2 (1/psi - Q1)/rho - mu_star^2`` and ``d1(rho) = phi (Q1 + rho mu_star^2/mu1^2)`` (3.2)."""
+    """``kappa(rho) = mu1^2 (1/psi - Q1)/rho - mu_star^2`` and ``d1(rho) = phi (Q1 + rho mu_star^2/mu1^2)``
+    (docs/models.md §5.2)."""
     q1, _ = _q_integrals(rho, lam, w)
     kappa = mu1sq / rho * (1.0 / psi - q1) - ms
     d1 = phi * (q1 + rho * ms / mu1sq)
@@ -194,7 +196,7 @@ def _kappa_d1(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, lam: np.ndarray
 
 def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndarray, w: np.ndarray,
                mu1sq: np.ndarray, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The physical ``rho`` (sheet 3.2) on flat arrays; returns ``(rho, residual)``."""
+    """The physical ``rho`` (docs/models.md §5.2) on flat arrays; returns ``(rho, residual)``."""
     ratio = ms / mu1sq
     rho = np.empty(phi.shape)
     res = np.zeros(phi.shape)
@@ -249,7 +251,8 @@ def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndar
 
 @dataclass(frozen=True)
 class ShiftResult(Tabular):
-    r"""Exact limits of random-feature regression under covariate shift (sheet 3.2-3.4), on a parameter grid.
+    r"""Exact limits of random-feature regression under covariate shift (docs/models.md §5.2, §5.4), on a
+    parameter grid.
 
     Every array field has the broadcast shape of the inputs (a float for a scalar point).
 
@@ -259,11 +262,11 @@ class ShiftResult(Tabular):
         variance: ``test_error - bias``.
         noise_variance: ``D_* noise / (1 - d2)``, the part of the variance due to training-label noise.
         id_test_error, id_bias, id_variance: the same on the training law (``Sigma_* = Sigma``, constants at ``s``).
-        rho: the solution of the self-consistent equation (sheet 3.2); ``kappa`` the level-1 renormalised ridge,
-            ``d1``, ``d2`` the degrees of freedom, ``tau1 = phi / (psi kappa) = lim tr (K + ridge)^-1 / m``
+        rho: the solution of the self-consistent equation (docs/models.md §5.2); ``kappa`` the level-1 renormalised
+            ridge, ``d1``, ``d2`` the degrees of freedom, ``tau1 = phi / (psi kappa) = lim tr (K + ridge)^-1 / m``
             (``inf`` in the ridgeless under-parameterised regime).
-        bbar, bbar_star, d_star: ``B-bar``, ``B-bar_*`` and ``D_*`` of the level-1 engine (sheet 1.4, 3.3), with
-            ``signal`` applied to the ``B`` terms.
+        bbar, bbar_star, d_star: ``B-bar``, ``B-bar_*`` and ``D_*`` of the level-1 engine (docs/models.md §1.4, §5.3),
+            with ``signal`` applied to the ``B`` terms.
         q1, q2, q1_star, q2_star: the integrals ``Q1, Q2, Q1*, Q2*`` at ``rho``.
         mu1, mu_star2, mu1_star, mu_star2_star: activation constants at ``s`` and ``s_*``; ``s``, ``s_star``.
         phi, psi, ridge, noise, signal: the inputs, broadcast.
@@ -339,16 +342,16 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
                           signal: ArrayLike = 1.0) -> ShiftResult:
     r"""Test error, bias and variance of random-feature ridge regression under covariate shift.
 
-    Implements the closed rho-form of reference sheet ntk_covariate_shift.md sections 3.2-3.4 (derived for the
+    Implements the closed rho-form of docs/models.md §5.2, §5.4 (derived for the
     model of Tripuraneni, Adlam & Pennington, arXiv:2111.08234, and checked there against simulation). With
     ``q(lambda) = rho lambda / (1 + rho lambda)``, ``u = 1 - q`` and the integrals
     ``Q1 = int q``, ``Q2 = int q^2``, ``Q1* = int (lambda_*/lambda) q``, ``Q2* = int (lambda_*/lambda) q^2``:
 
     * ``rho`` solves ``ridge phi/psi = kappa(rho) (1 - d1(rho))`` with ``kappa = mu1^2 (1/psi - Q1)/rho - mu_star^2``
       and ``d1 = phi (Q1 + eps)``, ``eps = rho mu_star^2/mu1^2`` (unique root on ``(0, rho_0)``); for ``ridge = 0``,
-      ``rho = rho_0`` solves ``Q1 + eps = 1/max(phi, psi)`` (section 3.4);
+      ``rho = rho_0`` solves ``Q1 + eps = 1/max(phi, psi)`` (§5.4);
     * ``E_* = Bbar_* + D_* (Bbar + noise)/(1 - d2)`` with ``d2``, ``Bbar``, ``Bbar_*``, ``D_*`` and
-      ``Bias_* = int lambda_* (1 - (mu1*/mu1) q)^2`` as in section 3.3 (``B`` terms multiplied by ``signal``).
+      ``Bias_* = int lambda_* (1 - (mu1*/mu1) q)^2`` as in §5.3 (``B`` terms multiplied by ``signal``).
 
     The in-distribution error (``Sigma_* = Sigma``) is returned alongside.
 
@@ -427,7 +430,7 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
 def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, noise: np.ndarray,
             signal: np.ndarray, lam: np.ndarray, lam_s: np.ndarray, w: np.ndarray, mu1: np.ndarray, ms: np.ndarray,
             mu1s: np.ndarray, mss: np.ndarray) -> dict[str, np.ndarray]:
-    """Sheet section 3.3 at a given ``rho`` (flat arrays, atoms on the last axis)."""
+    """The errors of docs/models.md §5.3 at a given ``rho`` (flat arrays, atoms on the last axis)."""
     mu1sq = mu1 * mu1
     x = rho[:, None] * lam
     q = x / (1.0 + x)
@@ -439,7 +442,7 @@ def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray
     q2s = rho * np.sum(w * lam_s * q * u, axis=-1)
     eps = rho * ms / mu1sq
     eps_s = rho * mss / mu1sq
-    t1 = mu1s / mu1  # signed: the mean predictor is (mu1*/mu1) q(Sigma) (sqrt(r1) in the sheet)
+    t1 = mu1s / mu1  # signed: the mean predictor is (mu1*/mu1) q(Sigma) (written sqrt(r1) in unsigned form)
     r1 = t1 * t1
     den = 1.0 - psi * q2
     d1 = phi * (q1 + eps)
@@ -573,12 +576,12 @@ OptimalRidge = ShiftOptimalRidge  # former name, kept for backward compatibility
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the per-eigenvalue weight e(lambda) and the partial order over shifts (sheet 3.5)
+# the per-eigenvalue weight e(lambda) and the partial order over shifts (docs/models.md §5.5)
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ErrorWeight:
-    r"""The weight ``e(lambda)`` with ``E_{Sigma_*} = const + int e(lambda) lambda_* dmu`` (sheet section 3.5).
+    r"""The weight ``e(lambda)`` with ``E_{Sigma_*} = const + int e(lambda) lambda_* dmu`` (docs/models.md §5.5).
 
     For a fixed training law and fixed test trace ``s_*`` (hence fixed test activation constants) the OOD error is
     *linear* in the test-weighted measure ``nu_*(dlambda) = lambda_* mu(dlambda, dlambda_*)``:
@@ -589,8 +592,8 @@ class ErrorWeight:
     ``const = signal psi Q2 eps_* / (rho (1 - psi Q2)) + phi R psi eps_* (Q1 - Q2 + eps) / (1 - psi Q2)``,
 
     with ``t = mu1*/mu1``, ``r1 = t^2``, ``R = (signal Bbar + noise)/(1 - d2)`` and ``q, u, Q1, Q2, eps, eps_*`` as in
-    :func:`covariate_shift_error` (the sheet writes ``sqrt(r1)`` for ``t``; the signed ratio is what the derivation
-    of Appendix A gives, and the two agree whenever ``mu1`` and ``mu1*`` have the same sign).
+    :func:`covariate_shift_error` (an unsigned derivation writes ``sqrt(r1)`` for ``t``; the signed ratio is what the
+    two-level derivation (docs/models.md §5.2) gives, and the two agree whenever ``mu1`` and ``mu1*`` have the same sign).
 
     Attributes are arrays of the parameter grid's shape (floats at a scalar point); ``train``/``weights`` are the
     atoms of the training law it was built from, ``s_star`` the test trace it assumes.
@@ -664,7 +667,7 @@ def _check_same_train_law(a: JointSpectrum, b: JointSpectrum, name: str) -> None
 
 def error_weight(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike, ridge: ArrayLike = 0.0,
                  activation: ActivationLike = "tanh", noise: ArrayLike = 0.0, signal: ArrayLike = 1.0) -> ErrorWeight:
-    r"""The per-eigenvalue weight ``e(lambda)`` of sheet section 3.5 (Tripuraneni, Adlam & Pennington,
+    r"""The per-eigenvalue weight ``e(lambda)`` of docs/models.md §5.5 (Tripuraneni, Adlam & Pennington,
     arXiv:2111.08234, partial order over shifts).
 
     Only the training law of ``spectrum`` and its test trace ``s_*`` matter: every shift with these two fixed has
@@ -705,7 +708,7 @@ Verdict = Literal["a_no_worse", "b_no_worse", "equal", "inconclusive"]
 
 @dataclass(frozen=True)
 class ShiftComparison:
-    r"""What the sufficient condition of sheet section 3.5 says about two shifts ``a`` and ``b``.
+    r"""What the sufficient condition of docs/models.md §5.5 says about two shifts ``a`` and ``b``.
 
     Attributes:
         verdict: ``"b_no_worse"`` (certified ``E_b <= E_a``), ``"a_no_worse"``, ``"equal"`` (both certified) or
@@ -739,14 +742,14 @@ def _test_weighted_cdf(spec: JointSpectrum, lam: np.ndarray) -> np.ndarray:
 def compare_shifts(a: SpectrumLike, b: SpectrumLike, *, phi: float, psi: float, ridge: float = 0.0,
                    activation: ActivationLike = "tanh", noise: float = 0.0, signal: float = 1.0,
                    tol: float = 1e-12) -> ShiftComparison:
-    r"""Decide with the sufficient condition of sheet section 3.5 whether shift ``b`` is no worse than shift ``a``.
+    r"""Decide with the sufficient condition of docs/models.md §5.5 whether shift ``b`` is no worse than shift ``a``.
 
     Both shifts must share the training law and the test trace ``s_*``. Then ``E = const + int e dnu`` with
     ``nu(dlambda) = lambda_* dmu``. If ``e`` is non-increasing on the train eigenvalues and ``nu_b`` first-order
     stochastically dominates ``nu_a`` (``F_b <= F_a``: ``b`` puts its test variance on directions with larger
     training variance), then ``E_b <= E_a``; with ``e`` non-decreasing the conclusion reverses. For atomic measures
     monotonicity of ``e`` on the atoms is exactly what the argument needs. (Whether the paper's partial order is this
-    dominance is not known, sheet 3.5 [M].)
+    dominance is not known, docs/models.md §5.5; an open question.)
 
     Args:
         a, b: unbatched joint spectra with the same train law and test trace.
@@ -796,12 +799,12 @@ def compare_shifts(a: SpectrumLike, b: SpectrumLike, *, phi: float, psi: float, 
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the exact linear ID-OOD relation (sheet 3.6)
+# the exact linear ID-OOD relation (docs/models.md §5.6)
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class IdOodLine:
-    r"""``E_OOD = slope * E_ID + intercept`` for all widths ``n1 > m`` at ``ridge -> 0`` (sheet section 3.6).
+    r"""``E_OOD = slope * E_ID + intercept`` for all widths ``n1 > m`` at ``ridge -> 0`` (docs/models.md §5.6).
 
     Attributes:
         slope: ``S = theta + D0``; independent of the noise.
@@ -831,7 +834,7 @@ class IdOodLine:
 
 def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: ActivationLike = "tanh",
                 noise: ArrayLike = 0.0, signal: ArrayLike = 1.0) -> IdOodLine:
-    r"""Closed-form slope and intercept of the exact linear ID-OOD relation (sheet section 3.6).
+    r"""Closed-form slope and intercept of the exact linear ID-OOD relation (docs/models.md §5.6).
 
     In the ridgeless over-parameterised regime (``ridge -> 0+``, ``n1 > m``, i.e. ``psi < phi``), varying the width
     with ``(m, n0, spectrum, noise)`` fixed traces the line ``E_OOD = S E_ID + I`` exactly (Tripuraneni, Adlam &
@@ -908,7 +911,7 @@ class IdOodRelation:
         slope, intercept: the closed form if ``exact``, else the least-squares line through the points.
         residual: ``ood_error - (slope id_error + intercept)`` per point.
         max_deviation: ``max |residual|`` -- below ``1e-12`` in the regime, the size of the departure from
-            linearity outside it (sheet 3.6 reports 1e-4 to 1e-1).
+            linearity outside it (typically 1e-4 to 1e-1; docs/models.md §5.6).
     """
 
     psi: np.ndarray
@@ -930,7 +933,7 @@ def id_ood_relation(phi: float, psi: ArrayLike, *, spectrum: SpectrumLike, ridge
 
     In the ridgeless over-parameterised regime (``ridge = 0`` and every ``psi < phi``) the closed-form line of
     :func:`id_ood_line` is returned with its residuals (rounding only). Otherwise (``ridge > 0`` or some ``n1 < m``)
-    the law does not hold (sheet 3.6): ``line`` is ``None`` and the least-squares line through the points is
+    the law does not hold (docs/models.md §5.6): ``line`` is ``None`` and the least-squares line through the points is
     reported together with its largest residual.
 
     Args:

@@ -1,15 +1,15 @@
 r"""The eigenframework: test and train error of kernel and random-feature ridge regression from a spectrum.
 
 Everything here is a deterministic equivalent that depends only on the population eigensystem of the kernel (or of
-the feature covariance) and on the target's eigen-coefficients. Formulas and the solver recipe follow
-../shared/reference/eigenframework.md (cited below as "sheet §x.y"):
+the feature covariance) and on the target's eigen-coefficients. Formulas and the solver recipe are written
+out in docs/models.md §6 (cited below by section):
 
 * kernel ridge regression (KRR): Simon, Dickens, Karkada & DeWeese, "The Eigenlearning Framework"
   (arXiv:2110.03922); Canatar, Bordelon & Pehlevan (arXiv:2006.13198); Jacot et al., KARE (arXiv:2006.09796);
-  sheet §1.
+  docs/models.md §6.1.
 * random-feature ridge regression (RF): Simon, Karkada, Ghosh & Belkin, "More is better" (arXiv:2311.14646), in the
   eliminated single-equation form of Atanasov, Zavatone-Veth & Pehlevan (arXiv:2405.00592); ensembles over feature
-  draws; sheet §2.
+  draws; docs/models.md §6.6.
 
 Conventions (the contract of this module; every docstring repeats the part it needs):
 
@@ -18,28 +18,28 @@ Conventions (the contract of this module; every docstring repeats the part it ne
 * An :class:`Eigensystem` lists distinct eigenvalues ``lambda_i`` with multiplicities ``m_i`` and the target power
   ``v_i^2`` of *each* of the ``m_i`` copies (so the total signal is ``sum_i m_i v_i^2``). Two optional unlearnable
   parts: ``flat_mass``, the total trace of a white continuum of infinitely many vanishing eigenvalues (it adds
-  ``flat_mass / kappa`` to ``df1`` and nothing to ``df2``; Mei-Montanari's ``mu_star^2`` part, sheet §2.6), and
-  ``target_tail``, target power outside the listed modes (learnability zero: it adds to the bias like noise).
+  ``flat_mass / kappa`` to ``df1`` and nothing to ``df2``; Mei-Montanari's ``mu_star^2`` part, docs/models.md §6.10),
+  and ``target_tail``, target power outside the listed modes (learnability zero: it adds to the bias like noise).
 * Ridge: the **sum convention** ``f_hat(x) = k(x, X) (K_XX + ridge I_n)^-1 y``, i.e. ``min sum_i (f(x_i) - y_i)^2
   + ridge ||f||_H^2``. The per-sample ridge is ``lambda_r = ridge / n`` (Jacot's ``lambda``; linear regression with
   ``Sigma_hat = X^T X / n`` and ``(Sigma_hat + lambda_r I)^-1``). RF: the kernel is ``K_hat = (1/p) sum_j g_j g_j^T``
   over ``p`` random features with ``E_g g(x) g(x') = K(x, x')``, and the same sum-convention ridge.
-* Errors (../shared/DESIGN.md): ``test_error`` is the **excess** error ``||f* - f_hat||^2`` without the test label's
+* Errors (docs/conventions.md): ``test_error`` is the **excess** error ``||f* - f_hat||^2`` without the test label's
   noise (Canatar's ``E_g``); ``test_mse`` is Simon's ``E_te = test_error + noise``, which includes the noise floor;
   ``train_error = (1/n) |y - f_hat(X)|^2`` with the noisy training labels; ``bias = ||f* - E f_hat||^2`` (the mean
   predictor over data, label noise and, for RF, features) and ``variance = test_error - bias``.
 
 Numerical rules: ``kappa`` is the unique root of the strictly decreasing ``F(kappa) = df1(kappa) + ridge/kappa - n``
-(sheet §1.2), found by a bracketed solve in ``log kappa`` with a bracket that is valid by construction (no
+(docs/models.md §6.2), found by a bracketed solve in ``log kappa`` with a bracket that is valid by construction (no
 expansion); the RF ``gamma`` is the unique root of the increasing ``h(gamma) = gamma (1 - z/n)(1 - z/p) - ridge/n``
-on ``[gamma_B, inf)`` (sheet §2.5, the safe single-equation route; the oscillating fixed point is not used). A solve
-that fails raises :class:`rmt.solvers.SolverError` with its residual; no silent NaN. All differences that could
+on ``[gamma_B, inf)`` (docs/models.md §6.9, the safe single-equation route; the oscillating fixed point is not used). A
+solve that fails raises :class:`rmt.solvers.SolverError` with its residual; no silent NaN. All differences that could
 cancel (``n - df2``, ``1 - z/n``, ``p - q``) are evaluated as sums of non-negative terms.
 
 Example:
     >>> sys_ = Eigensystem.power_law(alpha=2.0, beta=2.0, modes=10_000)
     >>> r = krr(sys_, n=100, ridge=0.1, noise=0.1)
-    >>> round(float(r.kappa), 12), round(float(r.test_mse), 10)   # sheet §1.8, row delta = 0.1
+    >>> round(float(r.kappa), 12), round(float(r.test_mse), 10)   # delta = 0.1
     (0.001623868451, 0.1623868451)
 """
 
@@ -92,8 +92,8 @@ class Eigensystem:
             features ``x ~ N(0, diag lambda)`` and ``f* = w*.x`` it is ``lambda_i w*_i^2``).
         multiplicities: ``m_i > 0`` (real numbers allowed); every sum over modes is weighted by them.
         flat_mass: total eigenvalue mass ``>= 0`` of a white continuum (infinitely many vanishing eigenvalues): it
-            contributes ``flat_mass / kappa`` to ``df1`` and ``0`` to ``df2`` (sheet §2.6; also the first-order
-            effect of a truncated spectral tail).
+            contributes ``flat_mass / kappa`` to ``df1`` and ``0`` to ``df2`` (docs/models.md §6.10; also the
+            first-order effect of a truncated spectral tail).
         target_tail: target power ``>= 0`` outside the listed modes (learnability 0).
 
     Construct directly or with :meth:`power_law`, :meth:`isotropic`, :meth:`from_coefficients`,
@@ -142,7 +142,7 @@ class Eigensystem:
     def isotropic(cls, d: float, signal: float = 1.0, eigenvalue: float = 1.0) -> "Eigensystem":
         """``d`` equal eigenvalues (``eigenvalue``, default 1) and a target of total power ``signal`` spread evenly:
         linear regression on ``x ~ N(0, I_d)`` with ``|w*|^2 = signal`` (Hastie et al. arXiv:1903.08560's ``r^2``;
-        sheet §1.6)."""
+        docs/models.md §6.4)."""
         d = float(check_positive(d, "d"))
         s = float(check_nonnegative(signal, "signal"))
         ev = float(check_positive(eigenvalue, "eigenvalue"))
@@ -152,7 +152,8 @@ class Eigensystem:
     def power_law(cls, alpha: float, beta: float, modes: int, *, scale: float = 1.0, target_scale: float = 1.0,
                   tail: bool = False, exact_modes: int | None = None, bins_per_decade: int | None = None
                   ) -> "Eigensystem":
-        r"""``lambda_i = scale * i^-alpha``, ``v_i^2 = target_scale * i^-beta`` for ``i = 1..modes`` (sheet §1.7).
+        r"""``lambda_i = scale * i^-alpha``, ``v_i^2 = target_scale * i^-beta`` for ``i = 1..modes`` (docs/models.md
+        §6.5).
 
         Args:
             alpha: spectral decay ``> 1`` (a trace-class kernel).
@@ -161,7 +162,7 @@ class Eigensystem:
             tail: if True, the modes ``i > M`` are added in first order: their eigenvalue mass
                 ``scale * zeta(alpha, M+1)`` as ``flat_mass`` and their target power
                 ``target_scale * zeta(beta, M+1)`` as ``target_tail`` (Hurwitz zeta). This is accurate when
-                ``lambda_M << kappa`` (sheet §1.2, truncation); the neglected ``df2`` of the tail is
+                ``lambda_M << kappa`` (docs/models.md §6.2, truncation); the neglected ``df2`` of the tail is
                 ``sum_{i>M} (lambda_i/kappa)^2``.
             exact_modes, bins_per_decade: optional compression for very large ``M``: modes ``1..exact_modes`` are
                 kept, the rest are grouped into logarithmic bins (``bins_per_decade`` per decade), each represented by
@@ -201,8 +202,8 @@ class Eigensystem:
     def mei_montanari(cls, d: float, mu1: float, mu_star2: float, *, F1_2: float = 1.0,
                       mu0: float = 0.0) -> "Eigensystem":
         r"""The eigensystem that maps Mei & Montanari's random-feature model (arXiv:1908.05355) onto the RF
-        eigenframework (sheet §2.6 and cross-check 13): ``d`` linear modes of eigenvalue ``mu1^2 / d`` carrying the
-        linear target power ``F1_2`` evenly, a white part of total mass ``mu_star^2`` (``flat_mass``), and
+        eigenframework (docs/models.md §6.10): ``d`` linear modes of eigenvalue ``mu1^2 / d``
+        carrying the linear target power ``F1_2`` evenly, a white part of total mass ``mu_star^2`` (``flat_mass``), and
         optionally the constant mode ``mu0^2`` with no target power.
 
         Use with ``n = psi2 * d``, ``p = psi1 * d``, ``ridge = psi2 * lambda_MM`` and ``noise = tau^2 + F_star^2``;
@@ -358,7 +359,7 @@ def _lower_bound_df1(system: Eigensystem, target: np.ndarray, ridge: np.ndarray)
 
 
 def solve_kappa(system: Eigensystem, n: ArrayLike, ridge: ArrayLike) -> Solution:
-    r"""Effective regularisation ``kappa`` of KRR (sheet §1.1-1.2; Simon et al. arXiv:2110.03922).
+    r"""Effective regularisation ``kappa`` of KRR (docs/models.md §6.1, §6.2; Simon et al. arXiv:2110.03922).
 
     ``kappa`` is the unique root of the strictly decreasing ``F(kappa) = df1(kappa) + ridge/kappa - n``, found by a
     bracketed Illinois/bisection solve in ``log kappa`` on ``[kappa_lo, (ridge + trace)/n]`` (both ends valid by
@@ -414,14 +415,14 @@ def _mode_sums_z(system: Eigensystem, kappa: np.ndarray) -> np.ndarray:
 
 
 def solve_gamma(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike) -> Solution:
-    r"""The RF renormalised ridge ``gamma`` (Atanasov's ``kappa_2``; sheet §2.2, §2.5).
+    r"""The RF renormalised ridge ``gamma`` (Atanasov's ``kappa_2``; docs/models.md §6.6, §6.9).
 
-    Safe single-equation route (sheet §2.5): with ``B = min(n, p)`` and ``gamma_B`` the root of ``df1 = B`` (0 when
-    ``rank <= B``), ``h(gamma) = gamma (1 - z/n)(1 - z/p) - ridge/n`` (``z = df1(gamma)``) is increasing on
-    ``[gamma_B, inf)`` with ``h(gamma_B) = -ridge/n <= 0``; ``gamma`` is its root on
-    ``[max(gamma_B, ridge/n), ridge/n + 2 trace (1/n + 1/p)]``, solved in ``log gamma``. ``ridge = 0`` gives
-    ``gamma = gamma_B``. Where rounding makes ``h(gamma_B)`` slightly positive at a tiny ridge (sheet §2.5), the
-    left end is accepted if ``|h| <= 1e-12`` relative; otherwise :class:`SolverError`.
+    Safe single-equation route (docs/models.md §6.9): with ``B = min(n, p)`` and ``gamma_B`` the root of ``df1 = B`` (0
+    when ``rank <= B``), ``h(gamma) = gamma (1 - z/n)(1 - z/p) - ridge/n`` (``z = df1(gamma)``) is increasing on
+    ``[gamma_B, inf)`` with ``h(gamma_B) = -ridge/n <= 0``; ``gamma`` is its root on ``[max(gamma_B, ridge/n), ridge/n +
+    2 trace (1/n + 1/p)]``, solved in ``log gamma``. ``ridge = 0`` gives ``gamma = gamma_B``. Where rounding makes
+    ``h(gamma_B)`` slightly positive at a tiny ridge (docs/models.md §6.9), the left end is accepted if ``|h| <= 1e-12``
+    relative; otherwise :class:`SolverError`.
 
     Returns:
         :class:`rmt.solvers.Solution` with ``value = gamma`` and the relative residual of ``h``.
@@ -481,7 +482,7 @@ def solve_gamma(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLik
 
 @dataclass(frozen=True, eq=False)
 class KRRResult(Tabular):
-    r"""Kernel ridge regression in the eigenframework (sheet §1.1; Simon et al. arXiv:2110.03922).
+    r"""Kernel ridge regression in the eigenframework (docs/models.md §6.1; Simon et al. arXiv:2110.03922).
 
     All numeric fields have the broadcast shape of ``(n, ridge, noise)``.
 
@@ -492,7 +493,7 @@ class KRRResult(Tabular):
         df1: ``sum_i L_i`` (``= n - ridge/kappa``, the conservation law).
         df2: ``sum_i L_i^2``.
         test_error: excess error ``E0 * (B + noise) - noise`` with ``B = sum (1-L)^2 v^2 (+ target_tail)``
-            (../shared/DESIGN.md; Canatar's ``E_g``).
+            (docs/conventions.md; Canatar's ``E_g``).
         test_mse: Simon's ``E_te = test_error + noise`` (includes the noise floor).
         train_error: ``(ridge/(n kappa))^2 E_te = (1 - df1/n)^2 E_te`` with noisy training labels.
         bias: ``||f* - E f_hat||^2 = sum (1-L)^2 v^2 (+ target_tail)``.
@@ -528,12 +529,12 @@ class KRRResult(Tabular):
         return self.system.eigenvalues / (self.system.eigenvalues + k)
 
     def mean_coefficients(self) -> np.ndarray:
-        """``E_D v_hat_i = L_i v_i`` for ``v_i = +sqrt(v_i^2)`` (sheet §1.1, mean predictor)."""
+        """``E_D v_hat_i = L_i v_i`` for ``v_i = +sqrt(v_i^2)`` (docs/models.md §6.1, mean predictor)."""
         return self.learnabilities() * np.sqrt(self.system.target_power)
 
     def mode_variance(self) -> np.ndarray:
         """Per-mode fluctuation ``E_D (v_hat_i - L_i v_i)^2 = L_i^2 E_te / n`` of each copy of mode ``i``
-        (sheet §1.1 [D][V-MC]; cross-mode covariances vanish)."""
+        (docs/models.md §6.1, derived and checked by simulation; cross-mode covariances vanish)."""
         L = self.learnabilities()
         return L * L * (np.asarray(self.test_mse) / np.asarray(self.n))[..., None]
 
@@ -546,7 +547,7 @@ class KRRResult(Tabular):
         return oml * oml * self.system.target_power + self.mode_variance()
 
     def as_dict(self) -> dict[str, Any]:
-        """The scalar quantities as plain floats/lists (the ``--json`` record of ../shared/DESIGN.md)."""
+        """The scalar quantities as plain floats/lists (the ``--json`` record of docs/cli.md)."""
         keys = ("test_error", "train_error", "bias", "variance", "test_mse", "kappa", "E0", "df1", "df2", "n",
                 "ridge", "noise")
         return {k: _plain(getattr(self, k)) for k in keys}
@@ -567,7 +568,7 @@ def _plain(v: Any) -> Any:
 
 
 def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> KRRResult:
-    r"""Kernel ridge regression from an eigensystem (sheet §1.1; Simon et al. arXiv:2110.03922, Canatar et al.
+    r"""Kernel ridge regression from an eigensystem (docs/models.md §6.1; Simon et al. arXiv:2110.03922, Canatar et al.
     arXiv:2006.13198).
 
     ``kappa`` solves ``n = df1(kappa) + ridge/kappa``; with ``L_i = lambda_i/(lambda_i + kappa)``,
@@ -587,7 +588,7 @@ def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 
 
     Example:
         >>> iso = Eigensystem.isotropic(d=100, signal=1.0)
-        >>> float(krr(iso, n=200, ridge=0.0, noise=0.3).test_mse)   # sigma^2 / (1 - d/n), sheet §1.6
+        >>> float(krr(iso, n=200, ridge=0.0, noise=0.3).test_mse)   # sigma^2 / (1 - d/n), docs/models.md §6.4
         0.6
     """
     noise = check_nonnegative(noise, "noise")
@@ -621,7 +622,7 @@ def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 
 
 @dataclass(frozen=True, eq=False)
 class EigenRFResult(Tabular):
-    r"""Random-feature ridge regression in the eigenframework (sheet §2; Simon, Karkada, Ghosh & Belkin
+    r"""Random-feature ridge regression in the eigenframework (docs/models.md §6.6; Simon, Karkada, Ghosh & Belkin
     arXiv:2311.14646; Atanasov, Zavatone-Veth & Pehlevan arXiv:2405.00592).
 
     Attributes:
@@ -630,12 +631,12 @@ class EigenRFResult(Tabular):
         E0: ``1 / (1 - gamma_1)``, the RF overfitting factor (``inf`` at the ridgeless interpolation peak ``p = n``).
         df1, df2: ``z = sum L``, ``q = sum L^2`` at ``gamma``.
         test_error: excess error (no test noise); test_mse: Simon's ``E_te`` including the noise floor.
-        train_error: ``(ridge/(n kappa))^2 E_te = (1 - z/n)^2 E_te`` (GCV/KARE law, sheet §2.3).
+        train_error: ``(ridge/(n kappa))^2 E_te = (1 - z/n)^2 E_te`` (GCV/KARE law, docs/models.md §6.7).
         bias: ``||f* - E f_hat||^2 = sum (1-L)^2 v^2`` at ``gamma`` (mean over data, noise and features: by Jacot et al.
             arXiv:2002.08404 the feature-averaged predictor is KRR with ``kappa = gamma``).
         variance: ``test_error - bias``.
         ensemble_limit_mse: ``E_inf = (bias + noise) / (1 - q/n)``, the test MSE of an infinite ensemble over
-            feature draws on the same data (sheet §2.4).
+            feature draws on the same data (docs/models.md §6.8).
         feature_variance: ``E_1 - E_inf``, the variance over feature draws; a ``K``-ensemble has
             ``E_K = E_inf + feature_variance / K`` (:meth:`ensemble_test_error`).
     """
@@ -661,7 +662,7 @@ class EigenRFResult(Tabular):
 
     def ensemble_test_error(self, K: ArrayLike) -> np.ndarray:
         """Excess test error of the average of ``K >= 1`` (``inf`` allowed) RF models with independent features on the same data:
-        ``E_inf + (E_1 - E_inf)/K - noise`` (sheet §2.4)."""
+        ``E_inf + (E_1 - E_inf)/K - noise`` (docs/models.md §6.8)."""
         K = check_positive(K, "K", allow_inf=True)
         return np.asarray(self.ensemble_limit_mse) + np.asarray(self.feature_variance) / K - np.asarray(self.noise)
 
@@ -693,7 +694,7 @@ is the random-feature theory's result)."""
 
 
 def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> EigenRFResult:
-    r"""Random-feature ridge regression from an eigensystem (sheet §2.2-2.5).
+    r"""Random-feature ridge regression from an eigensystem (docs/models.md §6.6, §6.9).
 
     ``gamma`` solves ``gamma (1 - z/n)(1 - z/p) = ridge/n`` with ``z = df1(gamma)`` (:func:`solve_gamma`);
     ``kappa = gamma (1 - z/p)``; with ``q = df2(gamma)``, ``r = (p - z)/(p - q)`` and
@@ -765,7 +766,7 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
 
 
 def rf_data_limit(system: Eigensystem, p: ArrayLike, noise: ArrayLike = 0.0) -> np.ndarray:
-    r"""Excess test error of RF as ``n -> inf`` at fixed ``p`` and fixed sum-ridge (sheet §2.6):
+    r"""Excess test error of RF as ``n -> inf`` at fixed ``p`` and fixed sum-ridge (docs/models.md §6.10):
     ``sum_i (1 - L_i) v_i^2 (+ target_tail)`` with ``df1(gamma) = p`` -- the approximation error of the best
     ``p``-feature model (note: linear, not squared, in ``1 - L``). ``noise`` only sets the output shape (the
     excess error does not depend on it in this limit)."""
@@ -787,11 +788,11 @@ def rf_data_limit(system: Eigensystem, p: ArrayLike, noise: ArrayLike = 0.0) -> 
 
 @dataclass(frozen=True)
 class KAREResult:
-    r"""Risk estimates from one training set (Jacot et al. arXiv:2006.09796; sheet §1.3).
+    r"""Risk estimates from one training set (Jacot et al. arXiv:2006.09796; docs/models.md §6.3).
 
     Attributes:
         ridge: the sum-convention ridges (1-d).
-        kappa_hat: ``1 / Tr (K + ridge I)^-1`` (empirical ``kappa``; sheet §1.2, [V-MC]).
+        kappa_hat: ``1 / Tr (K + ridge I)^-1`` (empirical ``kappa``; docs/models.md §6.2, checked by simulation).
         train_error: ``(1/n) |y - f_hat(X)|^2 = (ridge^2 / n) y^T (K + ridge I)^-2 y``.
         kare: ``n y^T (K + ridge I)^-2 y / [Tr (K + ridge I)^-1]^2``, an estimate of ``test_mse`` (Simon's
             ``E_te``, with the noise floor). It equals GCV, ``train_error / (1 - Tr S/n)^2`` with
@@ -902,7 +903,7 @@ def finite_size_allowance(problem: EigenProblem) -> float:
     tests/test_eigen_montecarlo.py): test error, bias and variance 1-2 % at ``n = 50-100`` and 0.5-1 % at
     ``n = 200``; the ``kappa-hat`` estimator -0.2 to -1 %. Next to an interpolation peak (``p ~ n`` for RF,
     ``n ~ rank`` for KRR) the deviations are larger: ``kappa-hat`` -3.5 %, -1.6 %, -0.15 % at ``n = p = 100, 200,
-    400`` (per-sample ridge 1e-5), and the sheet reports 3-4 % for the test error at ``n = p = 100``. Hence
+    400`` (per-sample ridge 1e-5), and the test error deviates by 3-4 % at ``n = p = 100``. Hence
 
     * ``3 / m`` with ``m = min(n, p)`` in general,
     * ``8 / m`` when ``|log(p/n)| < 0.3`` (RF) or ``|log(n/rank)| < 0.3`` (KRR, finite rank).

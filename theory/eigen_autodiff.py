@@ -2,7 +2,7 @@ r"""Differentiable eigenframework in JAX: implicit differentiation through ``kap
 compute-optimal width, sensitivities.
 
 The forward solves are log-space bisections with brackets that are valid by construction (the same brackets as
-:mod:`theory.eigen`; ../shared/reference/eigenframework.md §1.2, §2.5). Derivatives are **not** obtained by
+:mod:`theory.eigen`; docs/models.md §6.2, §6.9). Derivatives are **not** obtained by
 unrolling the bisection: :func:`krr_kappa` and :func:`rf_gamma` are ``jax.custom_jvp`` functions whose tangent
 comes from the implicit function theorem applied to the defining equation ``G(x, theta) = 0``,
 
@@ -30,7 +30,7 @@ On top of the gradients:
   (bracketed on a grid of gradients, refined on the gradient's sign change by :func:`rmt.solvers.minimize_scalar`),
   with the boundary reported when the optimum is at the edge of the search interval (e.g. ``ridge* = 0``:
   "overfitting is obligatory" for power-law tasks with ``beta >= alpha``, Simon et al. arXiv:2311.14646 §5;
-  sheet §1.7);
+  docs/models.md §6.5);
 * :func:`optimal_width` -- the number of random features ``p`` minimising the test error at a compute budget
   ``n * p = C`` (``n = C / p``), at a given ridge or with the ridge re-optimised at every width (envelope theorem
   for the outer gradient);
@@ -210,7 +210,7 @@ def _gamma_residual(g, spec, n, p, ridge):
 @jax.custom_jvp
 def rf_gamma(spec: Spectrum, n: Any, p: Any, ridge: Any) -> jax.Array:
     r"""RF renormalised ridge ``gamma``: root of the increasing ``gamma (1 - z/n)(1 - z/p) = ridge/n`` on
-    ``[gamma_B, inf)`` with ``df1(gamma_B) = min(n, p)`` (sheet §2.5; 0 when ``ridge = 0`` and
+    ``[gamma_B, inf)`` with ``df1(gamma_B) = min(n, p)`` (docs/models.md §6.9; 0 when ``ridge = 0`` and
     ``rank <= min(n, p)``). Differentiable by the implicit function theorem."""
     n = jnp.asarray(n, dtype=float)
     p = jnp.asarray(p, dtype=float)
@@ -457,7 +457,7 @@ def optimal_ridge(system: Eigensystem | Spectrum, n: float, noise: float = 0.0, 
 
     Example:
         >>> iso = Eigensystem.isotropic(d=150, signal=1.0)
-        >>> round(optimal_ridge(iso, n=100, noise=0.5).x, 6)   # sigma^2 d / r^2, sheet §1.6
+        >>> round(optimal_ridge(iso, n=100, noise=0.5).x, 6)   # sigma^2 d / r^2, docs/models.md §6.4
         75.0
     """
     spec = system if isinstance(system, Spectrum) else spectrum_from(system)

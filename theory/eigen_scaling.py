@@ -1,12 +1,13 @@
 r"""Scaling laws of the eigenframework for power-law spectra, and the four regimes of Bahri et al.
 
-Setting (../shared/reference/eigenframework.md §1.7, §2.8, §4): ``lambda_i = i^-alpha`` (``alpha > 1``) and target
-power ``v_i^2 = i^-beta`` (``beta > 1``), noise-free unless stated. Predictions [D][V-num in the sheet]:
+Setting (docs/models.md §6.5, §6.11): ``lambda_i = i^-alpha`` (``alpha > 1``) and target
+power ``v_i^2 = i^-beta`` (``beta > 1``), noise-free unless stated. Predictions (derived; checked numerically in the
+tests):
 
 * data direction (KRR, or RF with ``p >> n``): excess error ``~ n^-min(beta - 1, 2 alpha)`` (the bias saturates at
   ``kappa^2 ~ n^-2alpha`` when ``beta > 2 alpha + 1``);
 * feature direction (RF with ``n -> inf``): ``~ p^-min(beta - 1, alpha)`` (the ``n -> inf`` limit is *linear* in
-  ``1 - L``, sheet §2.6), so the data-feature duality holds only for ``beta - 1 <= alpha``;
+  ``1 - L``, docs/models.md §6.10), so the data-feature duality holds only for ``beta - 1 <= alpha``;
 * ridgeless ``kappa ~ (C_alpha / (n + 1/2))^alpha`` with ``C_alpha = (pi/alpha)/sin(pi/alpha)``, ``E0 -> alpha``;
   noise-free ridgeless ``E ~ A(alpha, beta) (C_alpha/n)^(beta - 1)`` for ``1 < beta < 2 alpha + 1``.
 
@@ -18,7 +19,7 @@ and ``alpha_P = min(beta-1, alpha)`` here.
 Numerics. Curves are evaluated on an effectively infinite spectrum: :meth:`Eigensystem.power_law` with
 ``modes = 10^4 x`` the largest size, the first ``exact_modes`` kept exactly, the rest in logarithmic bins
 (``bins_per_decade``) and the remaining tail added in first order (``tail=True``); a truncation at ``M`` comparable to
-``n`` biases local slopes visibly (sheet §1.2, §3.1). Exponents are least-squares slopes of ``log E`` against
+``n`` biases local slopes visibly (docs/models.md §6.2, §6.12). Exponents are least-squares slopes of ``log E`` against
 ``log n`` over the stated window (no fitting to a prediction; the prediction is only reported beside it).
 """
 
@@ -50,13 +51,13 @@ __all__ = [
 
 
 def c_alpha(alpha: float) -> float:
-    """``C_alpha = int_0^inf dx/(1 + x^alpha) = (pi/alpha)/sin(pi/alpha)`` (sheet §1.7)."""
+    """``C_alpha = int_0^inf dx/(1 + x^alpha) = (pi/alpha)/sin(pi/alpha)`` (docs/models.md §6.5)."""
     a = float(check_greater(alpha, "alpha", 1.0))
     return (math.pi / a) / math.sin(math.pi / a)
 
 
 def kappa_asymptotic(alpha: float, n: Any) -> np.ndarray:
-    """Ridgeless ``kappa ~ (C_alpha / (n + 1/2))^alpha`` (Euler-Maclaurin refined continuum; sheet §1.7)."""
+    """Ridgeless ``kappa ~ (C_alpha / (n + 1/2))^alpha`` (Euler-Maclaurin refined continuum; docs/models.md §6.5)."""
     n = check_positive(n, "n")
     return (c_alpha(alpha) / (n + 0.5)) ** float(alpha)
 
@@ -64,7 +65,7 @@ def kappa_asymptotic(alpha: float, n: Any) -> np.ndarray:
 def learning_curve_asymptotic(alpha: float, beta: float, n: Any) -> np.ndarray:
     """Noise-free ridgeless KRR ``E ~ A (C_alpha/n)^(beta-1)`` with ``A = ((beta-1-alpha)/alpha) pi / sin(pi s)``,
     ``s = (2 alpha + 1 - beta)/alpha`` (``A = 1`` at ``beta = alpha + 1``), for ``1 < beta < 2 alpha + 1``
-    (sheet §1.7)."""
+    (docs/models.md §6.5)."""
     a = float(check_greater(alpha, "alpha", 1.0))
     b = float(check_greater(beta, "beta", 1.0))
     if not b < 2 * a + 1:
@@ -81,11 +82,11 @@ class ScalingExponents:
 
     data: float  #: ``min(beta - 1, 2 alpha)`` (KRR / RF with p >> n)
     features: float  #: ``min(beta - 1, alpha)`` (RF with n >> p)
-    time: float  #: ``(beta - 1)/alpha`` (population gradient flow, sheet §3.1)
+    time: float  #: ``(beta - 1)/alpha`` (population gradient flow, docs/models.md §6.12)
 
 
 def predicted_exponents(alpha: float, beta: float) -> ScalingExponents:
-    """The exponents of sheet §1.7, §2.8, §3.1 for ``lambda_i ~ i^-alpha``, ``v_i^2 ~ i^-beta``."""
+    """The exponents of docs/models.md §6.5, §6.11, §6.12 for ``lambda_i ~ i^-alpha``, ``v_i^2 ~ i^-beta``."""
     a = float(check_greater(alpha, "alpha", 1.0))
     b = float(check_greater(beta, "beta", 1.0))
     return ScalingExponents(data=min(b - 1, 2 * a), features=min(b - 1, a), time=(b - 1) / a)
@@ -191,8 +192,8 @@ def data_scaling(alpha: float, beta: float, *, n: Any = None, ridge: float = 0.0
 
 def width_scaling(alpha: float, beta: float, *, p: Any = None, window: tuple[float, float] | None = None,
                   system: Eigensystem | None = None) -> ScalingFit:
-    """RF error with unlimited data, ``E(p) = sum (1 - L) v^2`` at ``df1(gamma) = p`` (sheet §2.6), and its fitted
-    exponent against ``min(beta - 1, alpha)``."""
+    """RF error with unlimited data, ``E(p) = sum (1 - L) v^2`` at ``df1(gamma) = p`` (docs/models.md §6.10), and its
+    fitted exponent against ``min(beta - 1, alpha)``."""
     p = np.geomspace(10, 1e4, 31) if p is None else check_positive(p, "p").ravel()
     sys_ = system or powerlaw_system(alpha, beta, p.max())
     y = np.asarray(rf_data_limit(sys_, p), dtype=float)
@@ -218,12 +219,12 @@ class BahriRegimes:
 def bahri_regimes(alpha: float, beta: float, *, fixed: float = 100.0, ridge: float = 1e-8,
                   sizes: tuple[float, float] = (10.0, 1e4), large: tuple[float, float] = (1e4, 1e6),
                   points: int = 25) -> BahriRegimes:
-    """The four scaling regimes from the RF eigenframework (sheet §2.8, §4), noise-free.
+    """The four scaling regimes from the RF eigenframework (docs/models.md §6.11), noise-free.
 
     Args:
         alpha, beta: power laws (Bahri's teacher-student setting is ``alpha = beta = 1 + a``).
         fixed: the width (variance-limited data) or sample size (variance-limited width) held fixed.
-        ridge: small sum-convention ridge of the variance-limited curves (sheet: 1e-8).
+        ridge: small sum-convention ridge of the variance-limited curves (default 1e-8).
         sizes: range of the resolution-limited curves (fit over the upper two decades).
         large: range of the variance-limited curves (``>> fixed``).
         points: points per curve.

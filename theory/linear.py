@@ -7,7 +7,7 @@ squares). Ratio ``gamma = d/n``. Risk = excess test error ``E[(x.(beta_hat - bet
 ``Sigma`` is given by eigenvalues ``s_k`` with weights ``w_k`` (the spectral measure ``H``); ``beta`` puts a fraction
 ``g_k`` of ``|beta|^2`` in atom ``k`` (``signal_weights``; HMRT's ``G_hat``).
 
-Formulas (../shared/reference/random_features.md section 6.1), in the kappa form [DER/standard]:
+Formulas (Hastie, Montanari, Rosset & Tibshirani, arXiv:1903.08560; docs/models.md §2), in the standard kappa form:
 
 * ``kappa > 0`` solves ``ridge = kappa (1 - gamma E_H[s/(s + kappa)])``; at ``ridge = 0``, ``kappa_0`` solves
   ``1 = gamma E_H[s/(s + kappa)]`` when ``gamma > 1`` and is ``0`` when ``gamma <= 1``. Both equations have a unique
@@ -16,13 +16,13 @@ Formulas (../shared/reference/random_features.md section 6.1), in the kappa form
 * ``df2/n = gamma E_H[s^2/(s + kappa)^2]``;
   ``bias = signal kappa^2 E_G[s/(s + kappa)^2] / (1 - df2/n)``; ``variance = noise (df2/n)/(1 - df2/n)``.
 * ``train_error = (ridge/kappa)^2 (test_error + noise)`` (the generalized-cross-validation identity
-  ``1 - df1/n = ridge/kappa`` [DER], checked against simulation in the tests); ``0`` when ``ridge = 0``,
+  ``1 - df1/n = ridge/kappa``, derived here and checked against simulation in the tests); ``0`` when ``ridge = 0``,
   ``gamma >= 1``, and ``noise (1 - gamma)`` for least squares (``gamma < 1``).
 
 Ridgeless: ``gamma < 1`` gives ``bias = 0``, ``variance = noise gamma/(1 - gamma)`` for any ``Sigma``; at ``gamma = 1``
 the variance is ``inf`` (for ``noise > 0``) and the bias 0.
 
-Independent forms used as checks: :func:`hmrt_isotropic` (MP closed forms, sheet 6.1) and
+Independent forms used as checks: :func:`hmrt_isotropic` (MP closed forms, docs/models.md §2) and
 :func:`hmrt_ridgeless_c0` (HMRT's ``c_0`` form for ``gamma > 1``).
 """
 
@@ -94,8 +94,8 @@ def _spectrum(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult:
-    r"""Bias, variance, test and training error of ridge regression (HMRT; sheet 6.1, kappa form), vectorized over
-    array-valued ``n, d, ridge, noise, signal`` (the spectrum is shared).
+    r"""Bias, variance, test and training error of ridge regression (HMRT; docs/models.md §2, kappa form), vectorized
+    over array-valued ``n, d, ridge, noise, signal`` (the spectrum is shared).
 
     Args:
         problem: :class:`rmt.LinearProblem` (isotropic when ``spectrum`` is ``None``).
@@ -169,7 +169,7 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
 
 
 def hmrt_isotropic(gamma: Any, ridge: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> tuple[Any, Any]:
-    r"""``(bias, variance)`` for isotropic ``Sigma = I`` from HMRT's Marchenko-Pastur closed forms (sheet 6.1).
+    r"""``(bias, variance)`` for isotropic ``Sigma = I`` from HMRT's Marchenko-Pastur closed forms (docs/models.md §2).
 
     ``ridge > 0``: ``bias = r^2 lambda^2 m'(-lambda)``,
     ``variance = sigma^2 gamma (m(-lambda) - lambda m'(-lambda))`` with
@@ -195,7 +195,7 @@ def hmrt_isotropic(gamma: Any, ridge: Any, *, signal: Any = 1.0, noise: Any = 1.
 
 def hmrt_ridgeless_c0(gamma: float, eigenvalues: Any, weights: Any, signal_weights: Any, *, signal: float = 1.0,
                       noise: float = 1.0) -> tuple[float, float]:
-    r"""HMRT's anisotropic ridgeless ``(bias, variance)`` for ``gamma > 1`` in their ``c_0`` form (sheet 6.1):
+    r"""HMRT's anisotropic ridgeless ``(bias, variance)`` for ``gamma > 1`` in their ``c_0`` form (docs/models.md §2):
     ``c_0 > 0`` solves ``1 - 1/gamma = E_H[1/(1 + c_0 gamma s)]``,
     ``bias = r^2 {1 + gamma c_0 E_H[s^2 (1+c_0 gamma s)^-2] / E_H[s (1+c_0 gamma s)^-2]} E_G[s (1 + c_0 gamma s)^-2]``,
     ``variance = sigma^2 gamma c_0 E_H[s^2 (1+c_0 gamma s)^-2] / E_H[s (1+c_0 gamma s)^-2]`` (bisection in
@@ -223,8 +223,8 @@ def hmrt_ridgeless_c0(gamma: float, eigenvalues: Any, weights: Any, signal_weigh
 
 
 def linear_optimal_ridge(gamma: Any, *, signal: Any = 1.0, noise: Any = 1.0) -> tuple[Any, Any]:
-    r"""HMRT's optimal ridge for isotropic ``Sigma`` and isotropic ``beta`` (sheet 6.1): ``lambda* = sigma^2 gamma/r^2``
-    with risk ``sigma^2 gamma m(-lambda*)``. Returns ``(lambda*, risk)``."""
+    r"""HMRT's optimal ridge for isotropic ``Sigma`` and isotropic ``beta`` (docs/models.md §2):
+    ``lambda* = sigma^2 gamma/r^2`` with risk ``sigma^2 gamma m(-lambda*)``. Returns ``(lambda*, risk)``."""
     gamma = check_positive(gamma, "gamma")
     r2 = check_positive(signal, "signal")
     s2 = check_positive(noise, "noise")

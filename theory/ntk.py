@@ -1,8 +1,8 @@
 r"""Neural-tangent-kernel regression in high dimensions: test error, bias and variance at every scale.
 
 Adlam & Pennington 2020, "The Neural Tangent Kernel in High Dimensions: Triple Descent and a Multi-Scale Theory of
-Generalization" (arXiv:2008.06786, ICML 2020), in the conventions of ../shared/DESIGN.md and
-../shared/reference/ntk_covariate_shift.md section 2 ("the sheet").
+Generalization" (arXiv:2008.06786, ICML 2020), in the conventions of docs/conventions.md;
+the equations are written out in docs/models.md §4.
 
 Model (the contract). A two-layer network ``f(x) = n1^-1/2 sum_i a_i sigma(w_i.x / sqrt(n0))`` with ``a_i`` and
 ``W_ij`` i.i.d. ``N(0, 1)`` (NTK parameterisation) and a centred activation ``sigma``. Its empirical NTK at
@@ -22,26 +22,26 @@ Activation constants at unit pre-activation variance: ``zeta = (E sigma')^2``, `
 Three scales of the width, three functions:
 
 * :func:`quadratic_scaling` -- ``n0, n1, m`` proportional (``p = n1 n0 ~ m^2``): the equivalent kernel
-  ``F^T F / n1 + c1 X^T X / n0 + c2 I`` with ``c1 = r zeta`` and the implicit ridge ``c2 = r (eta' - zeta)`` (sheet
-  2.3), the one-unknown self-consistent equation for ``kappa`` and the error (sheet 2.4), the exact ridgeless case
-  (2.7), the full fine-grained variance over ``P = (W, a)``, ``X`` and ``eps`` (derived here, see below). With
-  ``lr_ratio = 0`` it is exactly Adlam & Pennington's random-feature model (sheet 2.5).
-* :func:`infinite_width` -- ``n1 -> infinity`` first (sheet 2.6): linear ridge with kernel
+  ``F^T F / n1 + c1 X^T X / n0 + c2 I`` with ``c1 = r zeta`` and the implicit ridge ``c2 = r (eta' - zeta)``
+  (docs/models.md §4.2), the one-unknown self-consistent equation for ``kappa`` and the error (docs/models.md §4.3), the
+  exact ridgeless case (§4.6), the full fine-grained variance over ``P = (W, a)``, ``X`` and ``eps`` (derived here, see
+  below). With ``lr_ratio = 0`` it is exactly Adlam & Pennington's random-feature model (docs/models.md §4.4).
+* :func:`infinite_width` -- ``n1 -> infinity`` first (docs/models.md §4.5): linear ridge with kernel
   ``(1 + r) zeta X^T X / n0 + (mu_star^2 + r (eta' - zeta)) I``.
 * :func:`linear_scaling` -- ``n1`` fixed while ``n0, m -> infinity`` (``p = n1 n0 ~ m``), where the classical
   interpolation peak at ``p = m`` lives (derived here; see :mod:`theory._ntk_linear`).
 
 Fine-grained variance in the quadratic scaling [derived here; checked against the ANOVA estimator of
-``montecarlo``]. ``V_eps = V_Peps = 0`` asymptotically (random_features.md 3.6). With ``s`` = signal,
-``sigma^2`` = noise and ``r, r', kappa, d2`` of sheet 2.4:
+``montecarlo``]. ``V_eps = V_Peps = 0`` asymptotically (docs/models.md §3.9). With ``s`` = signal,
+``sigma^2`` = noise and ``r, r', kappa, d2`` of docs/models.md §4.3:
 
-* ``bias = s r^2`` (sheet 2.4; the mean predictor is ``(1 - r) beta.x / sqrt(n0)``);
+* ``bias = s r^2`` (docs/models.md §4.3; the mean predictor is ``(1 - r) beta.x / sqrt(n0)``);
 * ``V_P = s [(1 - r - kappa r') - (1 - r)^2]``: the data-averaged predictor conditional on ``W`` is
-  ``z(x)^T (C + kappa)^-1 b`` (sheet 1.4), whose second moment is ``s (1/n0) tr L^T G C G L = s (1 - r - kappa r')``
-  by the Woodbury form of the sheet's ``T`` (``L^T G L = I - (aI + bS)^-1``);
+  ``z(x)^T (C + kappa)^-1 b`` (docs/models.md §1.4), whose second moment is ``s (1/n0) tr L^T G C G L = s (1 - r - kappa
+  r')`` by the Woodbury form of ``T = (1/m) tr (C + kappa)^-1`` (``L^T G L = I - (aI + bS)^-1``);
 * ``V_X = s [(1 - 2 t G + t^2 K) - (1 - r)^2]`` and ``V_Xeps = sigma^2 phi (G - t K)`` with ``G = G_phi(t)``,
   ``K = K_phi(t)``: averaging over ``P`` with the data fixed gives linear ridge on the raw inputs with ridge
-  ``rho = t / phi`` (the NTK analogue of random_features.md 3.6(i)); ``t`` is fixed by the mean,
+  ``rho = t / phi`` (the NTK analogue of docs/models.md §3.9 (i)); ``t`` is fixed by the mean,
   ``t G_phi(t) = r`` (a test checks this against the direct deterministic equivalent of the ensemble);
 * ``V_PX = s Bbar / (1 - d2) - bias - V_P - V_X`` and ``V_PXeps = noise_variance - V_Xeps``, where
   ``noise_variance = sigma^2 d2 / (1 - d2)`` is the whole contribution of the label noise.
@@ -51,7 +51,7 @@ train-test relation of ridge on Gaussian equivalent features, since ``Y - yhat(X
 
 .. warning::
    The empirical NTK converges to these limits more slowly than random features, like ``1/n0``: at ``n0 = 400`` the
-   simulation lies within about 2% for ``n1 > n0`` and up to about 8% for ``n1 <= n0`` (sheet 2.3); at
+   simulation lies within about 2% for ``n1 > n0`` and up to about 8% for ``n1 <= n0`` (docs/models.md §4.2); at
    ``phi = psi = 1/4`` (tanh) we measured +32%, +18%, +11%, +3%, +4% (standard errors 1.5-7%) at
    ``n0 = 50, 100, 150, 200, 300``, and at ``phi = 0.5, psi = 1`` (erf) +15.5%, +3.4%, +5.6%, +1.0% (standard
    errors about 2%) at ``n0 = 100, 200, 400, 800``. The fine-grained terms converge more slowly still (relu, same
@@ -107,7 +107,7 @@ class NTKResult(NTKTabular):
         variance: ``test_error - bias``.
         noise_variance: the part of the variance due to label noise, ``noise d2 / (1 - d2)``.
         fine_grained: the seven symmetric variance terms (``FINE_GRAINED_KEYS``); ``None`` with ``f0``.
-        kappa: the feature-space effective ridge (sheet 2.4).
+        kappa: the feature-space effective ridge (docs/models.md §4.3).
         d1: ``(1/m) tr C (C + kappa)^-1``.
         d2: ``(1/m) tr C^2 (C + kappa)^-2`` (< 1 on the physical branch).
         tau1: ``(1/m) tr (Theta(X, X) + ridge)^-1 = phi / (psi kappa)``.
@@ -151,7 +151,7 @@ class NTKResult(NTKTabular):
 
 
 def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0: bool = False) -> NTKResult:
-    r"""NTK regression with ``n0, n1, m -> infinity`` proportionally (sheet 2.3-2.4, 2.7; AP 2020 section 4).
+    r"""NTK regression with ``n0, n1, m -> infinity`` proportionally (docs/models.md §4.2, §4.3, §4.6; AP 2020 §4).
 
     Vectorized over every array field of ``problem`` and over ``lr_ratio`` (they broadcast together). Only the
     ratios ``phi = n0/m`` and ``psi = n0/n1`` are used.
@@ -174,7 +174,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
             ``mu_star = 0`` (linear activation), which has no ridgeless limit here.
         SolverError: the bisection for ``kappa`` did not converge (with its residual).
 
-    Branches: ``kappa`` is the unique positive root of the monotone equation of sheet 2.4 (bisection in
+    Branches: ``kappa`` is the unique positive root of the monotone equation of docs/models.md §4.3 (bisection in
     ``log kappa``); ``r`` the positive root of its quadratic. Without any ridge (``ridge + c2 = 0``: random features)
     ``kappa = 0`` for ``n1 < m`` and the interpolating root for ``n1 > m``; at ``n1 = m`` the limit diverges and the
     result is ``inf`` (``test_error``, ``variance``, ``V_PX``), never NaN.
@@ -195,7 +195,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     ms2 = np.full(shape, c.mu_star2)
     if np.any((ridge + c2 == 0) & (ms2 == 0)):
         raise ValueError("ridge must be > 0 for an activation with mu_star = 0 (linear) and no implicit ridge: the "
-                         "ridgeless limit is degenerate (sheet 2.7)")
+                         "ridgeless limit is degenerate (docs/models.md §4.6)")
     lam = (ridge + c2) * phi / psi
     kappa, sol = solve_kappa(phi, psi, zeta, ms2, c1, lam)
     st = kappa_state(kappa, phi, psi, zeta, ms2, c1)
@@ -203,7 +203,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
         one_minus_d2 = 1.0 - st.d2
         at_pole = one_minus_d2 <= 0
         inv = np.where(at_pole, np.inf, 1.0 / np.where(at_pole, 1.0, one_minus_d2))
-        bbar = st.r - kappa * st.dr  # sheet 2.4: Bbar = r - kappa r' (per unit signal)
+        bbar = st.r - kappa * st.dr  # docs/models.md §4.3: Bbar = r - kappa r' (per unit signal)
         bias = signal * st.r ** 2
         clean = zero_safe_product(signal * bbar, inv)
         noise_var = zero_safe_product(noise, st.d2 * inv)
@@ -253,12 +253,12 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
 
 @dataclass(frozen=True)
 class InfiniteWidthResult(NTKTabular):
-    """The infinite-width NTK (``n1 -> infinity`` at fixed ``phi``; sheet 2.6).
+    """The infinite-width NTK (``n1 -> infinity`` at fixed ``phi``; docs/models.md §4.5).
 
     Attributes:
         test_error, train_error, bias, variance, noise_variance: as in :class:`NTKResult`.
         fine_grained: the seven terms; only ``X`` and ``Xeps`` are non-zero (the kernel is deterministic).
-        kappa: ``kappa'`` of sheet 2.6 (the effective ridge of linear regression in feature space).
+        kappa: ``kappa'`` of docs/models.md §4.5 (the effective ridge of linear regression in feature space).
         effective_ridge: ``lambda_e = (mu_star^2 + r (eta' - zeta) + ridge) / ((1 + r) zeta)``.
         alpha: ``1 / (1 + kappa')``, the mean shrinkage.
         tau1: ``(1/m) tr (Theta_inf(X, X) + ridge)^-1``.
@@ -290,7 +290,7 @@ class InfiniteWidthResult(NTKTabular):
 
 
 def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWidthResult:
-    r"""The infinite-width NTK (sheet 2.6; AP 2020's "deterministic NTK").
+    r"""The infinite-width NTK (docs/models.md §4.5; AP 2020's "deterministic NTK").
 
     ``Theta -> (1 + r) zeta X^T X / n0 + (mu_star^2 + r (eta' - zeta)) I``: linear ridge with effective ridge
     ``lambda_e = (mu_star^2 + r (eta' - zeta) + ridge) / ((1 + r) zeta)``. With

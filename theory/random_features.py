@@ -1,7 +1,7 @@
 r"""Exact high-dimensional asymptotics of random-feature ridge regression, with the fine-grained bias-variance
 decomposition.
 
-Model (Adlam & Pennington 2020, arXiv:2011.03321, "AP"; ../shared/DESIGN.md): inputs ``x ~ N(0, I_n0)``, teacher
+Model (Adlam & Pennington 2020, arXiv:2011.03321, "AP"; docs/conventions.md): inputs ``x ~ N(0, I_n0)``, teacher
 ``y = beta.x/sqrt(n0) + eps`` with ``|beta|^2 = n0 * signal`` and ``eps ~ N(0, noise)`` (optionally a nonlinear teacher
 component of power ``F_star^2 = nonlinear_signal``, Mei & Montanari's), weights ``W`` (n1 x n0) i.i.d. ``N(0, 1)``,
 features ``f(x) = sigma(W x/sqrt(n0))``, kernel ``K = F^T F/n1`` and predictor
@@ -14,13 +14,13 @@ Conventions: ``test_error = E_x (yhat(x) - beta.x/sqrt(n0))^2`` (+ ``F_star^2``)
 ``psi2 = 1/phi``, ``lambda_MM = phi * ridge``, ``zeta_MM = mu1/mu_star`` (a ratio, not squared),
 ``lambda_bar = lambda_MM / mu_star^2``; build problems in that notation with ``rmt.Problem.from_mei_montanari``.
 
-Formula source: ../shared/reference/random_features.md (sections 2-5; the section is cited in each docstring). The
+Formulas: docs/models.md §3 (the section is cited in each docstring, with the paper). The
 fine-grained decomposition is the symmetric Sobol-Hoeffding one over the three independent sources ``P = W``, ``X``
 (training inputs) and ``eps`` (training-label noise): ``fine_grained`` has the keys ``P, X, eps, PX, Peps, Xeps,
-PXeps``, summing to ``variance``; ``bias + variance = test_error``. ``eps`` and ``Peps`` vanish asymptotically (sheet
-3.6: the prediction is linear in ``eps`` with weights whose ``X``-average is ``O(1/m)``) and are returned as exact
-zeros. A nonlinear teacher component acts as label noise that is shared whenever ``X`` is shared: it adds
-``F_star^2`` to the bias, ``F_star^2 Psi_5`` to ``V_X`` and ``F_star^2 (V_MM - Psi_5)`` to ``V_PX``.
+PXeps``, summing to ``variance``; ``bias + variance = test_error``. ``eps`` and ``Peps`` vanish asymptotically
+(docs/models.md §3.9: the prediction is linear in ``eps`` with weights whose ``X``-average is ``O(1/m)``) and are
+returned as exact zeros. A nonlinear teacher component acts as label noise that is shared whenever ``X`` is shared: it
+adds ``F_star^2`` to the bias, ``F_star^2 Psi_5`` to ``V_X`` and ``F_star^2 (V_MM - Psi_5)`` to ``V_PX``.
 
 Entry points:
 
@@ -28,12 +28,12 @@ Entry points:
 * :func:`rf_theory_mp` -- the same quantities with mpmath at any precision (one problem);
 * :func:`mei_montanari`, :func:`mm_test_error` -- MM's ``B`` and ``V`` from their fixed point;
 * :func:`mm_wide_limit`, :func:`mm_large_sample_limit`, :func:`mm_omega`, :func:`mm_wide_optimal_lambda`,
-  :func:`wide_limit`, :func:`large_sample_limit` -- MM's ``omega`` forms (sheet 2.4);
+  :func:`wide_limit`, :func:`large_sample_limit` -- MM's ``omega`` forms (docs/models.md §3.5);
 * :func:`optimal_ridge` -- the ridge minimising the test error, and the error there;
 * :func:`mixture_theory` with :class:`FeatureMixture` -- heterogeneous features / random biases (Adlam, Levinson &
-  Pennington, arXiv:1912.00827; sheet section 4);
-* :meth:`RFResult.ensemble`, :meth:`RFResult.bagging` (sheet 3.8), :meth:`RFResult.ordered_decomposition`
-  (d'Ascoli et al., sheet 5).
+  Pennington, arXiv:1912.00827; docs/models.md §3.13);
+* :meth:`RFResult.ensemble`, :meth:`RFResult.bagging` (docs/models.md §3.11), :meth:`RFResult.ordered_decomposition`
+  (d'Ascoli et al., docs/models.md §3.12).
 
 Example:
     >>> from rmt import Problem
@@ -93,19 +93,19 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     r"""Test error, training error, bias, variance and the seven fine-grained terms of random-feature ridge
     regression, vectorized over array-valued problems.
 
-    For ``ridge > 0`` (sheet 3.3-3.6): the ensemble and bagging effective ridges ``gamma_tilde`` and ``kappa'``
-    (3.6 (i), (ii)) are the unique roots of convex scalar equations on ``[ridge, inf)`` and ``[ridge phi/psi, inf)``
-    (monotone Newton); ``tau1 = gamma_tilde G_{1/phi}((a + gamma_tilde)/zeta) / (ridge zeta)`` and ``tau2`` follow and
-    are checked in AP's (S67)/(S68); MM's ``chi`` (2.2) is the unique root with ``a_1, a_2 > 0`` of the fixed point on
-    the imaginary axis. The overlap ``c`` is computed from each of the three and their agreement is reported.
-    ``ridge = 0`` is the exact ridgeless limit in closed form (2.3, 3.4, 3.7): at the interpolation threshold
+    For ``ridge > 0`` (docs/models.md §3.6, §3.9): the ensemble and bagging effective ridges ``gamma_tilde`` and
+    ``kappa'`` (§3.9 (i), (ii)) are the unique roots of convex scalar equations on ``[ridge, inf)`` and ``[ridge
+    phi/psi, inf)`` (monotone Newton); ``tau1 = gamma_tilde G_{1/phi}((a + gamma_tilde)/zeta) / (ridge zeta)`` and
+    ``tau2`` follow and are checked in AP's (S67)/(S68); MM's ``chi`` (§3.3) is the unique root with ``a_1, a_2 > 0`` of
+    the fixed point on the imaginary axis. The overlap ``c`` is computed from each of the three and their agreement is
+    reported. ``ridge = 0`` is the exact ridgeless limit in closed form (§3.4, §3.8, §3.10): at the interpolation threshold
     ``n1 = m`` the terms ``V_PX`` and ``V_PXeps`` (hence ``variance`` and ``test_error``) are ``inf`` while ``bias``,
     ``V_P``, ``V_X`` and ``V_Xeps`` stay finite; ``tau1 = tau2 = inf`` there and for ``n1 < m``.
 
     Args:
         problem: an :class:`rmt.Problem` (scalar or array fields; isotropic inputs). Ridge in AP scaling
             (``K + ridge I_m``).
-        method: ``"effective-ridge"`` (default, described above) or ``"quartic"``: ``tau1`` as the sheet's root of the
+        method: ``"effective-ridge"`` (default, described above) or ``"quartic"``: ``tau1`` as the physical root of the
             (S67)/(S68) quartic, the unique real root in ``(0, 1/ridge]`` with ``tau2 > 0`` among all four (computed
             by :func:`rmt.solvers.polyroots`; slower), with the distance to the effective-ridge route recorded in the
             diagnostics as ``tau1_routes``. Where ``n1 < m`` and the ridge is small the physical root has a spurious
@@ -124,8 +124,8 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
 
     .. warning::
         Near the interpolation threshold with a tiny ridge, ``V_PX`` and ``V_PXeps`` are large differences of large
-        numbers; float64 loses about ``log10(V_PX)`` digits there (sheet 7.4). Use :func:`rf_theory_mp` if that
-        matters.
+        numbers; float64 loses about ``log10(V_PX)`` digits there (docs/models.md §3.14). Use :func:`rf_theory_mp` if
+        that matters.
     """
     return _rf_core.rf_theory(problem, method=method, throw=throw)
 
@@ -133,10 +133,10 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
 def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
     r"""The quantities of :func:`rf_theory` with mpmath at ``precision`` significant digits, for one problem.
 
-    An independent route through the sheet's literal formulas (quartic root for ``tau1``, the sheet's ``G_r``/``K_r``
-    forms, bracketed effective ridges and ``chi``, training error by a central difference), used to test the float64
-    path and for evaluation near the threshold. Fields are ``mpmath.mpf``; ``result.precision`` is set. Needs
-    ``zeta > 0``.
+    An independent route through the literal formulas of docs/models.md §3 (quartic root for ``tau1``, the
+    ``G_r``/``K_r`` forms, bracketed effective ridges and ``chi``, training error by a central difference), used to test
+    the float64 path and for evaluation near the threshold. Fields are ``mpmath.mpf``; ``result.precision`` is set.
+    Needs ``zeta > 0``.
 
     Raises:
         ValueError: a grid problem, ``precision < 15``, ``zeta = 0`` or the validation errors of :func:`rf_theory`.
@@ -151,7 +151,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
 
 @dataclass(frozen=True, eq=False)
 class MMResult:
-    r"""Mei & Montanari's ``B`` and ``V`` (sheet 2.2/2.3) and their fixed point.
+    r"""Mei & Montanari's ``B`` and ``V`` (docs/models.md §3.3, §3.4) and their fixed point.
 
     Attributes:
         B, V: the risk is ``F1^2 B + (tau^2 + F_star^2) V + F_star^2``.
@@ -184,8 +184,8 @@ def _mm_zeta2(zeta: ArrayLike) -> np.ndarray:
 
 def mei_montanari(zeta: ArrayLike, psi1: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike, *,
                   throw: bool = True) -> MMResult:
-    r"""Mei & Montanari's ``B(zeta, psi1, psi2, lambda_bar)`` and ``V`` (arXiv:1908.05355 Theorem 1; sheet 2.2,
-    ridgeless 2.3), vectorized.
+    r"""Mei & Montanari's ``B(zeta, psi1, psi2, lambda_bar)`` and ``V`` (arXiv:1908.05355 Theorem 1; docs/models.md
+    §3.3, ridgeless 2.3), vectorized.
 
     Args:
         zeta: ``mu1 / mu_star`` (MM's ratio, **not** squared), ``>= 0``.
@@ -251,8 +251,8 @@ def _mm_params(problem: Problem) -> tuple[np.ndarray, ...]:
 
 
 def mm_test_error(problem: Problem) -> Any:
-    r"""MM's risk ``F1^2 B + (tau^2 + F_star^2) V + F_star^2`` for an :class:`rmt.Problem` (sheet 2.2; AP <-> MM
-    mapping of 1.3 and 3.5: ``zeta_MM^2 = zeta/(eta - zeta)``, ``lambda_bar = phi ridge/(eta - zeta)``,
+    r"""MM's risk ``F1^2 B + (tau^2 + F_star^2) V + F_star^2`` for an :class:`rmt.Problem` (docs/models.md §3.3; AP <->
+    MM mapping of docs/models.md §1.3 and §3.9: ``zeta_MM^2 = zeta/(eta - zeta)``, ``lambda_bar = phi ridge/(eta - zeta)``,
     ``F1^2 = signal``, ``tau^2 = noise``, ``F_star^2 = nonlinear_signal``)."""
     r = mei_montanari(*_mm_params(problem))
     s, n, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "noise", "nonlinear_signal"))
@@ -260,14 +260,14 @@ def mm_test_error(problem: Problem) -> Any:
 
 
 def mm_omega(zeta: ArrayLike, psi: ArrayLike, lam_bar: ArrayLike) -> Any:
-    r"""MM's ``omega(zeta, psi, lambda_bar)`` (sheet 2.4): the negative root of
+    r"""MM's ``omega(zeta, psi, lambda_bar)`` (docs/models.md §3.5): the negative root of
     ``(lambda_bar psi + 1) w^2 + (psi zeta^2 - zeta^2 - lambda_bar psi - 1) w - psi zeta^2 = 0``."""
     return frozen_value(_mm_omega(_mm_zeta2(zeta), check_positive(psi, "psi"), check_nonnegative(lam_bar, "lam_bar")),
                         None)
 
 
 def mm_wide_limit(zeta: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike) -> tuple[Any, Any]:
-    r"""``(B, V)`` in the wide limit ``psi1 -> inf`` (sheet 2.4): ``B = psi2/D``, ``V = omega^2/D``,
+    r"""``(B, V)`` in the wide limit ``psi1 -> inf`` (docs/models.md §3.5): ``B = psi2/D``, ``V = omega^2/D``,
     ``D = psi2 - 2 omega psi2 + omega^2 psi2 - omega^2``, ``omega = omega(zeta, psi2, lambda_bar)``;
     ``zeta = mu1/mu_star``.
     It is linear ridge regression with ridge ``(1 + lambda_bar psi2)/zeta^2``."""
@@ -276,14 +276,14 @@ def mm_wide_limit(zeta: ArrayLike, psi2: ArrayLike, lam_bar: ArrayLike) -> tuple
 
 
 def mm_large_sample_limit(zeta: ArrayLike, psi1: ArrayLike, lam_bar: ArrayLike) -> Any:
-    r"""``B`` in the large-sample limit ``psi2 -> inf`` (sheet 2.4; ``V = 0`` there); at ``lambda_bar = 0`` the
-    approximation error of the best predictor with ``N = psi1 d`` random features. ``zeta = mu1/mu_star``."""
+    r"""``B`` in the large-sample limit ``psi2 -> inf`` (docs/models.md §3.5; ``V = 0`` there); at ``lambda_bar = 0``
+    the approximation error of the best predictor with ``N = psi1 d`` random features. ``zeta = mu1/mu_star``."""
     return frozen_value(mm_large_sample_b(_mm_zeta2(zeta), check_positive(psi1, "psi1"),
                                           check_nonnegative(lam_bar, "lam_bar")), None)
 
 
 def mm_wide_optimal_lambda(zeta: ArrayLike, psi2: ArrayLike, snr: ArrayLike) -> Any:
-    r"""MM's closed-form optimal ``lambda_bar`` in the wide limit (sheet 2.4, ybaek ``lambda_asymp_opt.m``);
+    r"""MM's closed-form optimal ``lambda_bar`` in the wide limit (docs/models.md §3.5, ybaek ``lambda_asymp_opt.m``);
     ``snr = F1^2/(F_star^2 + tau^2)`` (``inf`` allowed); ``0`` in the high-SNR phase where interpolation is optimal."""
     return frozen_value(_mm_wide_optimal_lambda(_mm_zeta2(zeta), check_positive(psi2, "psi2"),
                                                 check_nonnegative(snr, "snr", allow_inf=True)), None)
@@ -291,7 +291,7 @@ def mm_wide_optimal_lambda(zeta: ArrayLike, psi2: ArrayLike, snr: ArrayLike) -> 
 
 def wide_limit(problem: Problem) -> Any:
     r"""Test error of the problem's ``(phi, ridge, activation, noise, signal)`` with infinitely many features
-    (``n1 -> inf``; MM's ``psi1 -> inf``, sheet 2.4). ``n1`` is ignored."""
+    (``n1 -> inf``; MM's ``psi1 -> inf``, docs/models.md §3.5). ``n1`` is ignored."""
     z, _, psi2, lb = _mm_params(problem)
     B, V = mm_wide_bv(z * z, psi2, lb)
     s, n, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "noise", "nonlinear_signal"))
@@ -299,8 +299,8 @@ def wide_limit(problem: Problem) -> Any:
 
 
 def large_sample_limit(problem: Problem) -> Any:
-    r"""Test error with infinitely many samples (``m -> inf``; MM's ``psi2 -> inf``, sheet 2.4): the variance vanishes
-    and the error is ``signal * B_lsamp + F_star^2``. ``m`` is ignored."""
+    r"""Test error with infinitely many samples (``m -> inf``; MM's ``psi2 -> inf``, docs/models.md §3.5): the variance
+    vanishes and the error is ``signal * B_lsamp + F_star^2``. ``m`` is ignored."""
     z, psi1, _, lb = _mm_params(problem)
     s, f = (np.asarray(getattr(problem, k), dtype=float) for k in ("signal", "nonlinear_signal"))
     return frozen_value(s * mm_large_sample_b(z * z, psi1, lb) + f, None)
@@ -345,7 +345,7 @@ def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[f
     r"""The ridge minimising the test error for the problem's ratios, activation, noise and signal (its ``ridge`` is
     ignored), vectorized.
 
-    Search: the test error (MM's formula, sheet 2.2) at ``ridge = 0`` (closed form) and on a log grid of
+    Search: the test error (MM's formula, docs/models.md §3.3) at ``ridge = 0`` (closed form) and on a log grid of
     ``points`` values of ``lambda_bar`` in ``lam_bar_range``, all points at once; then a vectorized golden-section
     polish in ``log lambda_bar`` between the neighbours of the best grid value, to relative width ``tol``. If the
     ridgeless value is the smallest the optimum is ``0`` (interpolation; MM's high-SNR phase); if the largest grid

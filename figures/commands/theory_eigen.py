@@ -1,6 +1,6 @@
 """``rmt theory eigen`` and ``rmt simulate eigen``: the eigenframework for power-law spectra.
 
-``lambda_i = i^-alpha``, ``v_i^2 = i^-beta`` (theory.eigen; ../shared/reference/eigenframework.md). Without
+``lambda_i = i^-alpha``, ``v_i^2 = i^-beta`` (theory.eigen; docs/models.md §6). Without
 ``--modes`` the theory uses an effectively infinite spectrum (10^4 x the largest size, logarithmically binned, with
 the first-order tail); with ``--modes M`` it is truncated at ``M`` exactly (what ``rmt simulate eigen`` simulates).
 The ridge is the sum convention ``K + ridge I`` (per-sample ``ridge / n``); ``test_error`` is the excess error

@@ -1,7 +1,7 @@
 """``rmt theory shift``: exact test error, bias and variance of random-feature regression under covariate shift.
 
-Theory of :mod:`theory.covariate_shift` (Tripuraneni, Adlam & Pennington, arXiv:2111.08234; reference sheet
-ntk_covariate_shift.md sections 3.2-3.6). The shift is a joint spectral measure given as atoms
+Theory of :mod:`theory.covariate_shift` (Tripuraneni, Adlam & Pennington, arXiv:2111.08234;
+docs/models.md §5.2-§5.6). The shift is a joint spectral measure given as atoms
 ``--spectrum L:LS:W,L:LS:W,...`` (train eigenvalue, test eigenvalue, weight) or a named family
 (``--family two-point --strength T [--train L1,L2] [--weights W1,W2] [--scale C]``,
 ``--family power-law --alpha A --alpha-star A``, ``--family isotropic``). Every numeric flag takes a value, a list
@@ -35,7 +35,7 @@ def register(groups) -> None:
         "shift", help="random features under covariate shift (Tripuraneni, Adlam & Pennington)",
         description="Exact high-dimensional test error, bias and variance of random-feature ridge regression with "
         "training inputs N(0, Sigma) and test inputs N(0, Sigma_*), simultaneously diagonal (arXiv:2111.08234; "
-        "reference sheet ntk_covariate_shift.md 3.2-3.6). Prints test_error (on the test law, without test-label "
+        "docs/models.md §5.2, §5.6). Prints test_error (on the test law, without test-label "
         "noise), bias, variance and id_test_error (on the training law); in the ridgeless over-parameterised "
         "regime also the slope and intercept of the exact linear ID-OOD law.",
         epilog="Examples: rmt theory shift --phi 0.5 --psi 0.25 --ridge 1e-3 --activation tanh --noise 0.1 "

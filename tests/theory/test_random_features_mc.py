@@ -112,6 +112,9 @@ def test_even_activation_and_the_peak():
             ("V_P", thr.fine_grained["P"], sim.fine_grained["P"], sim.stderr["fine_grained"]["P"])], "threshold")
 
 
+@pytest.mark.slow  # fast suite: rmt validate --quick --model linear (tests/figures/test_validate_quick.py), whose
+# grid has an isotropic ridgeless and an anisotropic ridge case with beta on one eigenspace, and tests/montecarlo/
+# test_mc_linear.py (the simulation against closed forms)
 def test_linear_theory_against_simulation():
     cases = [LinearProblem(n=200, d=100, ridge=0.1, noise=0.5, signal=1.0),
              LinearProblem(n=200, d=400, ridge=0.0, noise=0.5, signal=1.0),
