@@ -146,8 +146,26 @@ def _exit_on_interrupt() -> None:
     threading.Thread(target=_wait_for_interrupt, name="rmt-interrupt", daemon=True).start()
 
 
+ON_INTERRUPT: list = []
+"""Callables run (for at most :data:`CLEANUP_S` seconds in all) after SIGINT and before the process ends, e.g. to
+close a local Dask cluster whose worker processes would otherwise report leaked resources on stderr."""
+
+CLEANUP_S = 10.0
+
+
 def _wait_for_interrupt() -> None:
     signal.sigwait({signal.SIGINT})
+
+    def cleanup() -> None:
+        for fn in reversed(ON_INTERRUPT):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 -- best effort on the way out
+                pass
+
+    worker = threading.Thread(target=cleanup, daemon=True)
+    worker.start()
+    worker.join(CLEANUP_S)
     try:  # on a terminal, first clear a progress bar's line
         os.write(2, ("\r\x1b[K" if os.isatty(2) else "").encode() + f"{PROG}: interrupted\n".encode())
     finally:

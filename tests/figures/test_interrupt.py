@@ -94,6 +94,7 @@ def test_interrupt_during_startup_is_one_line_and_130(tmp_path):
     check_interrupted(interrupt(sweep_cmd(tmp_path / "s.db"), 0.0))
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_keeps_its_points_and_resumes(tmp_path):
     db = tmp_path / "s.db"
     done = interrupt(sweep_cmd(db), 0.0, after_points=1, db=db)
