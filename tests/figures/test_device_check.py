@@ -18,6 +18,7 @@ SCRIPT = ROOT / "benchmarks" / "device_check.py"
 def load():
     spec = importlib.util.spec_from_file_location("device_check", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)
     return mod
 
