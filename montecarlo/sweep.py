@@ -205,9 +205,14 @@ class SweepStore:
             self._con = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None,
                                         check_same_thread=False)
             self._con.execute("PRAGMA synchronous=FULL")
-            with self._transaction():
-                self._con.execute(_SCHEMA)
-                self._con.execute(_CLAIMS_SCHEMA)
+            try:
+                with self._transaction():
+                    self._con.execute(_SCHEMA)
+                    self._con.execute(_CLAIMS_SCHEMA)
+            except sqlite3.OperationalError as exc:  # a read-only file can still be read (e.g. exported)
+                if "readonly" not in str(exc).replace(" ", "").lower():
+                    raise
+                self._con.execute("SELECT COUNT(*) FROM points").fetchone()
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"db {str(self.path)!r} is not a usable SQLite file: {exc}") from None
         self._lock = threading.Lock()
