@@ -165,7 +165,7 @@ def _rep_fn(cfg: _Config) -> Callable:
     return rep
 
 
-def labels_count(base: rf._Config) -> int:
+def labels_count(base: Any) -> int:
     """Label columns of one fit: the clean labels and, with noise, the ``k_eps`` noise vectors."""
     return 1 + (base.trials[2] if base.noisy else 0)
 
