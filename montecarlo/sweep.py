@@ -384,17 +384,18 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
     lease_s = float(check_positive(lease_s, "lease_s"))
     pool = _as_executor(executor) if executor is not None else None
     simulators = _simulators() if pool is None else None
-    store = SweepStore(db) if db is not None else None
-    owner = Owner.this_process()
-    beat = _Heartbeat(store, owner, lease_s) if store is not None else None
     stream = stream if stream is not None else sys.stderr
     configs = [p.config() for p in points]
     keys = [point_key(c) for c in configs]
+    store = SweepStore(db) if db is not None else None
+    owner = Owner.this_process()
+    beat = None
     done: dict[int, tuple[dict[str, Any], bool]] = {}
     futures: dict[Future, int] = {}
     attempts: dict[int, int] = {}
     nxt = 0
     try:
+        beat = _Heartbeat(store, owner, lease_s) if store is not None else None
         with tqdm(total=len(points), desc="sweep", unit="point", delay=2.0, disable=quiet or len(points) < 2,
                   file=stream) as bar:
             def finish(i: int, record: dict[str, Any], cached: bool, elapsed: float | None = None) -> None:
