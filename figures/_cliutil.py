@@ -1,4 +1,10 @@
-"""Helpers shared by the sub-command modules: sweep parsing, problem construction, JSON output."""
+"""Helpers shared by the sub-command modules: sweep parsing, problem construction, JSON and CSV output.
+
+Output formats (``--format json|csv``; ``--json`` is the same as ``--format json``): JSON lines keep the nested keys
+of each record (``"fine_grained": {"PX": ...}``); CSV has one row per record with flat dotted columns
+(``fine_grained.PX``, ``stderr.test_error``; :mod:`rmt.records`). Non-finite numbers are JSON ``null`` and an empty
+CSV cell, never a string.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,17 @@ import numpy as np
 
 from rmt.activations import KNOWN_ACTIVATIONS
 from rmt.problem import Problem
+from rmt.records import jsonable, write_csv
 
 __all__ = [
+    "FORMATS",
     "add_activation_arg",
+    "add_format_arg",
     "add_problem_args",
     "emit",
     "iter_problems",
+    "output_format",
+    "stack_problems",
     "parse_values",
     "sweep_type",
     "to_jsonable",
@@ -88,7 +99,7 @@ def add_problem_args(p: argparse.ArgumentParser, *, ratios: bool = True, sizes: 
         p.add_argument("--m", type=sweep_type("--m"), metavar="N", help="number of training samples")
     p.add_argument("--ridge", type=sweep_type("--ridge"), required=ridge_default is None,
                    default=None if ridge_default is None else parse_values(ridge_default, "--ridge"),
-                   metavar="F", help="ridge gamma >= 0 in K + gamma I (list or sweep)")
+                   metavar="F", help="ridge >= 0 in K + ridge I (list or sweep)")
     add_activation_arg(p)
     p.add_argument("--noise", type=sweep_type("--noise"), default=[0.0], metavar="F",
                    help="label-noise variance >= 0 (default 0)")
@@ -127,38 +138,66 @@ def iter_problems(args: argparse.Namespace, *, need_sizes: bool = False, **extra
                           **extra)
 
 
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats to JSON (``inf`` and ``nan`` become strings)."""
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        if math.isnan(f):
-            return "nan"
-        if math.isinf(f):
-            return "inf" if f > 0 else "-inf"
-        return f
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    return obj
+to_jsonable = jsonable
+"""Plain JSON values, non-finite floats as ``None`` (:func:`rmt.records.jsonable`)."""
+
+FORMATS = ("json", "csv")
 
 
-def emit(records: Iterable[Mapping[str, Any]], *, as_json: bool, stream=None,
+def add_format_arg(p: argparse.ArgumentParser) -> None:
+    """``--format json|csv`` (next to the command's ``--json``, which stays a synonym of ``--format json``)."""
+    p.add_argument("--format", choices=FORMATS, default=None, dest="output_format",
+                   help="json: one JSON object per point (same as --json); csv: one row per point with flat "
+                   "dotted columns (fine_grained.PX, stderr.test_error); non-finite numbers are JSON null / an "
+                   "empty cell")
+
+
+def output_format(args: argparse.Namespace) -> str | None:
+    """``"json"``, ``"csv"`` or ``None`` (human-readable) from ``--json`` and ``--format``.
+
+    Raises:
+        ValueError: ``--json`` together with ``--format csv``.
+    """
+    fmt = getattr(args, "output_format", None)
+    if getattr(args, "json", False):
+        if fmt == "csv":
+            raise ValueError("--json conflicts with --format csv (give one of them)")
+        return "json"
+    return fmt
+
+
+def emit(records: Iterable[Mapping[str, Any]], *, as_json: bool | str | None = False, stream=None,
          fmt: Callable[[Mapping[str, Any]], str] | None = None) -> None:
-    """Print one JSON object per record (JSON lines) or a human-readable block per record."""
+    """Print the records: one JSON object per record (JSON lines; ``as_json=True`` or ``"json"``), CSV with flat
+    dotted columns (``as_json="csv"``; written once every record is in, since the header is the union of the
+    columns) or a human-readable block per record (``fmt``, default: key-value lines)."""
     stream = stream or sys.stdout
+    if as_json == "csv":
+        write_csv(list(records), stream)
+        stream.flush()
+        return
     for rec in records:
         if as_json:
-            stream.write(json.dumps(to_jsonable(rec)) + "\n")
+            stream.write(json.dumps(jsonable(rec)) + "\n")
         else:
             stream.write((fmt(rec) if fmt else _default_fmt(rec)) + "\n")
         stream.flush()
+
+
+def stack_problems(problems: Sequence[Problem], trailing_axes: int = 0) -> Problem:
+    """One array-valued :class:`Problem` (shape ``(len(problems),) + (1,) * trailing_axes``) from scalar problems
+    with one activation, for a single vectorized theory call over a command line's grid; the trailing axes leave
+    room for a further swept argument (e.g. the NTK's ``lr_ratio`` of shape ``(1, L)``).
+
+    Raises:
+        ValueError: problems with different activations.
+    """
+    if len({p.activation.name for p in problems}) != 1:
+        raise ValueError("--activation takes one name")
+    fields = ("n0", "n1", "m", "ridge", "noise", "signal", "nonlinear_signal")
+    shape = (len(problems),) + (1,) * trailing_axes
+    arrays = {k: np.array([float(getattr(pr, k)) for pr in problems]).reshape(shape) for k in fields}
+    return Problem(activation=problems[0].activation, **arrays)
 
 
 def _default_fmt(rec: Mapping[str, Any], indent: str = "") -> str:

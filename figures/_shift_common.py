@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._cliutil import to_jsonable
+from rmt.records import jsonable
 from rmt.problem import Problem
 from rmt.theory.covariate_shift import JointSpectrum, two_point
 
@@ -78,41 +78,31 @@ class SimPoint:
     penalty_se: float
 
 
-def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: int, seed: int,
-                  cache: dict[str, Any] | None = None, activation: str = ACTIVATION,
-                  noise: float = NOISE) -> SimPoint:
-    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``
-    (:func:`montecarlo.covariate_shift.simulate_shift`); memoised in ``cache`` (a JSON-able dict) by parameters."""
-    from rmt.montecarlo.covariate_shift import simulate_shift
+def simulation_db(out: Path) -> Path:
+    """The sweep store of the shift figures' simulations in ``out`` (:class:`montecarlo.sweep.SweepStore`): a
+    rerun reads every point already simulated there."""
+    return out / "shift-simulations.sqlite"
 
-    key = json.dumps([shift.strength, shift.scale, phi, psi, ridge, reps, seed, activation, noise, N0_SIM])
-    if cache is not None and key in cache:
-        return SimPoint(**cache[key])
+
+def simulate_pair(shift: Shift, phi: float, psi: float, ridge: float, *, reps: int, seed: int,
+                  db: Path | None = None, activation: str = ACTIVATION, noise: float = NOISE) -> SimPoint:
+    """Simulate at ``n0 = 400`` the OOD and in-distribution errors under ``shift``
+    (:func:`montecarlo.covariate_shift.simulate_shift` through :func:`montecarlo.sweep.run_sweep`, so that with
+    ``db`` every point is stored in SQLite and a rerun skips it); the penalty and its paired standard error are
+    the simulation's ``ood_penalty``."""
+    from rmt.montecarlo.sweep import SweepPoint, run_sweep
+
     prob = Problem.from_ratios(phi, psi, ridge=ridge, activation=activation, noise=noise, n0=N0_SIM,
                                covariance=shift.spectrum.covariance())
-    r = simulate_shift(prob, trials=(2, 2, 2), reps=reps, seed=seed, taus=False)
-    diff = np.asarray(r.ood.samples["test_error"]) - np.asarray(r.iid.samples["test_error"])
-    pt = SimPoint(float(r.ood.test_error), float(r.ood.stderr["test_error"]), float(r.iid.test_error),
-                  float(r.iid.stderr["test_error"]), float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size)))
-    if cache is not None:
-        cache[key] = pt.__dict__.copy()
-    return pt
-
-
-def load_cache(out: Path) -> dict[str, Any]:
-    path = out / "shift-simulation-cache.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def save_cache(out: Path, cache: dict[str, Any]) -> None:
-    (out / "shift-simulation-cache.json").write_text(json.dumps(cache, indent=0))
+    point = SweepPoint("shift", prob, {"trials": (2, 2, 2), "reps": reps, "seed": seed, "taus": False})
+    (rec, _cached), = run_sweep([point], db=db, quiet=True)
+    err, iid = rec["stderr"], rec["in_distribution"]
+    return SimPoint(rec["test_error"], err["test_error"], iid["test_error"], iid["stderr"]["test_error"],
+                    rec["ood_penalty"], err["ood_penalty"])
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(to_jsonable(payload), indent=1))
+    path.write_text(json.dumps(jsonable(payload), indent=1))
     return path
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer,
-                                   load_cache, save_cache, setup_matplotlib, simulate_pair, write_csv)
+                                   simulation_db, setup_matplotlib, simulate_pair, write_csv)
 from rmt.theory.covariate_shift import covariate_shift_error, id_ood_line
 
 NAME = "id-ood-line"
@@ -32,7 +32,7 @@ def compute(mc: bool, quick: bool, out: Path) -> dict[str, Any]:
     over = np.geomspace(1.08, 200.0, 120)
     under = np.geomspace(0.05, 0.93, 80)
     rows, curves, sims = [], {}, []
-    cache = load_cache(out)
+    db = simulation_db(out)
     shifts = (HARMFUL, HELPFUL) if quick else SHIFTS
     for sh in shifts:
         line = id_ood_line(PHI, spectrum=sh.spectrum, activation=ACTIVATION, noise=NOISE)
@@ -58,11 +58,10 @@ def compute(mc: bool, quick: bool, out: Path) -> dict[str, Any]:
             j = SHIFTS.index(sh)
             for k, wr in enumerate(widths):
                 pt = simulate_pair(sh, PHI, PHI / wr, 0.0, reps=4 if quick else 12, seed=100 + 20 * j + k,
-                                   cache=cache)
+                                   db=db)
                 sims.append((sh.name, wr, pt))
                 rows.append(["simulation", sh.name, "ridgeless n1>m", wr, PHI / wr, 0.0, pt.iid, pt.ood, pt.iid_se,
                              pt.ood_se, S, I])
-            save_cache(out, cache)
     return {"curves": curves, "sims": sims, "rows": rows}
 
 

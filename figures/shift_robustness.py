@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer, load_cache, save_cache,
+from rmt.figures._shift_common import (ACTIVATION, HARMFUL, HELPFUL, N0_SIM, NOISE, SHIFTS, Timer, simulation_db,
                                    setup_matplotlib, simulate_pair, write_csv)
 from rmt.theory.covariate_shift import covariate_shift_error, optimal_ridge
 
@@ -33,7 +33,7 @@ def compute(mc: bool, quick: bool, out: Path) -> dict[str, Any]:
     widths = np.geomspace(0.05, 1000.0, 81 if quick else 241)
     widths = widths[np.abs(np.log(widths)) > 1e-3]
     curves, sims, rows = {}, [], []
-    cache = load_cache(out)
+    db = simulation_db(out)
     for sh in SHIFTS:
         r0 = covariate_shift_error(PHI, PHI / widths, spectrum=sh.spectrum, ridge=0.0, activation=ACTIVATION,
                                    noise=NOISE)
@@ -43,16 +43,15 @@ def compute(mc: bool, quick: bool, out: Path) -> dict[str, Any]:
         for k, w in enumerate(widths):
             for regime, r, rg in (("ridgeless", r0, 0.0), ("ID-tuned ridge", o.result, float(np.asarray(o.ridge)[k]))):
                 rows.append(["theory", sh.name, regime, w, PHI / w, rg, r.id_test_error[k], r.test_error[k],
-                             r.test_error[k] - r.id_test_error[k], ""])
+                             r.ood_penalty[k], ""])
     if mc:
         for j, sh in enumerate((HARMFUL, HELPFUL)):
             for k, w in enumerate(SIM_WIDTHS[1::2] if quick else SIM_WIDTHS):
                 pt = simulate_pair(sh, PHI, PHI / w, 0.0, reps=4 if quick else REPS, seed=300 + 20 * j + k,
-                                   cache=cache)
+                                   db=db)
                 sims.append((sh.name, w, pt))
                 rows.append(["simulation", sh.name, "ridgeless", w, PHI / w, 0.0, pt.iid, pt.ood, pt.penalty,
                              pt.penalty_se])
-        save_cache(out, cache)
     return {"curves": curves, "sims": sims, "rows": rows, "widths": widths}
 
 

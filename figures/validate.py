@@ -113,15 +113,12 @@ def models() -> list[str]:
 
 
 def _load_models() -> None:
-    """Import the per-model case modules (each calls :func:`register_model` on import)."""
-    import importlib
-    import pkgutil
+    """Register the case generators named in the model table (:func:`rmt.figures.models.validation_groups`)."""
+    from rmt.figures.models import entry_point, validation_groups
 
-    from rmt import figures
-
-    for info in pkgutil.iter_modules(figures.__path__):
-        if info.name.startswith("validate_"):
-            importlib.import_module(f"rmt.figures.{info.name}")
+    for name, path in validation_groups().items():
+        if name not in _REGISTRY:
+            register_model(name, entry_point(path))
 
 
 # float64 resolves the compared quantities (errors of order one) to about this: a smaller standard error is rounding

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from rmt.figures.validate import ValidationCase, register_model
 from rmt.problem import CovarianceSpectrum, LinearProblem, Problem
+from rmt.quantities import FINE_GRAINED_KEYS, HEADLINE
 
 __all__ = ["rf_case", "linear_case", "rf_cases", "linear_cases"]
 
-RF_KEYS = ("test_error", "train_error", "bias", "variance", "P", "X", "eps", "PX", "Peps", "Xeps", "PXeps", "tau1",
-           "tau2")
+RF_KEYS = HEADLINE + FINE_GRAINED_KEYS + ("tau1", "tau2")
 
 
 def rf_case(problem: Problem, *, reps: int, seed: int, allowance: float, trials=(3, 3, 2)) -> ValidationCase:

@@ -40,7 +40,7 @@ This module never imports :mod:`theory` (../shared/DESIGN.md): it reads a proble
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Mapping, Protocol
 
@@ -49,6 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.records import Tabular
 
 jax.config.update("jax_enable_x64", True)
 
@@ -76,7 +77,7 @@ class EigenProblemLike(Protocol):
 
 
 @dataclass(frozen=True)
-class EigenSimulation:
+class EigenSimulation(Tabular):
     """Monte Carlo estimates with standard errors under the same keys.
 
     Attributes:
@@ -99,6 +100,7 @@ class EigenSimulation:
     mode_mean_stderr: np.ndarray | None = field(default=None, repr=False)
     mode_variance: np.ndarray | None = field(default=None, repr=False)
     mode_variance_stderr: np.ndarray | None = field(default=None, repr=False)
+    coordinates: Mapping[str, Any] = field(default_factory=dict)
 
     def z_scores(self, theory: Mapping[str, float], *, allowance: float | Mapping[str, float] = 0.0
                  ) -> dict[str, float]:
@@ -117,6 +119,11 @@ class EigenSimulation:
         return {**{k: float(v) for k, v in self.values.items()}, "stderr": {k: float(v) for k, v in
                                                                               self.stderr.items()},
                 "replicates": self.replicates, "feature_draws": self.feature_draws, "seed": self.seed}
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row: the coordinates (``model`` ``eigen-krr`` or ``eigen-rf``, ``n``, ``p``, ``ridge``, ``noise``;
+        set by :func:`simulate_eigen`), then :meth:`as_dict` (:mod:`rmt.records`)."""
+        return [{**self.coordinates, **self.as_dict()}]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -385,9 +392,14 @@ def simulate_eigen(problem: EigenProblemLike, *, trials: int = 40, feature_draws
     :func:`theory.eigen.evaluate` with standard errors. Sizes are rounded to integers."""
     lam, v2 = problem.system.expanded()
     n = int(round(float(problem.n)))
+    coords = {"model": "eigen-krr" if problem.p is None else "eigen-rf", "n": float(problem.n),
+              "p": None if problem.p is None else float(problem.p), "ridge": float(problem.ridge),
+              "noise": float(problem.noise)}
     if problem.p is None:
-        return simulate_eigen_krr(lam, v2, n, problem.ridge, problem.noise, trials=trials, seed=seed,
-                            batch=batch or 8)
+        sim = simulate_eigen_krr(lam, v2, n, problem.ridge, problem.noise, trials=trials, seed=seed,
+                                 batch=batch or 8)
+        return replace(sim, coordinates={k: v for k, v in coords.items() if k != "p"})
     p = int(round(float(problem.p)))
-    return simulate_eigen_rf(lam, v2, n, p, problem.ridge, problem.noise, datasets=trials, feature_draws=feature_draws,
-                       seed=seed, batch=batch or 4)
+    sim = simulate_eigen_rf(lam, v2, n, p, problem.ridge, problem.noise, datasets=trials,
+                            feature_draws=feature_draws, seed=seed, batch=batch or 4)
+    return replace(sim, coordinates=coords)

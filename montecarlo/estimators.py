@@ -38,6 +38,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from rmt.quantities import FINE_GRAINED_KEYS, SOURCES  # re-exported; SOURCES in the order of component names
 
 __all__ = [
     "FINE_GRAINED_KEYS",
@@ -49,12 +50,6 @@ __all__ = [
     "ensemble_error_direct",
     "mean_and_stderr",
 ]
-
-SOURCES: tuple[str, ...] = ("P", "X", "eps")
-"""The random sources of the random-feature model, in the order used for component names."""
-
-FINE_GRAINED_KEYS: tuple[str, ...] = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
-"""The seven fine-grained variance terms of ../shared/DESIGN.md."""
 
 
 def _subsets(d: int) -> list[tuple[int, ...]]:

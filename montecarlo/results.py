@@ -8,12 +8,30 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from rmt.quantities import HEADLINE
+from rmt.records import Tabular, coordinates
 from rmt.montecarlo.estimators import (component_keys, component_members, crossed_anova, ensemble_error,
                                    mean_and_stderr)
 
-__all__ = ["ShiftResult", "SimulationResult", "decompose", "make_result"]
+__all__ = ["ShiftResult", "SimulationResult", "decompose", "make_result", "model_coordinates", "shift_record"]
 
-_HEADLINE = ("test_error", "train_error", "bias", "variance")
+_HEADLINE = HEADLINE
+#: names of the simulators' ``config["model"]`` in the model table (:mod:`rmt.figures.models`)
+_TABLE_NAMES = {"rf-shift": "shift"}
+
+
+def model_coordinates(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The coordinate columns of a simulation (:func:`rmt.records.coordinates`) from its ``config`` (``model``,
+    ``problem`` and options; also the stored ``config`` of a sweep point): the model-table name, the problem's
+    sizes, ratios, ridge, noise and signal, and the NTK's ``lr_ratio``. Empty without a problem."""
+    problem = config.get("problem")
+    if not isinstance(problem, Mapping):
+        return {}
+    model = str(config.get("model", ""))
+    out = coordinates(problem, _TABLE_NAMES.get(model, model))
+    if "lr_ratio" in config:
+        out["lr_ratio"] = float(config["lr_ratio"])
+    return out
 
 
 def decompose(residuals: Any, factors: Sequence[str], inert: Iterable[str] = ()) -> dict[str, Any]:
@@ -40,7 +58,7 @@ def decompose(residuals: Any, factors: Sequence[str], inert: Iterable[str] = ())
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(Tabular):
     """Monte Carlo estimates with standard errors over independent repetitions.
 
     Every figure is the mean over ``reps`` repetitions of an unbiased per-repetition estimate (the crossed design
@@ -83,9 +101,11 @@ class SimulationResult:
     elapsed_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON record of ../shared/DESIGN.md: ``test_error``, ``train_error``, ``bias``, ``variance``,
-        ``fine_grained``, the extras, and ``stderr`` with the same keys (``fine_grained`` nested), plus ``config``."""
-        out: dict[str, Any] = {k: getattr(self, k) for k in _HEADLINE}
+        """The JSON record: the coordinates (:func:`model_coordinates`), ``test_error``, ``train_error``, ``bias``,
+        ``variance``, ``fine_grained``, the extras, and ``stderr`` with the same keys (``fine_grained`` nested),
+        plus ``config``."""
+        out: dict[str, Any] = model_coordinates(self.config)
+        out.update({k: getattr(self, k) for k in _HEADLINE})
         out["fine_grained"] = dict(self.fine_grained)
         out.update(self.extras)
         out["stderr"] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.stderr.items()}
@@ -95,6 +115,12 @@ class SimulationResult:
         out["n_test"] = self.n_test
         out["config"] = dict(self.config)
         return out
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """``[as_dict()]`` without the ``config`` (its coordinates are columns): one row for :meth:`records`."""
+        rec = self.as_dict()
+        rec.pop("config")
+        return [rec]
 
     def ensemble(self, k: float, over: str | Sequence[str] = "P") -> tuple[float, float]:
         """Error of an average of ``k`` models redrawing the sources ``over`` and sharing the others, with its
@@ -122,22 +148,55 @@ class SimulationResult:
 
 
 @dataclass(frozen=True)
-class ShiftResult:
+class ShiftResult(Tabular):
     """Random features under covariate shift: the same fitted models scored on test inputs from ``Sigma_*``
     (:attr:`ood`) and from the training law ``Sigma`` (:attr:`iid`), on common random numbers."""
 
     ood: SimulationResult
     iid: SimulationResult
 
+    @property
+    def ood_penalty(self) -> tuple[float, float]:
+        """``test_error - id_test_error`` and its standard error, from the per-repetition differences (both errors
+        come from the same fitted models, so the pair is correlated and this error is smaller than either's)."""
+        diff = np.asarray(self.ood.samples["test_error"]) - np.asarray(self.iid.samples["test_error"])
+        return mean_and_stderr(diff)
+
     def as_dict(self) -> dict[str, Any]:
-        """The OOD record at the top level (its keys as in :meth:`SimulationResult.as_dict`) plus
-        ``in_distribution`` (``test_error``, ``bias``, ``variance``, ``fine_grained`` and their ``stderr``)."""
+        """The OOD record at the top level (its keys as in :meth:`SimulationResult.as_dict`), ``ood_penalty``
+        (with its paired standard error under ``stderr``) plus ``in_distribution`` (``test_error``, ``bias``,
+        ``variance``, ``fine_grained`` and their ``stderr``)."""
         out = self.ood.as_dict()
         iid = self.iid.as_dict()
+        out["ood_penalty"], out["stderr"]["ood_penalty"] = self.ood_penalty
         out["in_distribution"] = {k: iid[k] for k in ("test_error", "bias", "variance", "fine_grained")}
         out["in_distribution"]["stderr"] = {k: iid["stderr"][k]
                                             for k in ("test_error", "bias", "variance", "fine_grained")}
         return out
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row in the vocabulary of the theory (:func:`shift_record`): ``test_error`` ... on the test law,
+        ``id_test_error``, ``id_bias``, ``id_variance``, ``id_fine_grained`` on the training law, ``ood_penalty``,
+        and ``stderr`` with the same keys."""
+        rec = shift_record(self.as_dict())
+        rec.pop("config")
+        return [rec]
+
+
+def shift_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A :meth:`ShiftResult.as_dict` record (also as stored by a sweep) with the in-distribution numbers moved to
+    the top level under the theory's names: ``id_test_error``, ``id_bias``, ``id_variance``, ``id_fine_grained``
+    and their standard errors under ``stderr``."""
+    out = dict(record)
+    iid = out.pop("in_distribution")
+    stderr = dict(out["stderr"])
+    for k in ("test_error", "bias", "variance"):
+        out[f"id_{k}"] = iid[k]
+        stderr[f"id_{k}"] = iid["stderr"][k]
+    out["id_fine_grained"] = iid["fine_grained"]
+    stderr["id_fine_grained"] = iid["stderr"]["fine_grained"]
+    out["stderr"] = stderr
+    return out
 
 
 def make_result(model: str, samples: Mapping[str, np.ndarray], *, sources: tuple[str, ...],

@@ -9,7 +9,10 @@ point in progress, because SQLite's journal makes every committed point durable 
 Stored per point: the key, model, configuration (JSON), seed, package version, the full result record (the JSON of
 :meth:`montecarlo.results.SimulationResult.as_dict`, with its standard errors), the standard errors on their own,
 the wall-clock time and the finishing time. :func:`export` writes them as CSV (flattened columns such as
-``fine_grained.PX`` and ``stderr.fine_grained.PX``) or JSON.
+``fine_grained.PX`` and ``stderr.fine_grained.PX``, with the coordinate columns ``model``, ``activation``, ``n0``,
+``n1``, ``m``, ``phi``, ``psi``, ``ridge``, ``noise``, ``signal``, ... of :mod:`rmt.records`) or JSON. Non-finite
+numbers are stored and exported as JSON ``null`` (an empty CSV cell); databases written before this rule, which
+stored them as the strings ``"inf"``/``"nan"``, are exported the same way.
 
 Several processes, one store. A process claims a point (a row of the ``claims`` table with its host, process id
 and a heartbeat refreshed by a background thread) before computing it; the others skip it and wait for it at the
@@ -26,11 +29,9 @@ repetitions of a single point; ``quiet=True`` silences it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import inspect
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -48,10 +49,11 @@ from tqdm import tqdm
 import rmt
 from rmt._validation import check_positive, check_positive_int
 from rmt.problem import LinearProblem, Problem
+from rmt.records import flatten, jsonable, write_csv
 from rmt.solvers import SolverError
 
-__all__ = ["LEASE_S", "MODELS", "Owner", "SweepPoint", "SweepStore", "compute_point", "export", "point_key",
-           "run_sweep"]
+__all__ = ["LEASE_S", "MODELS", "Owner", "SweepPoint", "SweepStore", "compute_point", "export", "export_rows", "jsonable",
+           "point_key", "run_sweep"]
 
 
 def _simulators() -> dict[str, Callable[..., Any]]:
@@ -84,19 +86,6 @@ class SweepPoint:
     def config(self) -> dict[str, Any]:
         opts = {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(self.options.items())}
         return {"model": self.model, "problem": self.problem.as_dict(), "options": opts}
-
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON values: tuples to lists, numpy scalars to Python, non-finite floats to ``"inf"``/``"nan"``."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
 
 
 def point_key(config: Mapping[str, Any], version: str = rmt.__version__) -> str:
@@ -377,7 +366,8 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
 
     Yields:
         The JSON record of each point (``SimulationResult.as_dict()`` or ``ShiftResult.as_dict()``, non-finite
-        floats as strings) and whether it came from the database or another process.
+        floats as ``None``: :func:`rmt.records.jsonable`) and whether it came from the database or another
+        process.
     """
     points = list(points)
     retries = check_positive_int(retries, "retries", minimum=0)
@@ -412,7 +402,7 @@ def run_sweep(points: Sequence[SweepPoint], *, db: str | Path | None = None, qui
                     if state == "busy":
                         waiting.append(i)
                     elif state == "done":
-                        finish(i, store.get(keys[i]), True)  # type: ignore[union-attr, arg-type]
+                        finish(i, _legacy(store.get(keys[i])), True)  # type: ignore[union-attr, arg-type]
                     elif pool is not None:
                         futures[pool.submit(compute_point, points[i])] = i
                     else:
@@ -467,22 +457,51 @@ def _simulate_one(simulate: Callable[..., Any], point: SweepPoint, quiet: bool, 
         return simulate(point.problem, progress=progress, **point.options)
 
 
-def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in obj.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, name + "."))
-        elif isinstance(v, list):
-            out[name] = json.dumps(v)
-        else:
-            out[name] = v
+def _legacy(obj: Any) -> Any:
+    """Stored records from before non-finite numbers became ``null``: the strings ``"inf"``, ``"-inf"``, ``"nan"``
+    to ``None``."""
+    if isinstance(obj, dict):
+        return {k: _legacy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_legacy(v) for v in obj]
+    return None if obj in ("inf", "-inf", "nan") else obj
+
+
+def export_rows(db: str | Path, models: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every stored point of ``db`` as one flat row: ``key``, ``model``, ``seed``, ``version``, ``elapsed_s``,
+    ``finished_at``, the coordinate columns (from the stored configuration), the configuration as ``config.*``
+    columns, then the result's quantities (``test_error``, ``fine_grained.PX``, ``stderr.test_error``, ...).
+
+    Raises:
+        ValueError: a missing database file.
+
+    ``models``: keep only the points of these sweep models (default: all).
+    """
+    from rmt.montecarlo.results import model_coordinates, shift_record
+
+    if not Path(db).is_file():
+        raise ValueError(f"db {str(db)!r} does not exist")
+    with SweepStore(db) as store:
+        rows = store.rows()
+    out = []
+    for r in rows:
+        if models is not None and r["model"] not in models:
+            continue
+        result = _legacy({k: v for k, v in r["result"].items() if k != "config"})
+        if "in_distribution" in result:
+            result = shift_record(result)
+        out.append(flatten({k: v for k, v in r.items() if k not in ("config", "result")})
+                   | model_coordinates({**r["config"].get("options", {}), **r["config"]})
+                   | flatten(r["config"], "config.")
+                   | flatten(result))
     return out
 
 
-def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") -> str:
-    """Write every stored point of ``db`` as CSV (one flattened row per point) or JSON (a list of rows); return
-    the text, and also write it to ``path`` when given.
+def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv",
+           models: Sequence[str] | None = None) -> str:
+    """Write every stored point of ``db`` (of the sweep ``models`` only, when given) as CSV (one flattened row per
+    point, :func:`export_rows`) or JSON (a list of the stored rows); return the text, and also write it to ``path``
+    when given.
 
     Raises:
         ValueError: unknown format or a missing database file.
@@ -491,24 +510,12 @@ def export(db: str | Path, path: str | Path | None = None, *, fmt: str = "csv") 
         raise ValueError(f"fmt must be 'csv' or 'json', got {fmt!r}")
     if not Path(db).is_file():
         raise ValueError(f"db {str(db)!r} does not exist")
-    with SweepStore(db) as store:
-        rows = store.rows()
     if fmt == "json":
-        text = json.dumps(rows, indent=1) + "\n"
+        with SweepStore(db) as store:
+            rows = [r for r in store.rows() if models is None or r["model"] in models]
+        text = json.dumps(_legacy(rows), indent=1) + "\n"
     else:
-        flat = [_flatten({k: v for k, v in r.items() if k not in ("config", "result")})
-                | _flatten(r["config"], "config.")
-                | _flatten({k: v for k, v in r["result"].items() if k != "config"}) for r in rows]
-        columns: list[str] = []
-        for row in flat:
-            columns.extend(c for c in row if c not in columns)
-        import io
-
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(flat)
-        text = buf.getvalue()
+        text = write_csv(export_rows(db, models))
     if path is not None:
         Path(path).write_text(text)
     return text

@@ -18,7 +18,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Activation": "rmt.activations", "ActivationConstants": "rmt.activations", "KNOWN_ACTIVATIONS": "rmt.activations",
     "constants": "rmt.activations", "get_activation": "rmt.activations",
-    "CovarianceSpectrum": "rmt.problem", "LinearProblem": "rmt.problem", "Problem": "rmt.problem",
+    "CovarianceSpectrum": "rmt.problem", "JointSpectrum": "rmt.problem", "LinearProblem": "rmt.problem",
+    "Problem": "rmt.problem",
     "Solution": "rmt.solvers", "SolverError": "rmt.solvers", "Status": "rmt.solvers",
 }
 
@@ -43,6 +44,7 @@ __all__ = [
     "Activation",
     "ActivationConstants",
     "CovarianceSpectrum",
+    "JointSpectrum",
     "KNOWN_ACTIVATIONS",
     "LinearProblem",
     "Problem",

@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive
 from rmt.activations import Activation, ActivationLike, get_activation
 
-__all__ = ["ArrayLike", "CovarianceSpectrum", "LinearProblem", "Problem"]
+__all__ = ["ArrayLike", "CovarianceSpectrum", "JointSpectrum", "LinearProblem", "Problem", "SpectrumLike",
+           "as_joint_spectrum"]
 
 ArrayLike = Any  # float or numpy array
 
@@ -104,6 +105,159 @@ class CovarianceSpectrum:
 
 
 @dataclass(frozen=True, eq=False)
+class JointSpectrum:
+    r"""A joint spectral measure of ``(Sigma, Sigma_*)``: atoms ``(train[k], test[k])`` with ``weights[k]``, the
+    problem description of the covariate-shift theory (:mod:`rmt.theory.covariate_shift`).
+
+    A fraction ``weights[k]`` of the ``n0`` shared eigen-directions has train eigenvalue ``train[k] > 0`` and test
+    eigenvalue ``test[k] >= 0`` (Tripuraneni, Adlam & Pennington, arXiv:2111.08234). Unlike
+    :class:`CovarianceSpectrum`, the arrays may carry leading *batch* axes (shape ``batch + (K,)``): a
+    family of spectra, e.g. one per shift strength, that broadcasts against the other parameters of
+    :func:`rmt.theory.covariate_shift.covariate_shift_error`. Weights are normalised to sum to one along the last axis.
+
+    Args:
+        train: train eigenvalues, shape ``batch + (K,)`` (or ``(K,)``), all ``> 0``.
+        test: test eigenvalues, same shape, all ``>= 0``; ``None`` means no shift.
+        weights: positive weights, same shape or ``(K,)``; ``None`` means equal weights.
+        label: a short description (used in figures and the CLI output).
+
+    Raises:
+        ValueError: a non-positive train eigenvalue or weight, a negative test eigenvalue, NaN, mismatched shapes, or
+            a test law with zero trace.
+
+    Example:
+        >>> sp = JointSpectrum([1.6, 0.4], [0.4, 1.6])
+        >>> sp.train_trace, sp.test_trace
+        (1.0, 1.0)
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    weights: np.ndarray
+    label: str = ""
+
+    def __init__(self, train: ArrayLike, test: ArrayLike | None = None, weights: ArrayLike | None = None, *,
+                 label: str = ""):
+        tr = check_positive(np.atleast_1d(np.asarray(train, dtype=float)), "train eigenvalues")
+        te = tr.copy() if test is None else check_nonnegative(np.atleast_1d(np.asarray(test, dtype=float)),
+                                                              "test eigenvalues")
+        w = np.ones(tr.shape[-1]) if weights is None else check_positive(
+            np.atleast_1d(np.asarray(weights, dtype=float)), "weights")
+        try:
+            shape = np.broadcast_shapes(tr.shape, te.shape, w.shape)
+        except ValueError:
+            raise ValueError(f"train eigenvalues {tr.shape}, test eigenvalues {te.shape} and weights {w.shape} "
+                             "must have broadcastable shapes (batch..., K)") from None
+        tr, te, w = (np.broadcast_to(a, shape) for a in (tr, te, w))
+        w = w / w.sum(axis=-1, keepdims=True)
+        if np.any(np.einsum("...k,...k->...", w, te) <= 0):
+            raise ValueError("test eigenvalues must not all be zero (the test law needs tr Sigma_* > 0)")
+        object.__setattr__(self, "train", _freeze(tr))
+        object.__setattr__(self, "test", _freeze(te))
+        object.__setattr__(self, "weights", _freeze(w))
+        object.__setattr__(self, "label", str(label))
+
+    # --- construction ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_covariance(cls, spectrum: CovarianceSpectrum, *, label: str = "") -> "JointSpectrum":
+        """From the shared :class:`CovarianceSpectrum` (one spectrum, no batch axes)."""
+        return cls(spectrum.train, spectrum.test, spectrum.weights, label=label)
+
+    @classmethod
+    def isotropic(cls) -> "JointSpectrum":
+        """``Sigma = Sigma_* = I`` (no shift): the in-distribution model of Adlam & Pennington."""
+        return cls([1.0], label="isotropic")
+
+    @classmethod
+    def stack(cls, spectra: Sequence["JointSpectrum"], *, label: str = "") -> "JointSpectrum":
+        """Stack scalar spectra with the same number of atoms into a batch of shape ``(len(spectra),)``."""
+        spectra = [as_joint_spectrum(s) for s in spectra]
+        if not spectra:
+            raise ValueError("spectra must not be empty")
+        if any(s.batch_shape != () for s in spectra) or len({s.n_atoms for s in spectra}) != 1:
+            raise ValueError("stack needs unbatched spectra with the same number of atoms")
+        return cls(np.stack([s.train for s in spectra]), np.stack([s.test for s in spectra]),
+                   np.stack([s.weights for s in spectra]), label=label)
+
+    # --- properties ------------------------------------------------------------------------------------------
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.train.shape[:-1]
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.train.shape[-1])
+
+    @property
+    def train_trace(self) -> Any:
+        """``s = tr Sigma / n0`` (float, or an array of the batch shape)."""
+        return _freeze(np.einsum("...k,...k->...", self.weights, self.train))
+
+    @property
+    def test_trace(self) -> Any:
+        """``s_* = tr Sigma_* / n0`` (float, or an array of the batch shape)."""
+        return _freeze(np.einsum("...k,...k->...", self.weights, self.test))
+
+    @property
+    def is_shifted(self) -> bool:
+        return not np.array_equal(self.train, self.test)
+
+    def in_distribution(self) -> "JointSpectrum":
+        """The same training law with ``Sigma_* = Sigma``."""
+        return JointSpectrum(self.train, None, self.weights, label=(self.label + " (ID)").strip())
+
+    def __getitem__(self, index: Any) -> "JointSpectrum":
+        """Index the batch axes (``spectrum[3]`` is the fourth spectrum of a family)."""
+        if not self.batch_shape:
+            raise IndexError("an unbatched JointSpectrum cannot be indexed")
+        idx = index if isinstance(index, tuple) else (index,)
+        return JointSpectrum(self.train[idx], self.test[idx], self.weights[idx], label=self.label)
+
+    def covariance(self) -> CovarianceSpectrum:
+        """The :class:`CovarianceSpectrum` (for :class:`rmt.problem.Problem` and ``montecarlo``).
+
+        Raises:
+            ValueError: the spectrum has batch axes.
+        """
+        if self.batch_shape:
+            raise ValueError(f"covariance() needs an unbatched spectrum; batch shape is {self.batch_shape}")
+        return CovarianceSpectrum(self.train, self.test, self.weights)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"train": self.train.tolist(), "test": self.test.tolist(), "weights": self.weights.tolist(),
+                "label": self.label}
+
+
+SpectrumLike = Union[JointSpectrum, CovarianceSpectrum, None, Sequence[Sequence[float]]]
+
+
+def as_joint_spectrum(spectrum: SpectrumLike) -> JointSpectrum:
+    """Coerce ``spectrum`` to a :class:`JointSpectrum`.
+
+    Accepts a :class:`JointSpectrum`, a :class:`CovarianceSpectrum`, ``None`` (isotropic, no shift) or a
+    sequence of ``(lambda, lambda_*, weight)`` triples.
+
+    Raises:
+        ValueError: anything else, or invalid atoms.
+    """
+    if isinstance(spectrum, JointSpectrum):
+        return spectrum
+    if spectrum is None:
+        return JointSpectrum.isotropic()
+    if isinstance(spectrum, CovarianceSpectrum):
+        return JointSpectrum.from_covariance(spectrum)
+    try:
+        arr = np.asarray(spectrum, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"spectrum must be a JointSpectrum, a CovarianceSpectrum, None or a sequence of "
+                         f"(lambda, lambda_star, weight) triples; got {spectrum!r}") from None
+    if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
+        raise ValueError(f"spectrum as a sequence must be (lambda, lambda_star, weight) triples; got shape "
+                         f"{arr.shape}")
+    return JointSpectrum(arr[:, 0], arr[:, 1], arr[:, 2])
+
+
+@dataclass(frozen=True, eq=False)
 class Problem:
     """Sizes, ridge, activation, noise and signal of one regression problem (or a broadcast grid of them).
 
@@ -111,7 +265,8 @@ class Problem:
         n0: input dimension (> 0).
         n1: number of random features / hidden width (> 0).
         m: number of training samples (> 0).
-        ridge: ``gamma >= 0`` multiplying the identity in ``K + gamma I_m`` (Adlam-Pennington scaling).
+        ridge: ``>= 0``, multiplying the identity in ``K + ridge I_m`` (Adlam-Pennington scaling; ``gamma`` is
+            reserved for the ratio ``d/n`` of :class:`LinearProblem`).
         activation: name, :class:`~rmt.activations.Activation` or callable.
         noise: variance of the training-label noise (``sigma_eps^2 >= 0``).
         signal: ``|beta|^2 / n0 >= 0`` (``s_beta^2``, Mei-Montanari's ``F_1^2``).

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from rmt._validation import check_nonnegative
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
+from rmt.quantities import FINE_GRAINED_KEYS  # ``P`` = both layers' initial weights
+from rmt.records import Tabular, coordinate_columns, rows_of
 
 __all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "ntk_constants"]
 
-FINE_GRAINED_KEYS: tuple[str, ...] = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
-"""The seven symmetric variance terms of ../shared/DESIGN.md (``P`` = both layers' initial weights)."""
 
 ArrayLike = Any
 
@@ -112,3 +112,36 @@ def _check_problem(problem: Problem, what: str) -> None:
         raise ValueError(f"{what}: covariance must be None (the NTK theory here is for isotropic inputs)")
     if np.any(np.asarray(problem.nonlinear_signal) != 0):
         raise ValueError(f"{what}: nonlinear_signal must be 0 (the NTK contract has a linear teacher)")
+
+
+class NTKTabular(Tabular):
+    """Flat records of the NTK results (:mod:`rmt.records`): the coordinates (``model = "ntk"``, the problem's
+    sizes and ratios less those the scaling does not use), ``scaling``, ``lr_ratio`` and the numbers of
+    ``as_dict()``, one row per point of the broadcast grid of the problem and the learning-rate ratio."""
+
+    scaling: ClassVar[str] = ""
+    unused: ClassVar[tuple[str, ...]] = ()  # coordinates the scaling ignores (e.g. psi at infinite width)
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        problem: Problem | None = getattr(self, "problem", None)
+        if problem is None:
+            raise ValueError("records need the problem: build the result with the theory function")
+        lr = np.asarray(getattr(self, "lr_ratio", 1.0), dtype=float)
+        data = self.as_dict()  # type: ignore[attr-defined]
+        shape = np.broadcast_shapes(problem.shape, lr.shape, np.shape(data["test_error"]))
+
+        def pick(v: Any, idx: tuple[int, ...]) -> Any:
+            if isinstance(v, dict):
+                return {k: pick(x, idx) for k, x in v.items()}
+            if isinstance(v, np.ndarray) and v.ndim:
+                return float(np.broadcast_to(v, shape)[idx])
+            return v
+
+        coords = rows_of({k: v for k, v in coordinate_columns(problem, "ntk", shape).items() if k not in self.unused})
+        lrs = np.broadcast_to(lr, shape).ravel().tolist()
+        out = []
+        for rec, lr_i, idx in zip(coords, lrs, np.ndindex(*shape)):
+            rec.update(scaling=self.scaling, lr_ratio=lr_i)
+            rec.update(pick(data, idx))
+            out.append(rec)
+        return out

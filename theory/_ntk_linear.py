@@ -44,7 +44,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -55,7 +55,7 @@ from rmt._validation import check_positive, check_positive_int
 from rmt.activations import get_activation
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status
-from rmt.theory._ntk_common import NTKConstants, _check_problem, _out, ntk_constants
+from rmt.theory._ntk_common import NTKConstants, NTKTabular, _check_problem, _out, ntk_constants
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
@@ -306,7 +306,7 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
 # ------------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class LinearScalingResult:
+class LinearScalingResult(NTKTabular):
     """The linear-scaling limit of NTK regression (``n1`` fixed, ``n0, m -> infinity``, ``p = n1 n0 ~ m``).
 
     Attributes:
@@ -340,6 +340,10 @@ class LinearScalingResult:
     spectral_radius: Any
     quadrature: Mapping[str, Any]
     constants: NTKConstants
+    problem: Problem | None = field(default=None, repr=False, compare=False)
+    lr_ratio: Any = field(default=1.0, repr=False, compare=False)
+    scaling = "linear"
+    unused = ("n0", "m", "psi")
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("test_error", "bias", "variance", "noise_variance", "alpha",
@@ -437,4 +441,4 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
                                alpha=rs(alpha), conditional_sd=rs(sd), quadrature_stderr=rs(q_err), n1=n1,
                                p_over_m=rs(n1 * phi), spectral_radius=rs(np.max(rho, axis=1)), quadrature=quad,
-                               constants=c)
+                               constants=c, problem=problem, lr_ratio=lr_ratio)

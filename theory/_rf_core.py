@@ -1,20 +1,20 @@
 r"""Vectorized float64 core of :mod:`theory.random_features` (see that module for the conventions).
 
-Solution route for ``ridge = gamma > 0`` (../shared/reference/random_features.md sections 3.3-3.6, 2.2):
+Solution route for ``ridge > 0`` (../shared/reference/random_features.md sections 3.3-3.6, 2.2):
 
 1. ``gamma_tilde`` (ensemble effective ridge, 3.6 (i)) and ``kappa'`` (bagging effective ridge, 3.6 (ii)) each solve
    ``f(g) = g - c g h(g) - g_0 = 0`` with ``h(g) = int (zeta s + a) / (zeta s + a + g) dMP_r(s)`` (``a = eta - zeta``):
-   ``c = psi/phi``, ``r = 1/phi``, ``g_0 = gamma`` for ``gamma_tilde`` and ``c = phi/psi``, ``r = 1/psi``,
-   ``g_0 = gamma phi/psi`` for ``kappa'``. Since ``g h(g) = int g u/(u + g)`` is increasing and concave in ``g``,
+   ``c = psi/phi``, ``r = 1/phi``, ``g_0 = ridge`` for ``gamma_tilde`` and ``c = phi/psi``, ``r = 1/psi``,
+   ``g_0 = ridge phi/psi`` for ``kappa'``. Since ``g h(g) = int g u/(u + g)`` is increasing and concave in ``g``,
    ``f`` is convex with ``f(g_0) = -c g_0 h(g_0) <= 0`` and ``f(g_0 + c eta) >= 0`` (``g h(g) <= int u = eta``):
    **the root in [g_0, inf) is unique** (the sheet calls the equation monotone; it is convex, which suffices) and
    Newton's method from ``g_0 + c eta`` converges to it monotonically.
-2. ``tau1 = gamma_tilde R / gamma`` with ``R = int dMP_{1/phi}(s) / (zeta s + a + gamma_tilde)``: the sheet's identity
-   ``gamma tau1 = (gamma_tilde/zeta) G_{1/phi}((a + gamma_tilde)/zeta)`` (3.6 (i)). ``tau2 = phi tau1 / (phi + zeta R)``
-   is the sheet's ``phi^2 tau1 / (phi^2 + (phi - psi) zeta tau1 + gamma psi zeta tau1^2)`` rewritten with the same
-   identity (no cancellation when ``n1 < m`` and ``gamma -> 0``). The pair is then checked in (S67) and (S68): its
+2. ``tau1 = gamma_tilde R / ridge`` with ``R = int dMP_{1/phi}(s) / (zeta s + a + gamma_tilde)``: the sheet's identity
+   ``ridge tau1 = (gamma_tilde/zeta) G_{1/phi}((a + gamma_tilde)/zeta)`` (3.6 (i)). ``tau2 = phi tau1 / (phi + zeta R)``
+   is the sheet's ``phi^2 tau1 / (phi^2 + (phi - psi) zeta tau1 + ridge psi zeta tau1^2)`` rewritten with the same
+   identity (no cancellation when ``n1 < m`` and ``ridge -> 0``). The pair is then checked in (S67) and (S68): its
    residuals are part of the diagnostics, and ``method="quartic"`` instead takes ``tau1`` as the sheet's physical
-   root of the quartic (the unique real root in ``(0, 1/gamma]`` with ``tau2 > 0``, all four roots computed, so an
+   root of the quartic (the unique real root in ``(0, 1/ridge]`` with ``tau2 > 0``, all four roots computed, so an
    ambiguous branch is reported) and records the distance between the two routes.
 3. ``chi`` (MM, 2.2) by the unique-root rule of :mod:`theory._rf_mm`, independently of 1-2.
 4. The overlap ``c`` three ways (3.6): ``1 - t G_phi(t)`` from ``gamma_tilde``, ``(1 - t_W G_W)/psi`` from ``kappa'``
@@ -23,10 +23,10 @@ Solution route for ``ridge = gamma > 0`` (../shared/reference/random_features.md
 5. Bias and the variance terms (3.6 (iii)) from ``gamma_tilde`` (``c``, ``V_X``, ``V_Xeps``), ``kappa'`` (``V_P``) and
    ``chi`` (``B_MM``, ``V_MM``, hence ``V_PX`` and ``V_PXeps``), with the MP integrals in the cancellation-free forms
    of :mod:`theory._rf_numerics`.
-6. Training error (3.4): ``-gamma^2 (s_beta^2 tau2' + (noise + F_star^2) tau1')`` with the derivatives from implicit
+6. Training error (3.4): ``-ridge^2 (s_beta^2 tau2' + (noise + F_star^2) tau1')`` with the derivatives from implicit
    differentiation of (S67)/(S68).
 
-Ridgeless ``gamma = 0`` (2.3, 3.4, 3.7) is evaluated in closed form, not by a small ridge.
+Ridgeless ``ridge = 0`` (2.3, 3.4, 3.7) is evaluated in closed form, not by a small ridge.
 """
 
 from __future__ import annotations
@@ -41,13 +41,14 @@ import numpy as np
 from rmt._validation import check_positive_int
 from rmt.activations import constants
 from rmt.problem import Problem
+from rmt.quantities import FINE_GRAINED_KEYS
+from rmt.records import Tabular, coordinate_columns, rows_of
 from rmt.solvers import SolverError, Status, polyroots, select_real_in_interval
 from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
 from rmt.theory._rf_numerics import monotone_newton, mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
 
 __all__ = ["FINE_GRAINED_KEYS", "AveragedResult", "RFDiagnostics", "RFResult", "rf_constants", "rf_theory"]
 
-FINE_GRAINED_KEYS: tuple[str, ...] = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
 
 #: residual above which a point is reported as failed (every equation is solved to ~1e-15)
 RESIDUAL_TOL = 1e-8
@@ -56,7 +57,7 @@ OVERLAP_TOL = 1e-7
 
 BRANCH_RULES = (
     "gamma_tilde, kappa': unique root of a convex equation on [g0, inf) (monotone Newton); "
-    "tau1 = gamma_tilde R / gamma, checked in (S67)/(S68) and in (0, 1/gamma] with tau2 > 0; "
+    "tau1 = gamma_tilde R / ridge, checked in (S67)/(S68) and in (0, 1/ridge] with tau2 > 0; "
     "chi: unique root with a1, a2 > 0 on (chi0, 0) (monotone Newton); "
     "ridgeless: closed forms (negative chi0, positive effective-ridge roots)")
 
@@ -168,7 +169,7 @@ class AveragedResult:
 
 
 @dataclass(frozen=True, eq=False)
-class RFResult:
+class RFResult(Tabular):
     r"""Exact asymptotics of random-feature ridge regression at one problem or a grid of problems.
 
     All quantity fields have the problem's broadcast shape (floats for a scalar problem; mpmath numbers from
@@ -177,8 +178,8 @@ class RFResult:
     Attributes:
         problem: the input :class:`rmt.Problem`.
         eta, zeta: activation constants (centred; ``eta - zeta = mu_star^2``).
-        tau1, tau2: ``lim (1/m) tr (K + gamma)^-1`` and ``lim (1/m) tr [X^T X/n0 (K + gamma)^-1]`` (AP (S67)/(S68);
-            ``inf`` at ``gamma = 0`` when ``n1 <= m``).
+        tau1, tau2: ``lim (1/m) tr (K + ridge)^-1`` and ``lim (1/m) tr [X^T X/n0 (K + ridge)^-1]`` (AP (S67)/(S68);
+            ``inf`` at ``ridge = 0`` when ``n1 <= m``).
         gamma_tilde: ensemble effective ridge (sheet 3.6 (i)); ``rho = (mu_star^2 + gamma_tilde)/zeta`` is the ridge of
             the equivalent linear model (:attr:`rho`).
         kappa_prime: bagging effective ridge (3.6 (ii)).
@@ -187,7 +188,7 @@ class RFResult:
         psi4, psi5: d'Ascoli et al.'s ``Psi_4 = int s^2/(s+t)^2 dMP_phi(s) = c^2 + V_X/s_beta^2`` and
             ``Psi_5 = phi (G_phi(t) - t K_phi(t)) = V_Xeps / noise`` at ``t = phi rho`` (sheet 5.3).
         B_mm, V_mm: Mei-Montanari's ``B`` and ``V`` at ``zeta_MM^2 = zeta/(eta - zeta)``,
-            ``lambda_bar = phi gamma/(eta - zeta)``.
+            ``lambda_bar = phi ridge/(eta - zeta)``.
         test_error: excess test error (no test-label noise; includes ``F_star^2``).
         train_error: training error with the noisy training labels.
         bias, variance: ``bias + variance = test_error``.
@@ -274,32 +275,30 @@ class RFResult:
         psi2 = self.B_mm - 1 + 2 * c if self.precision else _ro(np.asarray(self.B_mm) - 1.0 + 2 * np.asarray(c))
         return {"Psi1": c, "Psi2": psi2, "Psi3": self.V_mm, "Psi4": self.psi4, "Psi5": self.psi5}
 
-    def records(self, extras: bool = True) -> list[dict[str, Any]]:
+    def nested_records(self, extras: bool = True) -> list[dict[str, Any]]:
         """One JSON-ready dict per parameter point (C order): ``test_error``, ``train_error``, ``bias``,
-        ``variance``, ``fine_grained`` (seven keys) and, with ``extras``, the ratios, ``tau1``, ``tau2``, the
-        effective ridges, ``chi``, the overlap, MM's ``B`` and ``V`` and the diagnostics."""
+        ``variance``, ``fine_grained`` (seven keys) and, with ``extras``, the coordinates
+        (:func:`rmt.records.coordinate_columns`, ``model = "rf"``), ``tau1``, ``tau2``, the effective ridges, ``chi``, the
+        overlap, MM's ``B`` and ``V`` and the diagnostics. :meth:`records` flattens them (``fine_grained.PX``)."""
         p = self.problem
         shape = p.shape
-        def at(v: Any, idx: tuple) -> float:
-            return float(np.broadcast_to(np.asarray(v, dtype=float), shape)[idx])
-        out = []
-        fields = {"phi": p.phi, "psi": p.psi, "n1_over_m": p.width_ratio, "ridge": p.ridge, "noise": p.noise,
-                  "signal": p.signal, "nonlinear_signal": p.nonlinear_signal, "lambda_mm": p.lambda_mm}
-        for idx in np.ndindex(*shape) if shape else [()]:
-            rec: dict[str, Any] = {"test_error": at(self.test_error, idx), "train_error": at(self.train_error, idx),
-                                   "bias": at(self.bias, idx), "variance": at(self.variance, idx),
-                                   "fine_grained": {k: at(self.fine_grained[k], idx) for k in FINE_GRAINED_KEYS}}
-            if extras:
-                rec.update({k: at(v, idx) for k, v in fields.items()})
-                rec["activation"] = p.activation.name
-                rec["eta"], rec["zeta"] = float(self.eta), float(self.zeta)
-                for k in ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "overlap", "B_mm", "V_mm"):
-                    rec[k] = at(getattr(self, k), idx)
-                rec["residual"] = at(self.diagnostics.residual, idx)
-                rec["status"] = Status(int(np.broadcast_to(np.asarray(self.diagnostics.status), shape)[idx])
-                                       ).name.lower()
-            out.append(rec)
-        return out
+        size = int(np.prod(shape, dtype=int))
+
+        def col(v: Any) -> list[float]:
+            return np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().tolist()
+
+        cols: dict[str, list[Any]] = coordinate_columns(p, "rf", shape) if extras else {}
+        cols.update({k: col(getattr(self, k)) for k in ("test_error", "train_error", "bias", "variance")})
+        cols["fine_grained"] = rows_of({k: col(self.fine_grained[k]) for k in FINE_GRAINED_KEYS})
+        if extras:
+            cols.update(n1_over_m=col(p.width_ratio), lambda_mm=col(p.lambda_mm), eta=[float(self.eta)] * size,
+                        zeta=[float(self.zeta)] * size)
+            for k in ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "overlap", "B_mm", "V_mm"):
+                cols[k] = col(getattr(self, k))
+            cols["residual"] = col(self.diagnostics.residual)
+            status = np.broadcast_to(np.asarray(self.diagnostics.status), shape).ravel()
+            cols["status"] = [Status(int(s)).name.lower() for s in status]
+        return rows_of(cols)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -338,10 +337,10 @@ def _ridgeless_effective_ridge(r: np.ndarray, y: np.ndarray, a: float, zeta: flo
     return positive_quadratic_root(1.0 - y, r * zeta * y * y + zeta * (1.0 - r) * y + a * y, r * a * zeta * y * y)
 
 
-def _ap_residuals(phi, psi, gamma, eta, zeta, t1, t2):
+def _ap_residuals(phi, psi, ridge, eta, zeta, t1, t2):
     """Backward errors of (S67) and (S68) at ``(tau1, tau2)``: the residual divided by the size of the rounding
-    errors of its terms (``|gamma tau1 - 1|`` counted as ``gamma tau1 + 1``, ``|tau2 - tau1|`` as ``tau1 + tau2``)."""
-    g1 = gamma * t1
+    errors of its terms (``|ridge tau1 - 1|`` counted as ``ridge tau1 + 1``, ``|tau2 - tau1|`` as ``tau1 + tau2``)."""
+    g1 = ridge * t1
     p1 = phi * zeta * t1 * t2
     p3 = psi * zeta * t1 * t2
     s67 = np.abs(p1 + phi * phi * (t2 - t1) + p3 * (g1 - 1.0)) / (p1 + phi * phi * (t1 + t2) + p3 * (g1 + 1.0))
@@ -352,15 +351,15 @@ def _ap_residuals(phi, psi, gamma, eta, zeta, t1, t2):
     return s67, s68
 
 
-def ap_tau_derivatives(phi, psi, gamma, eta, zeta, t1, t2):
+def ap_tau_derivatives(phi, psi, ridge, eta, zeta, t1, t2):
     r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (sheet 3.4). Generic arithmetic:
     works for numpy arrays and mpmath numbers."""
     d = t2 - t1
-    J11 = phi * zeta * t2 - phi * phi + psi * zeta * t2 * (2 * gamma * t1 - 1)
-    J12 = phi * (zeta * t1 + phi) + psi * zeta * t1 * (gamma * t1 - 1)
+    J11 = phi * zeta * t2 - phi * phi + psi * zeta * t2 * (2 * ridge * t1 - 1)
+    J12 = phi * (zeta * t1 + phi) + psi * zeta * t1 * (ridge * t1 - 1)
     F1g = psi * zeta * t1 * t1 * t2
-    J21 = phi * (-(zeta * d + eta * t1) + d * (eta - zeta)) - zeta * t2 * (2 * gamma * t1 - 1)
-    J22 = phi * ((zeta * d + eta * t1) + d * zeta) - zeta * t1 * (gamma * t1 - 1)
+    J21 = phi * (-(zeta * d + eta * t1) + d * (eta - zeta)) - zeta * t2 * (2 * ridge * t1 - 1)
+    J22 = phi * ((zeta * d + eta * t1) + d * zeta) - zeta * t1 * (ridge * t1 - 1)
     F2g = -zeta * t1 * t1 * t2
     det = J11 * J22 - J12 * J21
     dt1 = -(J22 * F1g - J12 * F2g) / det
@@ -368,57 +367,57 @@ def ap_tau_derivatives(phi, psi, gamma, eta, zeta, t1, t2):
     return dt1, dt2
 
 
-def _positive_ridge(phi, psi, gamma, eta, zeta, method):
-    """Everything but the noise/signal weights, at ``gamma > 0`` (flat arrays)."""
+def _positive_ridge(phi, psi, ridge, eta, zeta, method):
+    """Everything but the noise/signal weights, at ``ridge > 0`` (flat arrays)."""
     a = eta - zeta
     n = phi.size
-    gt, res_gt, conv_gt, it_gt = _effective_ridge(psi / phi, 1.0 / phi, gamma, a, zeta, eta)
-    kp, res_kp, conv_kp, it_kp = _effective_ridge(phi / psi, 1.0 / psi, gamma * phi / psi, a, zeta, eta)
+    gt, res_gt, conv_gt, it_gt = _effective_ridge(psi / phi, 1.0 / phi, ridge, a, zeta, eta)
+    kp, res_kp, conv_kp, it_kp = _effective_ridge(phi / psi, 1.0 / psi, ridge * phi / psi, a, zeta, eta)
     R1 = mp_R(zeta, a + gt, 1.0 / phi)
-    tau1 = gt * R1 / gamma
+    tau1 = gt * R1 / ridge
     residuals: dict[str, np.ndarray] = {}
     status = np.zeros(n, dtype=np.int8)
     if method == "quartic":
         from rmt.kernel_spectrum import rf_kernel_polynomial
 
-        coeffs = rf_kernel_polynomial().coefficients(phi, psi, gamma, eta, zeta)
+        coeffs = rf_kernel_polynomial().coefficients(phi, psi, ridge, eta, zeta)
         roots = polyroots(coeffs)
         rr = roots.real
         with np.errstate(all="ignore"):
             t2_roots = phi[:, None] ** 2 * rr / (phi[:, None] ** 2 + (phi - psi)[:, None] * zeta * rr
-                                                 + (gamma * psi)[:, None] * zeta * rr * rr)
-        sel = select_real_in_interval(roots, 0.0, 1.0 / gamma, extra=t2_roots > 0,
-                                      rule="unique real quartic root in (0, 1/gamma] with tau2 > 0")
+                                                 + (ridge * psi)[:, None] * zeta * rr * rr)
+        sel = select_real_in_interval(roots, 0.0, 1.0 / ridge, extra=t2_roots > 0,
+                                      rule="unique real quartic root in (0, 1/ridge] with tau2 > 0")
         status = np.where(sel.status != Status.SUCCESS, sel.status, status).astype(np.int8)
         residuals["tau1_routes"] = np.abs(sel.value - tau1) / tau1
         tau1 = np.where(np.isfinite(sel.value), sel.value, tau1)
-        tau2 = phi * phi * tau1 / (phi * phi + (phi - psi) * zeta * tau1 + gamma * psi * zeta * tau1 * tau1)
+        tau2 = phi * phi * tau1 / (phi * phi + (phi - psi) * zeta * tau1 + ridge * psi * zeta * tau1 * tau1)
     else:
         tau2 = phi * tau1 / (phi + zeta * R1)
-    s67, s68 = _ap_residuals(phi, psi, gamma, eta, zeta, tau1, tau2)
-    in_branch = (tau1 > 0) & (gamma * tau1 <= 1.0 + 1e-12) & (tau2 > 0)
+    s67, s68 = _ap_residuals(phi, psi, ridge, eta, zeta, tau1, tau2)
+    in_branch = (tau1 > 0) & (ridge * tau1 <= 1.0 + 1e-12) & (tau2 > 0)
     # Mei-Montanari chi, independently
     z2 = np.full(n, zeta / a)
     psi1, psi2 = 1.0 / psi, 1.0 / phi
-    chi, res_chi, conv_chi, it_chi = mm_chi(z2, psi1, psi2, gamma / (psi * a))
+    chi, res_chi, conv_chi, it_chi = mm_chi(z2, psi1, psi2, ridge / (psi * a))
     residuals.update({"gamma_tilde": res_gt, "kappa_prime": res_kp, "chi": res_chi, "S67": s67, "S68": s68})
     conv = conv_gt & conv_kp & conv_chi
     status = np.where((status == 0) & ~conv, Status.MAX_ITERATIONS, status)
     status = np.where((status == 0) & ~in_branch, Status.NO_PHYSICAL_ROOT, status).astype(np.int8)
     if zeta > 0:
-        dt1, dt2 = ap_tau_derivatives(phi, psi, gamma, eta, zeta, tau1, tau2)
-        train_signal, train_noise = -gamma * gamma * dt2, -gamma * gamma * dt1
+        dt1, dt2 = ap_tau_derivatives(phi, psi, ridge, eta, zeta, tau1, tau2)
+        train_signal, train_noise = -ridge * ridge * dt2, -ridge * ridge * dt1
     else:
         # zeta = 0 (even activation): (S67)/(S68) degenerate to tau2 = tau1, and K is eta times a Wishart matrix of
-        # ratio m/n1, so -gamma^2 tau1' = gamma^2 int dMP_{psi/phi}(s) / (eta s + gamma)^2
-        train_signal = train_noise = gamma * gamma * mp_S(eta, gamma, psi / phi)
+        # ratio m/n1, so -ridge^2 tau1' = ridge^2 int dMP_{psi/phi}(s) / (eta s + ridge)^2
+        train_signal = train_noise = ridge * ridge * mp_S(eta, ridge, psi / phi)
     out = dict(tau1=tau1, tau2=tau2, gamma_tilde=gt, kappa_prime=kp, chi=chi, train_signal=train_signal,
                train_noise=train_noise)
     return out, residuals, status, {"gamma_tilde": it_gt, "kappa_prime": it_kp, "chi": it_chi}
 
 
 def _ridgeless(phi, psi, eta, zeta):
-    """Closed forms at ``gamma = 0`` (sheet 2.3, 3.4, 3.7), flat arrays."""
+    """Closed forms at ``ridge = 0`` (sheet 2.3, 3.4, 3.7), flat arrays."""
     a = eta - zeta
     n = phi.size
     under = phi < psi  # n1 < m
@@ -427,7 +426,7 @@ def _ridgeless(phi, psi, eta, zeta):
     gt = np.where(under, _ridgeless_effective_ridge(1.0 / phi, y_gt, a, zeta), 0.0)
     y_kp = np.where(over, 1.0 - psi / phi, 0.5)
     kp = np.where(over, _ridgeless_effective_ridge(1.0 / psi, y_kp, a, zeta), 0.0)
-    # tau1 at gamma = 0 (n1 > m): the positive root of the quartic at gamma = 0, a quadratic
+    # tau1 at ridge = 0 (n1 > m): the positive root of the quartic at ridge = 0, a quadratic
     # zeta a (phi-psi)^2 t^2 + phi (phi-psi)(eta phi - zeta) t - phi^3 = 0 (product of roots < 0: unique)
     dphi = phi - psi
     t1 = positive_quadratic_root(zeta * a * dphi * dphi, -phi * dphi * (eta * phi - zeta), phi ** 3)
@@ -457,7 +456,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     a = eta - zeta
     shape = problem.shape
     bc = lambda v: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel()  # noqa: E731
-    phi, psi, gamma = bc(problem.phi), bc(problem.psi), bc(problem.ridge)
+    phi, psi, ridge = bc(problem.phi), bc(problem.psi), bc(problem.ridge)
     noise, signal, fstar = bc(problem.noise), bc(problem.signal), bc(problem.nonlinear_signal)
     n = phi.size
     keys = ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "train_signal", "train_noise")
@@ -466,8 +465,8 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     residuals = {k: np.zeros(n) for k in res_keys}
     status = np.zeros(n, dtype=np.int8)
     iterations: dict[str, int] = {}
-    pos = gamma > 0
-    for mask, fn in ((pos, lambda i: _positive_ridge(phi[i], psi[i], gamma[i], eta, zeta, method)),
+    pos = ridge > 0
+    for mask, fn in ((pos, lambda i: _positive_ridge(phi[i], psi[i], ridge[i], eta, zeta, method)),
                      (~pos, lambda i: _ridgeless(phi[i], psi[i], eta, zeta))):
         idx = np.flatnonzero(mask)
         if idx.size == 0:
@@ -497,7 +496,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     residuals["overlap"] = np.maximum(np.abs(c - c_w), np.abs(c - c_chi))
     # --- Mei-Montanari B and V
     E0, E1, E2 = mm_E_polynomials(chi, z2, psi1, psi2)
-    threshold = (gamma == 0) & (phi == psi)
+    threshold = (ridge == 0) & (phi == psi)
     with np.errstate(divide="ignore", invalid="ignore"):
         B_mm = np.where(threshold, np.inf, E1 / E0)
         V_mm = np.where(threshold, np.inf, E2 / E0)
@@ -541,9 +540,9 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     diag = RFDiagnostics(status=shp(status), residual=shp(residual),
                          residuals=types.MappingProxyType({k: shp(v) for k, v in residuals.items()}),
                          branch=BRANCH_RULES if method == "effective-ridge" else
-                         BRANCH_RULES.replace("tau1 = gamma_tilde R / gamma, checked in",
-                                              "tau1: the unique real quartic root in (0, 1/gamma] with tau2 > 0, "
-                                              "compared with gamma_tilde R / gamma and checked in"),
+                         BRANCH_RULES.replace("tau1 = gamma_tilde R / ridge, checked in",
+                                              "tau1: the unique real quartic root in (0, 1/ridge] with tau2 > 0, "
+                                              "compared with gamma_tilde R / ridge and checked in"),
                          iterations=types.MappingProxyType(iterations), method=method)
     result = RFResult(problem=problem, eta=eta, zeta=zeta, tau1=shp(vals["tau1"]), tau2=shp(vals["tau2"]),
                       gamma_tilde=shp(gt), kappa_prime=shp(kp), chi=shp(chi), overlap=shp(c),
@@ -557,7 +556,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
         first = int(bad[0])
         raise SolverError(f"rf_theory: {Status(int(st[first])).name.lower().replace('_', ' ')} at {bad.size} of "
                           f"{st.size} points (first at flat index {first}: phi={phi[first]:.6g}, psi={psi[first]:.6g}, "
-                          f"ridge={gamma[first]:.6g}; worst residual {float(np.nanmax(residual[bad])):.3g}; "
+                          f"ridge={ridge[first]:.6g}; worst residual {float(np.nanmax(residual[bad])):.3g}; "
                           f"branch rules: {diag.branch})", residual=float(np.nanmax(residual[bad])),
                           status=Status(int(st[first])))
     return result

@@ -38,14 +38,15 @@ in :mod:`theory._rf_core`); ``df2/m = (phi/psi)(1 - 2 k t0 - k^2 t0')``; approxi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy.special import ndtr
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.activations import ActivationLike, constants, get_activation
+from rmt.records import Tabular, broadcast_records
 from rmt.solvers import SolverError, Status, solve_monotone
 from rmt.theory._rf_numerics import mp_R
 
@@ -161,7 +162,7 @@ class FeatureMixture:
 
 
 @dataclass(frozen=True, eq=False)
-class MixtureResult:
+class MixtureResult(Tabular):
     """Asymptotics of ridge regression on heterogeneous random features (:func:`mixture_theory`).
 
     Attributes:
@@ -183,6 +184,16 @@ class MixtureResult:
     train_error: Any
     status: Any
     residual: Any
+    coordinates: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row per point: the coordinates (``model = "rf"``, ``activation`` = the mixture's label, ``phi``, ``psi``,
+        ``ridge``, ``noise``, ``signal``) and the numbers (:mod:`rmt.records`)."""
+        keys = ("test_error", "train_error", "tau1", "tau2", "rho", "kappa_prime", "approximation_error",
+                "residual")
+        return broadcast_records({k: np.asarray(v) if k not in ("model", "activation") else v
+                                  for k, v in self.coordinates.items()},
+                                 {k: np.asarray(getattr(self, k), dtype=float) for k in keys})
 
 
 def _training_side(phi, psi, gamma, m1s, mss, w, ngrid: int = 300):
@@ -340,7 +351,9 @@ def mixture_theory(phi: Any, psi: Any, ridge: Any, features: FeatureMixture, *, 
     status = np.where((status == 0) & ~(residual <= 1e-8), Status.MAX_ITERATIONS, status).astype(np.int8)
     ro = lambda v: v.reshape(shape)[()] if shape == () else v.reshape(shape)  # noqa: E731
     out = MixtureResult(tau1=ro(tau1), tau2=ro(tau2), rho=ro(rho), kappa_prime=ro(kp), approximation_error=ro(approx),
-                        test_error=ro(test), train_error=ro(train), status=ro(status), residual=ro(residual))
+                        test_error=ro(test), train_error=ro(train), status=ro(status), residual=ro(residual),
+                        coordinates={"model": "rf", "activation": features.label, "phi": ro(ph), "psi": ro(ps),
+                                     "ridge": ro(g), "noise": ro(nz), "signal": ro(sg)})
     if throw and np.any(status != 0):
         bad = np.flatnonzero(status != 0)
         raise SolverError(f"mixture_theory: {Status(int(status[bad[0]])).name.lower()} at {bad.size} points "

@@ -6,7 +6,7 @@ literally:
 
 * ``tau1`` is the sheet's physical root of the (S67)/(S68) quartic (derived symbolically by
   :func:`rmt.kernel_spectrum.rf_kernel_polynomial`): all four roots by :func:`rmt.solvers.polyroots_mp`, then the
-  unique real root in ``(0, 1/gamma]`` with ``tau2 > 0`` (``SolverError`` if none or several); ``tau2`` by the sheet's
+  unique real root in ``(0, 1/ridge]`` with ``tau2 > 0`` (``SolverError`` if none or several); ``tau2`` by the sheet's
   rational formula;
 * ``gamma_tilde`` and ``kappa'`` as roots of the sheet's effective-ridge equations (3.6 (i), (ii)) written with the
   sheet's ``G_r`` (section 7.2 form), bracketed on ``[g0, g0 + c eta]`` (the root is unique there, see
@@ -14,7 +14,7 @@ literally:
 * ``chi`` by the same bracketed solver on ``(chi0, 0)`` (the interval on which ``a_1, a_2 > 0``), after which both
   of MM's original fixed-point equations are checked at ``(a_1, a_2)``;
 * the terms by the sheet's formulas in ``G`` and ``K`` (3.6 (iii)), the training error by a central difference of
-  the quartic root in ``gamma`` (step ``gamma 10^(-precision/3)``), the ridgeless limit by the ridgeless equations
+  the quartic root in ``ridge`` (step ``ridge 10^(-precision/3)``), the ridgeless limit by the ridgeless equations
   of 3.7 (bracketed, not the closed-form quadratic roots of the float path).
 """
 
@@ -39,11 +39,11 @@ __all__ = ["rf_theory_mp"]
 _COEFF_FNS: dict[str, Callable[..., list[Any]]] = {}
 
 
-def _quartic_coeffs(phi, psi, gamma, eta, zeta) -> list[Any]:
+def _quartic_coeffs(phi, psi, ridge, eta, zeta) -> list[Any]:
     if "fn" not in _COEFF_FNS:
         res = rf_kernel_polynomial()
         _COEFF_FNS["fn"] = sp.lambdify(res.parameters, sp.Poly(res.expr, TAU1).all_coeffs(), modules="mpmath")
-    return [mpmath.mpf(c) for c in _COEFF_FNS["fn"](phi, psi, gamma, eta, zeta)]
+    return [mpmath.mpf(c) for c in _COEFF_FNS["fn"](phi, psi, ridge, eta, zeta)]
 
 
 def _G(t, r):
@@ -93,29 +93,29 @@ def _bracket_root(f: Callable[[Any], Any], lo: Any, hi: Any, what: str, *, tol: 
     raise SolverError(f"{what}: no convergence in {maxiter} iterations", status=Status.MAX_ITERATIONS)
 
 
-def _tau_from_quartic(phi, psi, gamma, eta, zeta, prec: int) -> tuple[Any, Any]:
-    """The sheet's physical quartic root (unique real root in ``(0, 1/gamma]`` with ``tau2 > 0``)."""
-    roots = polyroots_mp(_quartic_coeffs(phi, psi, gamma, eta, zeta), precision=prec)
+def _tau_from_quartic(phi, psi, ridge, eta, zeta, prec: int) -> tuple[Any, Any]:
+    """The sheet's physical quartic root (unique real root in ``(0, 1/ridge]`` with ``tau2 > 0``)."""
+    roots = polyroots_mp(_quartic_coeffs(phi, psi, ridge, eta, zeta), precision=prec)
     cands = []
     for z in roots:
         if abs(z.imag) > mpmath.mpf(10) ** (-(prec // 2)) * max(1, abs(z)):
             continue
         t1 = z.real
-        if not (t1 > 0 and (gamma == 0 or gamma * t1 <= 1)):
+        if not (t1 > 0 and (ridge == 0 or ridge * t1 <= 1)):
             continue
-        t2 = phi ** 2 * t1 / (phi ** 2 + (phi - psi) * zeta * t1 + gamma * psi * zeta * t1 ** 2)
+        t2 = phi ** 2 * t1 / (phi ** 2 + (phi - psi) * zeta * t1 + ridge * psi * zeta * t1 ** 2)
         if t2 > 0:
             cands.append((t1, t2))
     if len(cands) != 1:
         raise SolverError(f"tau1: {len(cands)} quartic roots satisfy the branch rule at phi={mpmath.nstr(phi, 8)}, "
-                          f"psi={mpmath.nstr(psi, 8)}, gamma={mpmath.nstr(gamma, 8)}",
+                          f"psi={mpmath.nstr(psi, 8)}, ridge={mpmath.nstr(ridge, 8)}",
                           status=Status.NO_PHYSICAL_ROOT if not cands else Status.AMBIGUOUS_BRANCH)
     return cands[0]
 
 
-def _continue_tau(t1, phi, psi, gamma, eta, zeta, tol) -> tuple[Any, Any]:
-    """Newton on the quartic from ``t1`` (the physical root at a neighbouring ``gamma``)."""
-    cs = _quartic_coeffs(phi, psi, gamma, eta, zeta)
+def _continue_tau(t1, phi, psi, ridge, eta, zeta, tol) -> tuple[Any, Any]:
+    """Newton on the quartic from ``t1`` (the physical root at a neighbouring ``ridge``)."""
+    cs = _quartic_coeffs(phi, psi, ridge, eta, zeta)
     dcs = [c * (len(cs) - 1 - k) for k, c in enumerate(cs[:-1])]
     for _ in range(50):
         step = mpmath.polyval(cs, t1) / mpmath.polyval(dcs, t1)
@@ -124,7 +124,7 @@ def _continue_tau(t1, phi, psi, gamma, eta, zeta, tol) -> tuple[Any, Any]:
             break
     else:
         raise SolverError("tau1: Newton continuation did not converge", status=Status.MAX_ITERATIONS)
-    t2 = phi ** 2 * t1 / (phi ** 2 + (phi - psi) * zeta * t1 + gamma * psi * zeta * t1 ** 2)
+    t2 = phi ** 2 * t1 / (phi ** 2 + (phi - psi) * zeta * t1 + ridge * psi * zeta * t1 ** 2)
     return t1, t2
 
 
@@ -148,7 +148,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
         mpf = mpmath.mpf
         n0, n1, m = mpf(problem.n0), mpf(problem.n1), mpf(problem.m)
         phi, psi = n0 / m, n0 / n1
-        gamma, noise, signal, fstar = (mpf(getattr(problem, k)) for k in ("ridge", "noise", "signal",
+        ridge, noise, signal, fstar = (mpf(getattr(problem, k)) for k in ("ridge", "noise", "signal",
                                                                            "nonlinear_signal"))
         tol = mpf(10) ** (-(prec + 8))
         psi1, psi2 = 1 / psi, 1 / phi
@@ -162,15 +162,15 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
         pmin = min(psi1, psi2)
         Bq = pmin * z2 - z2 - 1
         chi0 = (-Bq - mpmath.sqrt(Bq * Bq + 4 * z2 * pmin)) / (2 * z2)  # the negative root (sheet 2.3)
-        if gamma > 0:
-            tau1, tau2 = _tau_from_quartic(phi, psi, gamma, eta, zeta, dps)
-            f_gt = eff_eq(psi / phi, 1 / phi, gamma)
-            gt = _bracket_root(f_gt, gamma, gamma + psi / phi * eta, "gamma_tilde", tol=tol)
-            f_kp = eff_eq(phi / psi, 1 / psi, gamma * phi / psi)
-            kp = _bracket_root(f_kp, gamma * phi / psi, gamma * phi / psi + phi / psi * eta, "kappa_prime", tol=tol)
+        if ridge > 0:
+            tau1, tau2 = _tau_from_quartic(phi, psi, ridge, eta, zeta, dps)
+            f_gt = eff_eq(psi / phi, 1 / phi, ridge)
+            gt = _bracket_root(f_gt, ridge, ridge + psi / phi * eta, "gamma_tilde", tol=tol)
+            f_kp = eff_eq(phi / psi, 1 / psi, ridge * phi / psi)
+            kp = _bracket_root(f_kp, ridge * phi / psi, ridge * phi / psi + phi / psi * eta, "kappa_prime", tol=tol)
             residuals["gamma_tilde"] = abs(f_gt(gt)) / gt
             residuals["kappa_prime"] = abs(f_kp(kp)) / kp
-            lam_bar = phi * gamma / a
+            lam_bar = phi * ridge / a
             s = mpmath.sqrt(psi1 * psi2 * lam_bar)
 
             def H(chi):
@@ -186,13 +186,13 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
             e1 = a1 - psi1 / (s + a2 + z2 * a2 / (1 + z2 * a1 * a2))
             e2 = a2 - psi2 / (s + a1 + z2 * a1 / (1 + z2 * a1 * a2))
             residuals["chi"] = max(abs(e1) / a1, abs(e2) / a2)
-            # training error: central difference of the physical quartic root in gamma, continued by Newton from
-            # the root at gamma (a relative step of 10^(-dps/3) cannot jump to another branch)
-            h = gamma * mpf(10) ** (-(dps // 3))
-            tp1, tp2 = _continue_tau(tau1, phi, psi, gamma + h, eta, zeta, tol)
-            tm1, tm2 = _continue_tau(tau1, phi, psi, gamma - h, eta, zeta, tol)
+            # training error: central difference of the physical quartic root in ridge, continued by Newton from
+            # the root at ridge (a relative step of 10^(-dps/3) cannot jump to another branch)
+            h = ridge * mpf(10) ** (-(dps // 3))
+            tp1, tp2 = _continue_tau(tau1, phi, psi, ridge + h, eta, zeta, tol)
+            tm1, tm2 = _continue_tau(tau1, phi, psi, ridge - h, eta, zeta, tol)
             dt1, dt2 = (tp1 - tm1) / (2 * h), (tp2 - tm2) / (2 * h)
-            train = -gamma ** 2 * (signal * dt2 + (noise + fstar) * dt1)
+            train = -ridge ** 2 * (signal * dt2 + (noise + fstar) * dt1)
             E0, E1, E2 = mm_E_polynomials(chi, z2, psi1, psi2)
             B_mm, V_mm = E1 / E0, E2 / E0
         else:
@@ -253,7 +253,7 @@ def rf_theory_mp(problem: Problem, *, precision: int = 50) -> RFResult:
         worst = max(residuals.values())
         status = Status.SUCCESS if worst <= mpf(10) ** (-(prec - 5)) else Status.MAX_ITERATIONS
         diag = RFDiagnostics(status=int(status), residual=worst, residuals=types.MappingProxyType(residuals),
-                             branch="tau1: unique real quartic root in (0, 1/gamma] with tau2 > 0; gamma_tilde, "
+                             branch="tau1: unique real quartic root in (0, 1/ridge] with tau2 > 0; gamma_tilde, "
                              "kappa': bracketed unique roots of the effective-ridge equations; chi: bracketed root "
                              "on (chi0, 0) (a1, a2 > 0)", iterations=types.MappingProxyType({}), method="mpmath")
         out = RFResult(problem=problem, eta=eta, zeta=zeta, tau1=tau1, tau2=tau2, gamma_tilde=gt, kappa_prime=kp,

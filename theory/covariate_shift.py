@@ -41,7 +41,8 @@ Physical branches (sheet section 6): ``rho`` is the unique root of ``ridge phi/p
 :class:`rmt.solvers.SolverError` with its residual; no NaN is returned silently. At the interpolation threshold
 ``n1 = m`` with ``ridge = 0`` the error is ``+inf`` (the double-descent pole), reported as such.
 
-Layout: the spectra and families live in :mod:`theory._shift_spectra`, the kernel formulas in
+Layout: the joint spectrum is :class:`rmt.problem.JointSpectrum` (beside the problem description), the families
+live in :mod:`theory._shift_spectra`, the kernel formulas in
 :mod:`theory._kernel_ood`; every public name is importable from this module.
 """
 
@@ -49,13 +50,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
+from rmt.records import Tabular
 from rmt.solvers import Solution, SolverError, Status, solve_monotone
 from rmt.theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
 from rmt.theory._shift_spectra import (ArrayLike, JointSpectrum, SpectrumLike, _out, _readonly, as_joint_spectrum,
@@ -68,6 +70,7 @@ __all__ = [
     "JointSpectrum",
     "KernelOodResult",
     "OptimalRidge",
+    "ShiftOptimalRidge",
     "ShiftComparison",
     "ShiftResult",
     "SpectrumLike",
@@ -81,6 +84,7 @@ __all__ = [
     "kernel_ood_error",
     "linear_ood_error",
     "optimal_ridge",
+    "shift_optimal_ridge",
     "power_law",
     "shift_error",
     "two_point",
@@ -243,7 +247,7 @@ def _solve_rho(phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, lam: np.ndar
 
 
 @dataclass(frozen=True)
-class ShiftResult:
+class ShiftResult(Tabular):
     r"""Exact limits of random-feature regression under covariate shift (sheet 3.2-3.4), on a parameter grid.
 
     Every array field has the broadcast shape of the inputs (a float for a scalar point).
@@ -307,22 +311,26 @@ class ShiftResult:
 
     @property
     def ood_penalty(self) -> Any:
-        """``test_error - id_test_error`` (negative: the shift helps)."""
-        return _out(np.asarray(self.test_error) - np.asarray(self.id_test_error))
+        """``test_error - id_test_error`` (negative: the shift helps; ``nan`` at the ridgeless pole, where both are
+        infinite)."""
+        with np.errstate(invalid="ignore"):
+            return _out(np.asarray(self.test_error) - np.asarray(self.id_test_error))
 
     @property
     def width_ratio(self) -> Any:
         """``n1 / m = phi / psi``."""
         return _out(np.asarray(self.phi) / np.asarray(self.psi))
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """One dict per grid point (C order): inputs, ``test_error``, ``bias``, ``variance``, ``id_test_error``..."""
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One flat dict per grid point (C order): the coordinates (``model = "shift"``, ``activation``, ``phi``,
+        ``psi``, ``ridge``, ``noise``, ``signal``), ``test_error``, ``bias``, ``variance``, ``id_test_error``, ...,
+        ``ood_penalty`` (``nan`` where both errors are infinite)."""
         keys = ("phi", "psi", "ridge", "noise", "signal", "test_error", "bias", "variance", "noise_variance",
-                "id_test_error", "id_bias", "id_variance", "rho", "kappa", "d1", "d2", "tau1", "s", "s_star",
-                "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual")
+                "id_test_error", "id_bias", "id_variance", "ood_penalty", "rho", "kappa", "d1", "d2", "tau1", "s",
+                "s_star", "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual")
         arrays = {k: np.broadcast_to(np.asarray(getattr(self, k), dtype=float), self.shape) for k in keys}
-        for idx in np.ndindex(*self.shape):
-            yield {"activation": self.activation, **{k: float(arrays[k][idx]) for k in keys}}
+        return [{"model": "shift", "activation": self.activation, **{k: float(arrays[k][idx]) for k in keys}}
+                for idx in np.ndindex(*self.shape)]
 
 
 def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None, ridge: ArrayLike = 0.0,
@@ -488,7 +496,7 @@ def shift_error(problem: Problem, spectrum: SpectrumLike | None = None) -> Shift
 
 
 @dataclass(frozen=True)
-class OptimalRidge:
+class ShiftOptimalRidge:
     """The ridge that minimises the ID (or OOD) test error at each point, and the full result there.
 
     Attributes:
@@ -501,11 +509,16 @@ class OptimalRidge:
     result: ShiftResult
     criterion: str
 
+    @property
+    def test_error(self) -> Any:
+        """The OOD test error at :attr:`ridge` (``result.test_error``)."""
+        return self.result.test_error
+
 
 def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None,
                   activation: ActivationLike = "tanh", noise: ArrayLike = 0.0, signal: ArrayLike = 1.0,
                   criterion: Literal["id", "ood"] = "id", ridge_range: tuple[float, float] = (1e-6, 1e3),
-                  points: int = 48, refine: int = 40) -> OptimalRidge:
+                  points: int = 48, refine: int = 40) -> ShiftOptimalRidge:
     """Minimise the in-distribution (``criterion="id"``) or OOD test error over the ridge, vectorized.
 
     A log-spaced grid of ``points`` ridges on ``ridge_range`` (plus ``ridge = 0``) locates the best bracket per point;
@@ -560,7 +573,13 @@ def optimal_ridge(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = No
     ridge = np.where(grid_min < f_min, grid[best], np.exp(r_min))
     res = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=activation, noise=noise,
                                 signal=signal)
-    return OptimalRidge(ridge=_out(ridge), result=res, criterion=criterion)
+    return ShiftOptimalRidge(ridge=_out(ridge), result=res, criterion=criterion)
+
+
+# distinct names for the three optimal-ridge searches of the package (each result has ``ridge`` and ``test_error``):
+# shift_optimal_ridge here, rmt.theory.random_features.rf_optimal_ridge, rmt.theory.eigen_autodiff.eigen_optimal_ridge
+shift_optimal_ridge = optimal_ridge
+OptimalRidge = ShiftOptimalRidge  # former name, kept for backward compatibility
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ import numpy as np
 import scipy.special
 
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt.records import Tabular, broadcast_records
 from rmt.solvers import Solution, SolverError, Status, solve_monotone
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "EigenProblem",
     "Eigensystem",
     "KAREResult",
+    "EigenRFResult",
     "KRRResult",
     "RFResult",
     "evaluate",
@@ -485,7 +487,7 @@ def solve_gamma(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLik
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class KRRResult:
+class KRRResult(Tabular):
     r"""Kernel ridge regression in the eigenframework (sheet §1.1; Simon et al. arXiv:2110.03922).
 
     All numeric fields have the broadcast shape of ``(n, ridge, noise)``.
@@ -556,6 +558,15 @@ class KRRResult:
                 "ridge", "noise")
         return {k: _plain(getattr(self, k)) for k in keys}
 
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row per point: ``model = "eigen-krr"``, ``n``, ``ridge``, ``noise``, then the numbers of
+        :meth:`as_dict` (:mod:`rmt.records`)."""
+        coords = {"model": "eigen-krr", "n": self.n, "ridge": self.ridge, "noise": self.noise}
+        keys = ("test_error", "train_error", "bias", "variance", "test_mse", "kappa", "E0", "df1", "df2",
+                "residual")
+        return broadcast_records({k: np.asarray(v, dtype=float) if k != "model" else v for k, v in coords.items()},
+                                 {k: np.asarray(getattr(self, k), dtype=float) for k in keys})
+
 
 def _plain(v: Any) -> Any:
     a = np.asarray(v, dtype=float)
@@ -622,7 +633,7 @@ def _ro(a: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class RFResult:
+class EigenRFResult(Tabular):
     r"""Random-feature ridge regression in the eigenframework (sheet §2; Simon, Karkada, Ghosh & Belkin
     arXiv:2311.14646; Atanasov, Zavatone-Veth & Pehlevan arXiv:2405.00592).
 
@@ -677,8 +688,24 @@ class RFResult:
                 "ensemble_limit_mse", "feature_variance", "n", "p", "ridge", "noise")
         return {k: _plain(getattr(self, k)) for k in keys}
 
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One row per point: ``model = "eigen-rf"``, ``n``, ``p``, ``ridge``, ``noise``, then the numbers of
+        :meth:`as_dict` and ``ensemble_limit_error`` (:mod:`rmt.records`)."""
+        coords = {"model": "eigen-rf", "n": self.n, "p": self.p, "ridge": self.ridge, "noise": self.noise}
+        keys = ("test_error", "train_error", "bias", "variance", "test_mse", "gamma", "kappa", "E0", "df1", "df2",
+                "ensemble_limit_mse", "feature_variance", "residual")
+        values = {k: np.asarray(getattr(self, k), dtype=float) for k in keys}
+        values["ensemble_limit_error"] = values["ensemble_limit_mse"] - np.asarray(self.noise, dtype=float)
+        return broadcast_records({k: np.asarray(v, dtype=float) if k != "model" else v for k, v in coords.items()},
+                                 values)
 
-def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> RFResult:
+
+RFResult = EigenRFResult
+"""Former name of :class:`EigenRFResult` (kept for backward compatibility; ``rmt.theory.random_features.RFResult``
+is the random-feature theory's result)."""
+
+
+def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 0.0) -> EigenRFResult:
     r"""Random-feature ridge regression from an eigensystem (sheet §2.2-2.5).
 
     ``gamma`` solves ``gamma (1 - z/n)(1 - z/p) = ridge/n`` with ``z = df1(gamma)`` (:func:`solve_gamma`);
@@ -698,7 +725,7 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
         ridge: sum-convention ridge ``>= 0``. noise: label-noise variance ``>= 0``.
 
     Returns:
-        :class:`RFResult`, broadcast over the inputs.
+        :class:`EigenRFResult`, broadcast over the inputs.
     """
     noise = check_nonnegative(noise, "noise")
     sol = solve_gamma(system, n, p, ridge)
@@ -741,10 +768,11 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
         e_inf = np.where(load > 0, load * n_ / n_minus_q, 0.0)
         feat_var = test_mse - e_inf
     res = np.broadcast_to(np.asarray(sol.residual), n_.shape)
-    return RFResult(gamma=_ro(gamma), kappa=_ro(kappa), E0=_ro(E0), df1=_ro(z), df2=_ro(q), test_error=_ro(test_error),
-                    test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(b2), variance=_ro(variance),
-                    ensemble_limit_mse=_ro(e_inf), feature_variance=_ro(feat_var), n=_ro(n_), p=_ro(p_),
-                    ridge=_ro(ridge_), noise=_ro(noise_), residual=_ro(res), system=system)
+    return EigenRFResult(gamma=_ro(gamma), kappa=_ro(kappa), E0=_ro(E0), df1=_ro(z), df2=_ro(q),
+                         test_error=_ro(test_error), test_mse=_ro(test_mse), train_error=_ro(train), bias=_ro(b2),
+                         variance=_ro(variance), ensemble_limit_mse=_ro(e_inf), feature_variance=_ro(feat_var),
+                         n=_ro(n_), p=_ro(p_), ridge=_ro(ridge_), noise=_ro(noise_), residual=_ro(res),
+                         system=system)
 
 
 def rf_data_limit(system: Eigensystem, p: ArrayLike, noise: ArrayLike = 0.0) -> np.ndarray:

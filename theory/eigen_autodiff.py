@@ -55,6 +55,7 @@ __all__ = [
     "krr_errors",
     "krr_kappa",
     "optimal_ridge",
+    "eigen_optimal_ridge",
     "optimal_width",
     "power_law_spectrum",
     "rf_errors",
@@ -264,7 +265,7 @@ def krr_errors(spec: Spectrum, n: Any, ridge: Any, noise: Any = 0.0) -> dict[str
 
 @jax.jit
 def rf_errors(spec: Spectrum, n: Any, p: Any, ridge: Any, noise: Any = 0.0) -> dict[str, jax.Array]:
-    """RF errors (same formulas and keys as :class:`theory.eigen.RFResult`): ``gamma``, ``kappa``, ``E0``,
+    """RF errors (same formulas and keys as :class:`theory.eigen.EigenRFResult`): ``gamma``, ``kappa``, ``E0``,
     ``test_error``, ``test_mse``, ``train_error``, ``bias``, ``variance``, ``ensemble_limit_mse``,
     ``feature_variance``. Scalar inputs with ``n != p`` or ``ridge > 0``; differentiable; jitted."""
     n = jnp.asarray(n, dtype=float)
@@ -332,6 +333,16 @@ class Optimum:
     bounds: tuple[float, float]
     evaluations: int
     extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ridge(self) -> float:
+        """The ridge at the optimum: ``x`` for :func:`optimal_ridge`, ``extra["ridge"]`` for :func:`optimal_width`."""
+        return float(self.extra.get("ridge", self.x))
+
+    @property
+    def test_error(self) -> float:
+        """The minimum excess test error (``value``)."""
+        return self.value
 
 
 def _minimise_log(value_and_slope: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], lo: float, hi: float,
@@ -537,3 +548,8 @@ def sensitivities(system: Eigensystem | Spectrum, n: float, ridge: float, noise:
         out[f"d_{name}"] = float(g)
         out[f"dlog_{name}"] = float(g) * float(a) / val if val != 0 else math.nan
     return out
+
+
+# distinct names for the three optimal-ridge searches of the package (each result has ``ridge`` and ``test_error``):
+# eigen_optimal_ridge here, rmt.theory.random_features.rf_optimal_ridge, rmt.theory.covariate_shift.shift_optimal_ridge
+eigen_optimal_ridge = optimal_ridge

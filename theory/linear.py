@@ -36,6 +36,7 @@ import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.problem import LinearProblem
+from rmt.records import Tabular, coordinate_columns, rows_of
 from rmt.solvers import SolverError, Status
 from rmt.stieltjes import mp_G, mp_K
 from rmt.theory._rf_numerics import monotone_newton
@@ -45,7 +46,7 @@ __all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optima
 
 
 @dataclass(frozen=True, eq=False)
-class LinearResult:
+class LinearResult(Tabular):
     """Asymptotic risk of linear ridge regression (:func:`linear_theory`); fields have the problem's shape.
 
     Attributes:
@@ -69,19 +70,21 @@ class LinearResult:
     residual: Any
     status: Any
 
-    def records(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per parameter point (C order)."""
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per parameter point (C order), its coordinates first (``model = "linear"``, ``n``,
+        ``d``, ``gamma = d/n``, ``ridge``, ``noise``, ``signal``); flat already, so :meth:`records` is the same."""
         p = self.problem
         shape = p.shape
-        out = []
-        for idx in np.ndindex(*shape) if shape else [()]:
-            at = lambda v: float(np.broadcast_to(np.asarray(v, dtype=float), shape)[idx])  # noqa: E731
-            out.append({"test_error": at(self.test_error), "train_error": at(self.train_error), "bias": at(self.bias),
-                        "variance": at(self.variance), "gamma": at(p.gamma), "n": at(p.n), "d": at(p.d),
-                        "ridge": at(p.ridge), "noise": at(p.noise), "signal": at(p.signal), "kappa": at(self.kappa),
-                        "df1": at(self.df1), "df2": at(self.df2), "residual": at(self.residual),
-                        "status": Status(int(np.broadcast_to(np.asarray(self.status), shape)[idx])).name.lower()})
-        return out
+
+        def col(v: Any) -> list[float]:
+            return np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().tolist()
+
+        cols: dict[str, list[Any]] = coordinate_columns(p, "linear", shape)
+        cols.update({k: col(getattr(self, k)) for k in ("test_error", "train_error", "bias", "variance", "kappa",
+                                                          "df1", "df2", "residual")})
+        status = np.broadcast_to(np.asarray(self.status), shape).ravel()
+        cols["status"] = [Status(int(s)).name.lower() for s in status]
+        return rows_of(cols)
 
 
 def _ro(v: np.ndarray, shape: tuple[int, ...]) -> Any:

@@ -46,8 +46,8 @@ Fine-grained variance in the quadratic scaling [derived here; checked against th
 * ``V_PX = s Bbar / (1 - d2) - bias - V_P - V_X`` and ``V_PXeps = noise_variance - V_Xeps``, where
   ``noise_variance = sigma^2 d2 / (1 - d2)`` is the whole contribution of the label noise.
 
-``train_error = (gamma tau1)^2 (test_error + sigma^2)`` with ``gamma tau1 = (1 - d1) gamma / (gamma + c2)`` (the
-train-test relation of ridge on Gaussian equivalent features, since ``Y - yhat(X) = gamma (Theta + gamma)^-1 Y``).
+``train_error = (ridge tau1)^2 (test_error + sigma^2)`` with ``ridge tau1 = (1 - d1) ridge / (ridge + c2)`` (the
+train-test relation of ridge on Gaussian equivalent features, since ``Y - yhat(X) = ridge (Theta + ridge)^-1 Y``).
 
 .. warning::
    The empirical NTK converges to these limits more slowly than random features, like ``1/n0``: at ``n0 = 400`` the
@@ -75,7 +75,7 @@ import numpy as np
 
 from rmt.problem import Problem
 from rmt.solvers import Solution
-from rmt.theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, _check_problem, _out, _times,
+from rmt.theory._ntk_common import (FINE_GRAINED_KEYS, ArrayLike, NTKConstants, NTKTabular, _check_problem, _out, _times,
                                 ntk_constants)
 from rmt.theory._ntk_linear import LinearScalingResult, linear_scaling
 from rmt.theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
@@ -97,7 +97,7 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class NTKResult:
+class NTKResult(NTKTabular):
     """Asymptotic test error of NTK regression in the quadratic scaling (floats, or arrays over a grid).
 
     Attributes:
@@ -135,9 +135,12 @@ class NTKResult:
     constants: NTKConstants
     include_f0: bool = False
     solution: Solution | None = field(default=None, repr=False, compare=False)
+    problem: Problem | None = field(default=None, repr=False, compare=False)
+    lr_ratio: Any = field(default=1.0, repr=False, compare=False)
+    scaling = "quadratic"
 
     def as_dict(self) -> dict[str, Any]:
-        """The numbers (JSON-friendly after :func:`figures._cliutil.to_jsonable`)."""
+        """The numbers (JSON-friendly after :func:`rmt.records.jsonable`)."""
         out = {k: getattr(self, k) for k in ("test_error", "train_error", "bias", "variance", "noise_variance")}
         out["fine_grained"] = None if self.fine_grained is None else dict(self.fine_grained)
         for k in ("kappa", "d1", "d2", "tau1", "alpha", "ensemble_ridge", "f0_excess"):
@@ -180,20 +183,20 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
     psi = np.asarray(problem.psi, dtype=float)
-    gamma = np.asarray(problem.ridge, dtype=float)
+    ridge = np.asarray(problem.ridge, dtype=float)
     noise = np.asarray(problem.noise, dtype=float)
     signal = np.asarray(problem.signal, dtype=float)
     c1 = np.asarray(c.c1, dtype=float)
     c2 = np.asarray(c.c2, dtype=float)
-    shape = np.broadcast_shapes(phi.shape, psi.shape, gamma.shape, noise.shape, signal.shape, c1.shape)
-    phi, psi, gamma, noise, signal, c1, c2 = (np.broadcast_to(v, shape) for v in
-                                              (phi, psi, gamma, noise, signal, c1, c2))
+    shape = np.broadcast_shapes(phi.shape, psi.shape, ridge.shape, noise.shape, signal.shape, c1.shape)
+    phi, psi, ridge, noise, signal, c1, c2 = (np.broadcast_to(v, shape) for v in
+                                              (phi, psi, ridge, noise, signal, c1, c2))
     zeta = np.full(shape, c.zeta)
     ms2 = np.full(shape, c.mu_star2)
-    if np.any((gamma + c2 == 0) & (ms2 == 0)):
+    if np.any((ridge + c2 == 0) & (ms2 == 0)):
         raise ValueError("ridge must be > 0 for an activation with mu_star = 0 (linear) and no implicit ridge: the "
                          "ridgeless limit is degenerate (sheet 2.7)")
-    lam = (gamma + c2) * phi / psi
+    lam = (ridge + c2) * phi / psi
     kappa, sol = solve_kappa(phi, psi, zeta, ms2, c1, lam)
     st = kappa_state(kappa, phi, psi, zeta, ms2, c1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -214,7 +217,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
             f0 = _times(kappa ** 2 * (gf + kappa * dgf), inv)
         test = clean + noise_var + f0
         variance = test - bias
-        ratio = np.where(gamma + c2 == 0, 1.0, gamma / np.where(gamma + c2 == 0, 1.0, gamma + c2))
+        ratio = np.where(ridge + c2 == 0, 1.0, ridge / np.where(ridge + c2 == 0, 1.0, ridge + c2))
         gamma_tau1 = (1.0 - st.d1) * ratio
         train = _times(gamma_tau1 ** 2, test + noise)
         tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
@@ -238,7 +241,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     return NTKResult(test_error=_out(test), train_error=_out(train), bias=_out(bias), variance=_out(variance),
                      noise_variance=_out(noise_var), fine_grained=fine, kappa=_out(kappa), d1=_out(st.d1),
                      d2=_out(st.d2), tau1=_out(tau1), alpha=_out(alpha), ensemble_ridge=_out(t / phi),
-                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol)
+                     f0_excess=_out(f0), constants=c, include_f0=include_f0, solution=sol, problem=problem,
+                     lr_ratio=lr_ratio)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -246,7 +250,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
 # ------------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class InfiniteWidthResult:
+class InfiniteWidthResult(NTKTabular):
     """The infinite-width NTK (``n1 -> infinity`` at fixed ``phi``; sheet 2.6).
 
     Attributes:
@@ -270,6 +274,10 @@ class InfiniteWidthResult:
     alpha: Any
     tau1: Any
     constants: NTKConstants
+    problem: Problem | None = field(default=None, repr=False, compare=False)
+    lr_ratio: Any = field(default=1.0, repr=False, compare=False)
+    scaling = "infinite-width"
+    unused = ("n1", "psi")
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("test_error", "train_error", "bias", "variance", "noise_variance")}
@@ -295,19 +303,19 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     _check_problem(problem, "infinite_width")
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
-    gamma = np.asarray(problem.ridge, dtype=float)
+    ridge = np.asarray(problem.ridge, dtype=float)
     noise = np.asarray(problem.noise, dtype=float)
     s = np.asarray(problem.signal, dtype=float)
     slope = np.asarray(c.infinite_width_slope, dtype=float)
     diag = np.asarray(c.infinite_width_diagonal, dtype=float)
-    shape = np.broadcast_shapes(phi.shape, gamma.shape, noise.shape, s.shape, slope.shape)
-    phi, gamma, noise, s, slope, diag = (np.broadcast_to(v, shape) for v in (phi, gamma, noise, s, slope, diag))
-    if np.any((diag + gamma == 0) & (slope > 0)):
+    shape = np.broadcast_shapes(phi.shape, ridge.shape, noise.shape, s.shape, slope.shape)
+    phi, ridge, noise, s, slope, diag = (np.broadcast_to(v, shape) for v in (phi, ridge, noise, s, slope, diag))
+    if np.any((diag + ridge == 0) & (slope > 0)):
         raise ValueError("ridge must be > 0 for a linear activation: the infinite-width NTK is then plain linear "
                          "regression, whose ridgeless limit is not covered")
     live = slope > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        lam_e = np.where(live, (diag + gamma) / np.where(live, slope, 1.0), np.inf)
+        lam_e = np.where(live, (diag + ridge) / np.where(live, slope, 1.0), np.inf)
         le = np.where(live, lam_e, 1.0)
         q = 1.0 - phi - phi * le
         disc = np.sqrt(q * q + 4.0 * phi * le)
@@ -328,8 +336,8 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     bias = np.where(live, bias_live, s)
     nv = np.where(live, nv_live, 0.0)
     alpha = np.where(live, alpha_live, 0.0)
-    tau1 = np.where(live, tau1_live, 1.0 / (diag + gamma))
-    gt = gamma * tau1
+    tau1 = np.where(live, tau1_live, 1.0 / (diag + ridge))
+    gt = ridge * tau1
     train = _times(gt ** 2, test + noise)
     zero = np.zeros(shape)
     fine = MappingProxyType({"P": _out(zero), "X": _out(np.where(live, v_x_live, 0.0)), "eps": _out(zero),
@@ -338,5 +346,5 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
     return InfiniteWidthResult(test_error=_out(test), train_error=_out(train), bias=_out(bias),
                                variance=_out(test - bias), noise_variance=_out(nv), fine_grained=fine,
                                kappa=_out(np.where(live, kp, np.inf)), effective_ridge=_out(lam_e),
-                               alpha=_out(alpha), tau1=_out(tau1), constants=c)
+                               alpha=_out(alpha), tau1=_out(tau1), constants=c, problem=problem, lr_ratio=lr_ratio)
 

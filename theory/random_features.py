@@ -68,6 +68,7 @@ __all__ = [
     "MMResult",
     "MixtureResult",
     "OptimalRidge",
+    "RFOptimalRidge",
     "RFDiagnostics",
     "RFResult",
     "large_sample_limit",
@@ -79,6 +80,7 @@ __all__ = [
     "mm_wide_limit",
     "mm_wide_optimal_lambda",
     "optimal_ridge",
+    "rf_optimal_ridge",
     "parse_k",
     "rf_theory",
     "rf_theory_mp",
@@ -91,8 +93,8 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     regression, vectorized over array-valued problems.
 
     For ``ridge > 0`` (sheet 3.3-3.6): the ensemble and bagging effective ridges ``gamma_tilde`` and ``kappa'``
-    (3.6 (i), (ii)) are the unique roots of convex scalar equations on ``[gamma, inf)`` and ``[gamma phi/psi, inf)``
-    (monotone Newton); ``tau1 = gamma_tilde G_{1/phi}((a + gamma_tilde)/zeta) / (gamma zeta)`` and ``tau2`` follow and
+    (3.6 (i), (ii)) are the unique roots of convex scalar equations on ``[ridge, inf)`` and ``[ridge phi/psi, inf)``
+    (monotone Newton); ``tau1 = gamma_tilde G_{1/phi}((a + gamma_tilde)/zeta) / (ridge zeta)`` and ``tau2`` follow and
     are checked in AP's (S67)/(S68); MM's ``chi`` (2.2) is the unique root with ``a_1, a_2 > 0`` of the fixed point on
     the imaginary axis. The overlap ``c`` is computed from each of the three and their agreement is reported.
     ``ridge = 0`` is the exact ridgeless limit in closed form (2.3, 3.4, 3.7): at the interpolation threshold
@@ -103,7 +105,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
         problem: an :class:`rmt.Problem` (scalar or array fields; isotropic inputs). Ridge in AP scaling
             (``K + ridge I_m``).
         method: ``"effective-ridge"`` (default, described above) or ``"quartic"``: ``tau1`` as the sheet's root of the
-            (S67)/(S68) quartic, the unique real root in ``(0, 1/gamma]`` with ``tau2 > 0`` among all four (computed
+            (S67)/(S68) quartic, the unique real root in ``(0, 1/ridge]`` with ``tau2 > 0`` among all four (computed
             by :func:`rmt.solvers.polyroots`; slower), with the distance to the effective-ridge route recorded in the
             diagnostics as ``tau1_routes``. Where ``n1 < m`` and the ridge is small the physical root has a spurious
             twin within ~1e-5 relative, which float64 cannot always separate: such points are reported as failed
@@ -305,11 +307,11 @@ def large_sample_limit(problem: Problem) -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class OptimalRidge:
+class RFOptimalRidge:
     """The ridge minimising the test error (:func:`optimal_ridge`).
 
     Attributes:
-        ridge: optimal ``gamma`` in AP scaling (``0``: interpolation is optimal; ``inf``: the zero predictor is).
+        ridge: optimal ridge in AP scaling (``0``: interpolation is optimal; ``inf``: the zero predictor is).
         lambda_mm: ``phi * ridge`` (MM's ``lambda``); ``lambda_bar = lambda_mm / mu_star^2``.
         lambda_bar: MM's ``lambda_bar``.
         test_error: the test error there.
@@ -334,7 +336,7 @@ def _mm_error_flat(z2, p1, p2, lb, s, nl, f):
 
 
 def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[float, float] = (1e-8, 1e6),
-                  tol: float = 1e-10) -> OptimalRidge:
+                  tol: float = 1e-10) -> RFOptimalRidge:
     r"""The ridge minimising the test error for the problem's ratios, activation, noise and signal (its ``ridge`` is
     ignored), vectorized.
 
@@ -347,7 +349,7 @@ def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[f
     Compare :func:`mm_wide_optimal_lambda`, MM's closed form in the wide limit (tested to agree as ``n1 -> inf``).
 
     Returns:
-        :class:`OptimalRidge`.
+        :class:`RFOptimalRidge`.
     """
     if points < 8:
         raise ValueError(f"points must be >= 8, got {points}")
@@ -408,5 +410,11 @@ def optimal_ridge(problem: Problem, *, points: int = 141, lam_bar_range: tuple[f
     e_opt = np.where(at0, e0, np.where(at_inf, zero_pred, e_opt))
     ridge = lam_bar * a / phi
     ro = lambda v: _rf_core._ro(v.reshape(shape))  # noqa: E731
-    return OptimalRidge(ridge=ro(ridge), lambda_mm=ro(lam_bar * a), lambda_bar=ro(lam_bar), test_error=ro(e_opt),
-                        ridgeless_test_error=ro(e0))
+    return RFOptimalRidge(ridge=ro(ridge), lambda_mm=ro(lam_bar * a), lambda_bar=ro(lam_bar), test_error=ro(e_opt),
+                          ridgeless_test_error=ro(e0))
+
+
+# distinct names for the three optimal-ridge searches of the package (each result has ``ridge`` and ``test_error``):
+# rf_optimal_ridge here, rmt.theory.covariate_shift.shift_optimal_ridge, rmt.theory.eigen_autodiff.eigen_optimal_ridge
+rf_optimal_ridge = optimal_ridge
+OptimalRidge = RFOptimalRidge  # former name, kept for backward compatibility

@@ -16,7 +16,7 @@ import itertools
 import sys
 from typing import Any, Iterator, Mapping
 
-from rmt.figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
+from rmt.figures._cliutil import add_format_arg, add_problem_args, emit, iter_problems, output_format, sweep_type
 
 SIM_DEFAULTS = {"trials": "2,2,2", "reps": 3, "seed": 0}
 
@@ -56,9 +56,21 @@ def register(groups) -> None:
     p = sim.add_parser("export", help="write the points stored by --db as CSV or JSON",
                        description="Export every point stored in a sweep database.")
     p.add_argument("--db", required=True, metavar="FILE", help="the SQLite file written by --db")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--format", choices=["csv", "json"], default="csv",
+                   help="csv (default): one row per point with flat dotted columns (fine_grained.PX, "
+                   "stderr.test_error) and the coordinate columns; json: the stored rows")
     p.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
+    p.add_argument("--model", action="append", metavar="NAME", choices=_sweep_models(),
+                   help=f"only the points of this model (repeatable; one of {', '.join(_sweep_models())}; "
+                   "default: all)")
     p.set_defaults(func=_run_export)
+
+
+def _sweep_models() -> list[str]:
+    """The models of the model table that sweeps store (:mod:`rmt.figures.models`)."""
+    from rmt.figures.models import MODELS
+
+    return [spec.name for spec in MODELS if spec.sweep is not None]
 
 
 def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> None:
@@ -69,6 +81,7 @@ def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> Non
     p.add_argument("--seed", type=int, default=SIM_DEFAULTS["seed"], metavar="S", help="random seed (default 0)")
     p.add_argument("--float32", action="store_true", help="single precision (default float64)")
     p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
+    add_format_arg(p)
     p.add_argument("--db", metavar="FILE", help="SQLite file: store each finished point, skip stored ones")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     dist = p.add_mutually_exclusive_group()
@@ -147,9 +160,10 @@ def _run_linear(args: argparse.Namespace) -> int:
 def _sweep(points: list[Any], args: argparse.Namespace) -> int:
     from rmt.montecarlo.sweep import run_sweep
 
+    out_format = output_format(args)
     with _executor(args) as executor:
         records = (rec for rec, _cached in run_sweep(points, db=args.db, quiet=args.quiet, executor=executor))
-        emit(records, as_json=args.json, fmt=_human)
+        emit(records, as_json=out_format, fmt=_human)
     return 0
 
 
@@ -188,9 +202,11 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from rmt.figures.models import get_model
     from rmt.montecarlo.sweep import export
 
-    text = export(args.db, args.out, fmt=args.format)
+    sweeps = None if args.model is None else [get_model(name).sweep for name in args.model]
+    text = export(args.db, args.out, fmt=args.format, models=sweeps)
     if args.out is None:
         sys.stdout.write(text)
     return 0
@@ -207,7 +223,7 @@ def _human(rec: Mapping[str, Any]) -> str:
              f"seed={rec['seed']}"]
 
     def row(name: str, value: Any, se: Any) -> str:
-        if isinstance(value, str) or isinstance(se, str):
+        if not isinstance(value, (int, float)) or not isinstance(se, (int, float)):  # None: non-finite
             return f"  {name:<22s} {value} (+- {se})"
         return f"  {name:<22s} {value:.6g} +- {se:.2g}"
 

@@ -13,7 +13,7 @@ import argparse
 import itertools
 from typing import Any, Mapping
 
-from rmt.figures._cliutil import add_problem_args, emit
+from rmt.figures._cliutil import add_problem_args, emit, output_format
 from rmt.figures.commands.simulate import _add_rf_args, _human, _rf_options, _rf_problems
 from rmt.figures.commands.theory_shift import add_spectrum_args, family_points
 
@@ -33,17 +33,11 @@ def register(groups) -> None:
 
 
 def _record(rec: Mapping[str, Any], fam: Mapping[str, float], spectrum: str) -> dict[str, Any]:
-    out = dict(rec)
-    iid = out.pop("in_distribution")
+    from rmt.montecarlo.results import shift_record
+
+    out = shift_record(rec)
     out["spectrum"] = spectrum
     out.update(fam)
-    stderr = dict(out["stderr"])
-    for k in ("test_error", "bias", "variance"):
-        out[f"id_{k}"] = iid[k]
-        stderr[f"id_{k}"] = iid["stderr"][k]
-    out["id_fine_grained"] = iid["fine_grained"]
-    stderr["id_fine_grained"] = iid["stderr"]["fine_grained"]
-    out["stderr"] = stderr
     return out
 
 
@@ -60,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         points.append(SweepPoint("shift", problem.replace(covariance=spec.covariance()), opts))
         meta.append((fam, spectrum_name))
     records = (_record(rec, *m) for (rec, _cached), m in zip(run_sweep(points, db=args.db, quiet=args.quiet), meta))
-    emit(records, as_json=args.json, fmt=_fmt)
+    emit(records, as_json=output_format(args), fmt=_fmt)
     return 0
 
 
@@ -70,5 +64,6 @@ def _fmt(rec: Mapping[str, Any]) -> str:
     ood["stderr"] = {k: v for k, v in err.items() if not k.startswith("id_")}
     lines = [_human(ood)]
     for k in ("id_test_error", "id_bias", "id_variance"):
-        lines.append(f"  {k:<22s} {rec[k]:.6g} +- {err[k]:.2g}")
+        if isinstance(rec.get(k), (int, float)) and isinstance(err.get(k), (int, float)):
+            lines.append(f"  {k:<22s} {rec[k]:.6g} +- {err[k]:.2g}")
     return "\n".join(lines)

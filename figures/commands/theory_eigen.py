@@ -13,7 +13,7 @@ import argparse
 import itertools
 from typing import Any
 
-from rmt.figures._cliutil import emit, sweep_type
+from rmt.figures._cliutil import add_format_arg, emit, output_format, sweep_type
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 
 
@@ -33,6 +33,7 @@ def _add_common(p: argparse.ArgumentParser, *, need_modes: bool) -> None:
                    help="truncate the power law at M modes" + ("" if need_modes else
                                                                " (default: effectively infinite)"))
     p.add_argument("--json", action="store_true", help="print JSON lines")
+    add_format_arg(p)
 
 
 def register(groups) -> None:
@@ -92,7 +93,7 @@ def run_theory(args: argparse.Namespace) -> int:
         vals = evaluate(EigenProblem(system, n=n, ridge=ridge, noise=noise, p=p))
         records.append({"model": "krr" if p is None else "rf", "alpha": alpha, "beta": beta, "n": n, "p": p,
                         "ridge": ridge, "noise": noise, **vals, "spectrum": desc})
-    emit(records, as_json=args.json)
+    emit(records, as_json=output_format(args))
     return 0
 
 
@@ -112,5 +113,5 @@ def run_simulate(args: argparse.Namespace) -> int:
                        feature_draws=draws, seed=args.seed)
         records.append({"model": "krr" if p is None else "rf", "alpha": alpha, "beta": beta, "n": n, "p": p,
                         "ridge": ridge, "noise": noise, "modes": args.modes, **sim.as_dict()})
-    emit(records, as_json=args.json)
+    emit(records, as_json=output_format(args))
     return 0

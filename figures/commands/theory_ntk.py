@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._cliutil import add_problem_args, emit, iter_problems, sweep_type
+from rmt.figures._cliutil import (add_format_arg, add_problem_args, emit, iter_problems, output_format, stack_problems,
+                                  sweep_type)
 from rmt._validation import check_positive_int
 from rmt.problem import Problem
 from rmt.theory.ntk import infinite_width, linear_scaling, quadratic_scaling
@@ -41,12 +42,8 @@ def register(groups) -> None:
     p.add_argument("--include-f0", action="store_true",
                    help="predictor includes the initial function f0 (quadratic scaling only)")
     p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
+    add_format_arg(p)
     p.set_defaults(func=run)
-
-
-def _base(problem: Problem, lr: float, scaling: str) -> dict[str, Any]:
-    return {"model": "ntk", "scaling": scaling, "activation": problem.activation.name, "lr_ratio": lr,
-            "ridge": float(problem.ridge), "noise": float(problem.noise), "signal": float(problem.signal)}
 
 
 def _linear(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -59,52 +56,25 @@ def _linear(args: argparse.Namespace) -> list[dict[str, Any]]:
     for n1, phi, ridge, noise, signal, lr in itertools.product(widths, args.phi, args.ridge, args.noise,
                                                                args.signal, args.lr_ratio):
         prob = Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=args.activation, noise=noise, signal=signal)
-        res = linear_scaling(prob, lr_ratio=lr)
-        out.append({**_base(prob, lr, "linear"), "phi": phi, "n1": n1, **res.as_dict()})
+        out.extend(linear_scaling(prob, lr_ratio=lr).nested_records())
     return out
 
 
 def run(args: argparse.Namespace) -> int:
+    out_format = output_format(args)
     if args.linear_width is not None:
-        emit(_linear(args), as_json=args.json)
+        emit(_linear(args), as_json=out_format)
         return 0
     if args.width_limit and args.include_f0:
         raise ValueError("--include-f0 is not available with --width-limit")
     if args.width_limit and args.psi is None and args.phi is not None:
         args.psi = [1.0]  # not used by the infinite-width limit
-    problems = list(iter_problems(args))
-    if len({p.activation.name for p in problems}) != 1:  # pragma: no cover - one --activation flag
-        raise ValueError("--activation takes one name")
-    lrs = np.asarray(args.lr_ratio, dtype=float)
-    # one vectorized call over all (problem, lr) points
-    fields = {k: np.array([float(getattr(p, k)) for p in problems])[:, None] for k in
-              ("n0", "n1", "m", "ridge", "noise", "signal")}
-    grid = Problem(activation=problems[0].activation, **fields)
-    lr_grid = lrs[None, :]
+    # one vectorized call over all (problem, lr) points: problems along axis 0, learning-rate ratios along axis 1
+    grid = stack_problems(list(iter_problems(args)), trailing_axes=1)
+    lr_grid = np.asarray(args.lr_ratio, dtype=float)[None, :]
     if args.width_limit:
         res = infinite_width(grid, lr_ratio=lr_grid)
-        scaling = "infinite-width"
     else:
         res = quadratic_scaling(grid, lr_ratio=lr_grid, include_f0=args.include_f0)
-        scaling = "quadratic"
-    shape = np.broadcast_shapes(np.shape(res.test_error), (len(problems), lrs.size))
-    data = res.as_dict()
-    records = []
-    for i, j in itertools.product(range(len(problems)), range(lrs.size)):
-        prob = problems[i]
-        rec = {**_base(prob, float(lrs[j]), scaling), "phi": float(prob.phi)}
-        if not args.width_limit:
-            rec["psi"] = float(prob.psi)
-        rec.update(_pick(data, (i, j), shape))
-        records.append(rec)
-    emit(records, as_json=args.json)
+    emit(res.nested_records(), as_json=out_format)
     return 0
-
-
-def _pick(obj: Any, idx: tuple[int, int], shape: tuple[int, ...]) -> Any:
-    """The entry ``idx`` of every array in a nested result dict (scalars pass through)."""
-    if isinstance(obj, dict):
-        return {k: _pick(v, idx, shape) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray) and obj.ndim:
-        return float(np.broadcast_to(obj, shape)[idx])
-    return obj

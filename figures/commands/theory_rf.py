@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._cliutil import add_problem_args, emit, iter_problems, parse_values, sweep_type
+from rmt.figures._cliutil import (add_format_arg, add_problem_args, emit, iter_problems, output_format, parse_values,
+                                  stack_problems, sweep_type)
 from rmt._validation import check_positive_int
-from rmt.problem import CovarianceSpectrum, LinearProblem, Problem
+from rmt.problem import CovarianceSpectrum, LinearProblem
 from rmt.theory.linear import linear_theory
 from rmt.theory.random_features import optimal_ridge, parse_k, rf_theory, rf_theory_mp
 
@@ -49,6 +50,7 @@ def register(groups) -> None:
                    help="solution route (default effective-ridge; mpmath evaluates point by point)")
     p.add_argument("--precision", type=int, default=50, metavar="DIGITS", help="digits for --method mpmath")
     p.add_argument("--json", action="store_true", help="one JSON object per point")
+    add_format_arg(p)
     p.set_defaults(func=run_rf)
 
     q = groups["theory"].add_parser(
@@ -67,27 +69,22 @@ def register(groups) -> None:
     q.add_argument("--beta-weights", metavar="G1,G2,...", help="fraction of |beta|^2 per eigenvalue (default: "
                    "isotropic beta)")
     q.add_argument("--json", action="store_true", help="one JSON object per point")
+    add_format_arg(q)
     q.set_defaults(func=run_linear)
 
 
-def _stack(problems: list[Problem]) -> Problem:
-    """One array-valued problem from scalar ones with the same activation (for a single vectorized call)."""
-    fields = ("n0", "n1", "m", "ridge", "noise", "signal", "nonlinear_signal")
-    arrays = {k: np.array([getattr(pr, k) for pr in problems], dtype=float) for k in fields}
-    return Problem(activation=problems[0].activation, **arrays)
-
-
 def run_rf(args: argparse.Namespace) -> int:
+    out_format = output_format(args)
     problems = [pr for fs in args.nonlinear_signal for pr in iter_problems(args, nonlinear_signal=fs)]
     if args.method == "mpmath":
         prec = check_positive_int(args.precision, "--precision", minimum=15)
         results = [rf_theory_mp(pr, precision=prec) for pr in problems]
-        records = [r.records()[0] for r in results]
+        records = [r.nested_records()[0] for r in results]
         averaged = results
     else:
-        grid = _stack(problems)
+        grid = stack_problems(problems)
         res = rf_theory(grid, method=args.method)
-        records = res.records()
+        records = res.nested_records()
         averaged = [res] * len(records)
     extra: list[dict[str, Any]] = [{} for _ in records]
     if args.ensemble is not None or args.bagging is not None:
@@ -102,12 +99,12 @@ def run_rf(args: argparse.Namespace) -> int:
                                   "variance": pick(a.variance),
                                   "fine_grained": {key: pick(v) for key, v in a.fine_grained.items()}}
     if args.optimal_ridge:
-        opt = optimal_ridge(_stack(problems))
+        opt = optimal_ridge(stack_problems(problems))
         for i in range(len(records)):
             pick = lambda v: float(np.ravel(np.asarray(v, dtype=float))[i])  # noqa: E731
             extra[i]["optimal_ridge"] = {"ridge": pick(opt.ridge), "lambda_mm": pick(opt.lambda_mm),
                                          "test_error": pick(opt.test_error)}
-    emit(({**rec, **ext} for rec, ext in zip(records, extra)), as_json=args.json)
+    emit(({**rec, **ext} for rec, ext in zip(records, extra)), as_json=out_format)
     return 0
 
 
@@ -119,6 +116,7 @@ def _list(text: str | None, name: str) -> list[float] | None:
 
 
 def run_linear(args: argparse.Namespace) -> int:
+    out_format = output_format(args)
     if args.gamma is not None and (args.n is not None or args.d is not None):
         raise ValueError("give either --gamma or --n and --d, not both")
     if args.gamma is None and (args.n is None or args.d is None):
@@ -141,5 +139,5 @@ def run_linear(args: argparse.Namespace) -> int:
     else:
         problem = LinearProblem(n=a, d=b, ridge=ridge, noise=noise, signal=signal, spectrum=spectrum,
                                 beta_weights=bw)
-    emit(linear_theory(problem).records(), as_json=args.json)
+    emit(linear_theory(problem).nested_records(), as_json=out_format)
     return 0

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from rmt.figures._cliutil import add_problem_args, emit, iter_problems, parse_values, sweep_type
+from rmt.figures._cliutil import (add_format_arg, add_problem_args, emit, iter_problems, output_format, parse_values,
+                                  sweep_type)
 from rmt.theory.covariate_shift import (
     JointSpectrum,
     covariate_shift_error,
@@ -43,6 +44,7 @@ def register(groups) -> None:
     add_problem_args(p)
     add_spectrum_args(p)
     p.add_argument("--json", action="store_true", help="print JSON (one object per point)")
+    add_format_arg(p)
     p.set_defaults(func=run)
 
 
@@ -137,12 +139,8 @@ def family_points(args: argparse.Namespace) -> tuple[list[dict[str, float]], Any
     return pts, build_pl
 
 
-def _penalty(ood: float, ind: float) -> float | None:
-    """``E_OOD - E_ID``; ``None`` (JSON null) at the ridgeless pole, where both are infinite."""
-    return None if np.isinf(ood) and np.isinf(ind) else ood - ind
-
-
 def run(args: argparse.Namespace) -> int:
+    out_format = output_format(args)
     fam_pts, build = family_points(args)
     problems = list(iter_problems(args))
     grid = list(itertools.product(problems, fam_pts))
@@ -157,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         line = id_ood_line(phi, spectrum=spec, activation=args.activation, noise=noise, signal=signal)
     records = []
     for i, ((pr, fp), rec) in enumerate(zip(grid, r.records())):
-        out: dict[str, Any] = {"model": "shift", "activation": rec["activation"], "phi": rec["phi"],
+        out: dict[str, Any] = {"model": rec["model"], "activation": rec["activation"], "phi": rec["phi"],
                                "psi": rec["psi"], "width_ratio": rec["phi"] / rec["psi"], "ridge": rec["ridge"],
                                "noise": rec["noise"], "signal": rec["signal"]}
         if pr.n0 != 1.0:
@@ -166,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         out.update(fp)
         out.update(test_error=rec["test_error"], bias=rec["bias"], variance=rec["variance"],
                    id_test_error=rec["id_test_error"], id_bias=rec["id_bias"], id_variance=rec["id_variance"],
-                   ood_penalty=_penalty(rec["test_error"], rec["id_test_error"]),
+                   ood_penalty=rec["ood_penalty"],  # nan (JSON null) at the ridgeless pole
                    noise_variance=rec["noise_variance"],
                    s=rec["s"], s_star=rec["s_star"], rho=rec["rho"], kappa=rec["kappa"], d2=rec["d2"],
                    residual=rec["residual"])
@@ -174,5 +172,5 @@ def run(args: argparse.Namespace) -> int:
             out.update(id_ood_slope=float(np.asarray(line.slope)[i]),
                        id_ood_intercept=float(np.asarray(line.intercept)[i]))
         records.append(out)
-    emit(records, as_json=args.json)
+    emit(records, as_json=out_format)
     return 0

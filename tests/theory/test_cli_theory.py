@@ -37,7 +37,7 @@ def test_rf_sizes_sweep_and_extras(capsys):
     assert code == 0
     recs = [json.loads(line) for line in out.strip().splitlines()]
     assert len(recs) == 3
-    assert recs[1]["test_error"] == "inf" and recs[1]["fine_grained"]["PX"] == "inf"  # n1 = m, ridgeless
+    assert recs[1]["test_error"] is None and recs[1]["fine_grained"]["PX"] is None  # n1 = m, ridgeless: +inf is JSON null
     assert isinstance(recs[1]["bias"], float)
     assert all(isinstance(r["ensemble"]["test_error"], float) for r in recs)  # the infinite ensemble is finite
     assert recs[1]["optimal_ridge"]["ridge"] > 0
