@@ -35,7 +35,7 @@ from rmt.activations import ActivationLike, get_activation
 from rmt.numerics import Timer, jax_float64
 from rmt.problem import Problem
 
-__all__ = ["empirical_ntk", "kernel_ridge_predict", "network_output", "ntk_draws", "simulate_ntk"]
+__all__ = ["empirical_ntk", "kernel_ridge_predict", "network_output", "ntk_draws", "ntk_flops", "simulate_ntk"]
 
 _GROUPS = {"noise_variance": ("eps", "Peps", "Xeps", "PXeps"), "init_variance": ("P", "PX"),
            "sample_variance": ("X",)}
@@ -131,19 +131,30 @@ def _rep_fn(cfg: _Config) -> Callable:
         f0_test = jnp.einsum("pti,pi->pt", f_test, a) / math.sqrt(n1)
         labels = eng.label_columns(d["y_train"], d.get("eps"))  # (kX, m, 1 + kE)
 
+        parts = rf.gram_parts(m)
+        test_by_columns = _predict_by_columns(m, n0, n1, sets * t, labels_count(base))
+
         def cell(c):
             p, i = c // k_x, c % k_x
             x, y = d["x"][i], labels[i]
             z = _pre(x, d["w"][p])
             f, g = act(z) - mu0, dact(z)
-            gram = x @ x.T / n0
-            theta = f @ f.T / n1 + r * gram * ((g * (a[p] * a[p])) @ g.T / n1)
+            # the three Gram matrices are symmetric: only their lower blocks are computed (rf.symmetric_gram)
+            gram = rf.symmetric_gram(x, parts) / n0
+            theta = (rf.symmetric_gram(f, parts) / n1
+                     + r * gram * (rf.symmetric_gram(g * jnp.abs(a[p]), parts) / n1))
             if cfg.include_f0:
                 y = y.at[:, 0].add(-(f @ a[p]) / math.sqrt(n1))
             chol = jnp.linalg.cholesky(theta + ridge * jnp.eye(m, dtype=theta.dtype))
             alpha = jax.scipy.linalg.cho_solve((chol, True), y)
-            theta_test = f_test[p] @ f.T / n1 + r * (x_test @ x.T / n0) * (g_test[p] @ g.T / n1)
-            pred = theta_test @ alpha  # (sets*T, c)
+            pred = f_test[p] @ (f.T @ alpha) / n1  # the random-feature part, without a T x m matrix
+            if test_by_columns:
+                # sum_j (x_t.x_j / n0) (g~_t.g_j / n1) alpha_j = x_t^T [X^T diag(alpha) G] g~_t / (n0 n1): per
+                # label column an n0 x n1 matrix instead of the T x m test kernels (cheaper for few columns)
+                mats = jnp.einsum("jk,ji,jc->cki", x, g, alpha)  # (c, n0, n1)
+                pred = pred + r * jnp.einsum("tk,cki,ti->tc", x_test, mats, g_test[p]) / (n0 * n1)
+            else:
+                pred = pred + r * ((x_test @ x.T / n0) * (g_test[p] @ g.T / n1)) @ alpha  # (sets*T, c)
             if cfg.include_f0:
                 pred = pred.at[:, 0].add(f0_test[p])
             res = ridge * alpha  # Y - yhat(X) = ridge (Theta + ridge)^-1 (Y - f0(X))
@@ -158,6 +169,41 @@ def _rep_fn(cfg: _Config) -> Callable:
     return rep
 
 
+def labels_count(base: Any) -> int:
+    """Label columns of one fit: the clean labels and, with noise, the ``k_eps`` noise vectors."""
+    return 1 + (base.trials[2] if base.noisy else 0)
+
+
+def _test_flops(m: int, n0: int, n1: int, t: int, c: int) -> tuple[float, float]:
+    """FLOPs of the first-layer part of the test predictions: through the ``t x m`` test kernels, and per label
+    column through ``X^T diag(alpha) G`` (``n0 x n1``)."""
+    return 2.0 * t * m * (n1 + n0 + c), 2.0 * c * n0 * n1 * (m + t)
+
+
+def _predict_by_columns(m: int, n0: int, n1: int, t: int, c: int) -> bool:
+    kernels, columns = _test_flops(m, n0, n1, t, c)
+    return columns < kernels
+
+
+def ntk_flops(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], *, noisy: bool = True,
+              test_sets: int = 1) -> dict[str, float]:
+    """FLOPs of one repetition of :func:`simulate_ntk` as executed, by stage, plus ``total`` and ``per_trial``
+    (products ``2abc``, the symmetric Gram matrices as :func:`montecarlo.random_features.symmetric_gram` computes
+    them, Cholesky ``m^3/3``, a triangular solve ``m^2`` per right-hand side)."""
+    k_p, k_x, k_e = trials
+    c = 1 + (k_e if noisy and k_e > 1 else 0)
+    cells = k_p * k_x
+    t = n_test * test_sets
+    parts = rf.gram_parts(m)
+    fl = {"test_features": 2.0 * k_p * t * n0 * n1, "features": 2.0 * cells * m * n0 * n1,
+          "gram": cells * (rf.symmetric_gram_flops(m, n0, parts) + 2.0 * rf.symmetric_gram_flops(m, n1, parts)),
+          "cholesky": cells * m**3 / 3.0, "solve": cells * 2.0 * m * m * c,
+          "predict": cells * (2.0 * m * n1 * c + 2.0 * t * n1 * c + min(_test_flops(m, n0, n1, t, c)))}
+    fl["total"] = sum(fl.values())
+    fl["per_trial"] = fl["total"] / cells
+    return fl
+
+
 def _ntk_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], sets: int,
               itemsize: int) -> dict[str, float]:
     """Bytes of one fit and of a repetition's shared arrays, FLOPs of one fit and of a repetition (products
@@ -165,12 +211,12 @@ def _ntk_cost(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int
     k_p, k_x, k_e = trials
     c = 1 + (k_e if k_e > 1 else 0)
     t = n_test * sets
-    cell_flops = (2.0 * m * n0 * n1 + 4.0 * m * m * n1 + 2.0 * m * m * n0 + m**3 / 3.0 + 2.0 * m * m * c
-                  + t * m * (4.0 * n1 + 2.0 * n0) + 2.0 * t * m * c)
+    fl = ntk_flops(n0, n1, m, n_test, trials, test_sets=sets)
+    cell_flops = fl["total"] / (k_p * k_x)
     return {"cell_bytes": itemsize * (3.0 * m * n1 + 4.0 * m * m + 3.0 * t * m),
             "shared_bytes": itemsize * (k_p * n1 * n0 + k_x * m * n0 + 2.0 * t * n0 + 3.0 * k_p * t * n1
                                         + k_p * k_x * k_e * t * 3),
-            "cell_flops": cell_flops, "rep_flops": k_p * k_x * cell_flops + 2.0 * k_p * t * n0 * n1}
+            "cell_flops": cell_flops, "rep_flops": fl["total"]}
 
 
 @jax_float64

@@ -6,11 +6,39 @@ of polynomial self-consistent systems), :mod:`rmt.solvers` (roots with physical-
 bracketing, mpmath path) and :mod:`rmt.problem`.
 """
 
-from rmt.activations import Activation, ActivationConstants, KNOWN_ACTIVATIONS, constants, get_activation
-from rmt.problem import CovarianceSpectrum, JointSpectrum, LinearProblem, Problem
-from rmt.solvers import Solution, SolverError, Status
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# The names below load on first use (PEP 562), so that ``import rmt`` (and with it the command line's start-up)
+# does not pay for sympy, scipy and mpmath until something needs them.
+_LAZY = {
+    "Activation": "rmt.activations", "ActivationConstants": "rmt.activations", "KNOWN_ACTIVATIONS": "rmt.activations",
+    "constants": "rmt.activations", "get_activation": "rmt.activations",
+    "CovarianceSpectrum": "rmt.problem", "JointSpectrum": "rmt.problem", "LinearProblem": "rmt.problem",
+    "Problem": "rmt.problem",
+    "Solution": "rmt.solvers", "SolverError": "rmt.solvers", "Status": "rmt.solvers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f"rmt.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"rmt.{name}":
+            raise
+        raise AttributeError(f"module 'rmt' has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "Activation",

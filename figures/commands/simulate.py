@@ -2,12 +2,16 @@
 
 A flag given several values (``--ridge 0.01,0.1`` or ``--n1 100:400:4``) makes a sweep: one JSON object per point
 (JSON lines with ``--json``), printed as each point finishes; ``--db FILE`` stores every finished point in SQLite so
-that rerunning the same command skips them (see :mod:`montecarlo.sweep`).
+that rerunning the same command skips them (see :mod:`montecarlo.sweep`). Several ``rmt simulate`` processes may
+share one ``--db`` file: they split the points between them. ``--scheduler ADDRESS`` sends the points to a Dask
+cluster and ``--workers N`` starts a local one; the results are stored here as they arrive and are identical to a
+serial run's (every point has its own seed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import sys
 from typing import Any, Iterator, Mapping
@@ -80,6 +84,12 @@ def _add_run_args(p: argparse.ArgumentParser, *, trials: str, names: str) -> Non
     add_format_arg(p)
     p.add_argument("--db", metavar="FILE", help="SQLite file: store each finished point, skip stored ones")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    dist = p.add_mutually_exclusive_group()
+    dist.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run the points of the sweep on this Dask cluster (e.g. tcp://host:8786); needs "
+                      "pip install 'rmt-asymptotics[distributed]'")
+    dist.add_argument("--workers", type=int, metavar="N",
+                      help="run the points on a local Dask cluster of N worker processes (needs the distributed extra)")
 
 
 def add_rf_args(p: argparse.ArgumentParser, *, taus: bool = True) -> None:
@@ -154,9 +164,44 @@ def _sweep(points: list[Any], args: argparse.Namespace) -> int:
     from rmt.montecarlo.sweep import run_sweep
 
     out_format = output_format(args)
-    records = (rec for rec, _cached in run_sweep(points, db=args.db, quiet=args.quiet))
-    emit(records, as_json=out_format, fmt=format_human)
+    with _executor(args) as executor:
+        records = (rec for rec, _cached in run_sweep(points, db=args.db, quiet=args.quiet, executor=executor))
+        emit(records, as_json=out_format, fmt=format_human)
     return 0
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Any]:
+    """``None`` (points run here), or a Dask client for ``--scheduler ADDRESS`` / a local cluster of ``--workers N``
+    processes (closed on exit)."""
+    scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
+    if scheduler is None and workers is None:
+        yield None
+        return
+    flag = "--scheduler" if scheduler is not None else "--workers"
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be an integer >= 1, got {workers}")
+    try:
+        import logging
+
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(f"{flag} needs Dask: pip install 'rmt-asymptotics[distributed]'") from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="20s"))
+            except OSError as exc:
+                raise ValueError(f"--scheduler: cannot reach {scheduler!r}: {' '.join(str(exc).split())}") from None
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None, silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+            from rmt.figures import cli
+
+            cli.ON_INTERRUPT.append(cluster.close)  # Ctrl-C: stop the worker processes before exiting
+            stack.callback(cli.ON_INTERRUPT.remove, cluster.close)
+        yield client
 
 
 def _run_export(args: argparse.Namespace) -> int:
