@@ -196,7 +196,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     lam = (gamma + c2) * phi / psi
     kappa, sol = solve_kappa(phi, psi, zeta, ms2, c1, lam)
     st = kappa_state(kappa, phi, psi, zeta, ms2, c1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_minus_d2 = 1.0 - st.d2
         at_pole = one_minus_d2 <= 0
         inv = np.where(at_pole, np.inf, 1.0 / np.where(at_pole, 1.0, one_minus_d2))
