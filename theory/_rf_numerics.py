@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["mp_R", "mp_S", "mp_Q", "mp_T", "monotone_newton", "negative_quadratic_root", "positive_quadratic_root"]
+__all__ = ["mp_R", "mp_S", "mp_Q", "mp_T", "mp_second", "monotone_newton", "negative_quadratic_root", "positive_quadratic_root"]
 
 _EPS = np.finfo(float).eps
 
@@ -72,6 +72,15 @@ def mp_T(zeta: np.ndarray, b: np.ndarray, r: np.ndarray, Q: np.ndarray | None = 
         Q = 2.0 * zeta / (C + sq)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(sq > 0, Q / np.where(sq > 0, sq, 1.0), 0.0)
+
+
+def mp_second(t: np.ndarray, r: np.ndarray) -> np.ndarray:
+    r"""``int (s / (s + t))^2 dMP_r(s) = 1 - 2 t G_r(t) + t^2 K_r(t)`` for ``t > 0``, without the cancellation and the
+    overflow of that form: it equals ``Q - t T`` (``zeta = 1``) ``= Q (sq - t) / sq`` with ``sq = sqrt(C^2 - 4 r)``,
+    ``C = 1 + r + t``, and ``sq - t = ((1 - r)^2 + 2 (1 + r) t) / (sq + t)``."""
+    sq = _disc_Q(1.0, t, r)
+    Q = 2.0 / (1.0 + r + t + sq)
+    return Q * (((1.0 - r) ** 2 / sq + 2.0 * (1.0 + r) * (t / sq)) / (sq + t))
 
 
 def positive_quadratic_root(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
