@@ -178,6 +178,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     result is ``inf`` (``test_error``, ``variance``, ``V_PX``), never NaN.
     """
     _check_problem(problem, "quadratic_scaling")
+    if not isinstance(include_f0, (bool, np.bool_)):
+        raise ValueError(f"include_f0 must be True or False, got {include_f0!r}")
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
     psi = np.asarray(problem.psi, dtype=float)
