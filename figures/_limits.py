@@ -179,7 +179,6 @@ def check_store(path: str, flag: str = "--db") -> None:
     except sqlite3.Error as exc:
         raise ValueError(f"{flag} {path!r} cannot be opened as SQLite: {exc}") from None
     try:
-        con.text_factory = bytes
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
@@ -191,6 +190,7 @@ def check_store(path: str, flag: str = "--db") -> None:
         if cols != _STORE_COLUMNS:
             raise ValueError(f"{flag} {path!r}: table 'points' has columns ({', '.join(cols)}), expected "
                              f"({', '.join(_STORE_COLUMNS)}); not a store written by rmt simulate --db")
+        con.text_factory = bytes  # decode by hand, to name the damaged row
         try:
             cur = con.execute("SELECT rowid, " + ", ".join(_STORE_COLUMNS) + " FROM points ORDER BY rowid")
             for row in cur:

@@ -121,13 +121,15 @@ def mm_chi_stable(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.nda
         q = chi * (1.0 + z2 / (1.0 - z2 * chi))
     u1, u2 = psi1 + q, psi2 + q
     pmin = np.minimum(psi1, psi2)
-    small = ~(np.minimum(u1, u2) >= 0.5 * pmin) & (s2 > 0)
+    small = ~(np.minimum(u1, u2) >= 0.5 * pmin) & (s2 > 0) & np.isfinite(s2) & (pmin > 0) & np.isfinite(pmin)
     if np.any(small):
         zz, p, d, ss = z2[small], pmin[small], np.abs(psi1 - psi2)[small], s2[small]
         chi0 = _chi_of_q(zz, -p)
         u_hi = np.minimum(positive_quadratic_root(np.ones_like(p), -d, -ss * chi0), 0.5 * p)
         u_lo = positive_quadratic_root(np.ones_like(p), -d, -ss * _chi_of_q(zz, u_hi - p))
         u_lo = np.maximum(u_lo, 1e-300 * p)
+        u_lo = np.where((u_lo > 0) & np.isfinite(u_lo), u_lo, np.finfo(float).tiny)
+        u_hi = np.where((u_hi > 0) & np.isfinite(u_hi), u_hi, 0.5 * p)
 
         def G(u: np.ndarray) -> np.ndarray:
             return u * (u + d) + ss * _chi_of_q(zz, u - p)
