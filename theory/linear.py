@@ -172,7 +172,9 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
     df2 = gam * ((frac * frac) @ w)
     with np.errstate(divide="ignore", invalid="ignore"):
         kr = kappa[:, None] / (s + kappa[:, None])
-        denom = (1.0 - gam) + gam * ((kr * (2.0 - kr)) @ w)  # 1 - df2 without cancellation as kappa -> 0
+        # 1 - df2, written (1 - gamma) + gamma E[k (2s + k)/(s + k)^2] where df2 is near 1 (kappa -> 0 at gamma
+        # near 1), which cancels itself for gamma >> 1: take the form whose terms do not cancel
+        denom = np.where(df2 <= 0.5, 1.0 - df2, (1.0 - gam) + gam * ((kr * (2.0 - kr)) @ w))
         thr = ~pos & (gam == 1.0)
         bias_core = (s * (kappa[:, None] / (s + kappa[:, None])) ** 2) @ gw  # kappa^2 s/(s+kappa)^2, no overflow
         bias = np.where(thr | (kappa == 0), 0.0, signal * bias_core / denom)
