@@ -322,7 +322,7 @@ def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zet
     def parts(g: np.ndarray, ci: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         b = a + g
         A = zeta * (1.0 - ri) + b
-        D = np.hypot(A, 2.0 * np.sqrt(ri * b * zeta))
+        D = np.hypot(A, 2.0 * np.sqrt(ri * zeta) * np.sqrt(b))
         gR = g * mp_R(zeta, b, ri)
         g2S = gR * (ri * zeta * gR + g) / D  # g^2 S without overflow
         return gR, g2S, g * ((1.0 - ci) + ci * gR)
@@ -344,7 +344,7 @@ def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zet
     g, conv, it = monotone_newton(f, start)
     _, _, lhs = parts(g, c, r)
     gR = g * mp_R(zeta, a + g, r)
-    res = np.abs(lhs - g0) / (g * np.abs(1.0 - c) + c * g * gR + g0)
+    res = (np.abs(lhs - g0) / g) / (np.abs(1.0 - c) + c * gR + g0 / g)  # divided through by g: no overflow
     return g, res, conv, it
 
 
@@ -461,7 +461,7 @@ def _positive_ridge(phi, psi, gamma, eta, zeta, method):
         # ratio m/n1, so -gamma^2 tau1' = gamma^2 int dMP_{psi/phi}(s) / (eta s + gamma)^2 (written without overflow)
         rw = psi / phi
         gR = gamma * mp_R(eta, gamma, rw)
-        Dw = np.hypot(eta * (1.0 - rw) + gamma, 2.0 * np.sqrt(rw * gamma * eta))
+        Dw = np.hypot(eta * (1.0 - rw) + gamma, 2.0 * np.sqrt(rw * eta) * np.sqrt(gamma))
         train_signal = train_noise = gR * (rw * eta * gR + gamma) / Dw
     e0 = mm_E0_factored(chi, z2, u1, u2, gamma / (psi * a))
     out = dict(tau1=tau1, tau2=tau2, gamma_tilde=gt, kappa_prime=kp, chi=chi, train_signal=train_signal,

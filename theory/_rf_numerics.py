@@ -33,13 +33,13 @@ def mp_R(zeta: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
     """``int dMP_r(s) / (zeta s + b)`` for ``zeta >= 0``, ``b > 0`` (stable closed form)."""
     A = zeta * (1.0 - r) + b
     D = _disc_R(zeta, b, r, A)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(A >= 0, 2.0 / (D + A), (D - A) / (2.0 * r * b * zeta))
 
 
 def _disc_R(zeta: np.ndarray, b: np.ndarray, r: np.ndarray, A: np.ndarray) -> np.ndarray:
     """``sqrt(A^2 + 4 r b zeta)`` as a hypotenuse, so that it does not overflow for ``b`` up to ``1e308``."""
-    return np.hypot(A, 2.0 * np.sqrt(r * b * zeta))
+    return np.hypot(A, 2.0 * np.sqrt(r * zeta) * np.sqrt(b))
 
 
 def mp_S(zeta: np.ndarray, b: np.ndarray, r: np.ndarray, R: np.ndarray | None = None) -> np.ndarray:

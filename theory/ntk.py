@@ -313,7 +313,7 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
         lam_e = np.where(live, (diag + gamma) / np.where(live, slope, 1.0), np.inf)
         le = np.where(live, lam_e, 1.0)
         q = 1.0 - phi - phi * le
-        disc = np.hypot(q, 2.0 * np.sqrt(phi * le))  # no overflow for ridges up to 1e308
+        disc = np.hypot(q, 2.0 * np.sqrt(phi) * np.sqrt(le))  # no overflow for ridges up to 1e308
         kp = np.where(q <= 0, 0.5 * (disc - q), 2.0 * phi * le / (disc + q))  # positive root, no cancellation
         d2 = phi / (1.0 + kp) ** 2
         test_live = (s * (kp / (1.0 + kp)) ** 2 + noise * d2) / (1.0 - d2)  # (s kp^2 + phi noise)/((1 + kp)^2 - phi)
