@@ -80,7 +80,9 @@ def mp_second(t: np.ndarray, r: np.ndarray) -> np.ndarray:
     ``C = 1 + r + t``, and ``sq - t = ((1 - r)^2 + 2 (1 + r) t) / (sq + t)``."""
     sq = _disc_Q(1.0, t, r)
     Q = 2.0 / (1.0 + r + t + sq)
-    return Q * (((1.0 - r) ** 2 / sq + 2.0 * (1.0 + r) * (t / sq)) / (sq + t))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = Q * (((1.0 - r) ** 2 / sq + 2.0 * (1.0 + r) * (t / sq)) / (sq + t))
+    return np.where(t == 0, np.minimum(1.0, 1.0 / r), out)  # t = 0: the mass off the atom
 
 
 def positive_quadratic_root(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
