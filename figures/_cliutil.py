@@ -37,7 +37,7 @@ def parse_values(text: str, name: str) -> list[float]:
             parts = text.split(":")
             if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
                 raise ValueError
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            start, stop, num = _num(parts[0]), _num(parts[1]), _num(parts[2], int)
             if num < 1:
                 raise ValueError
             from rmt.figures._limits import MAX_SWEEP_POINTS
@@ -56,7 +56,7 @@ def parse_values(text: str, name: str) -> list[float]:
             items = text.split(",")
             if any(v.strip() == "" for v in items):
                 raise ValueError(f"{name}: empty item in the list {text!r} (write a,b,c)")
-            out = [float(v) for v in items]
+            out = [_num(v) for v in items]
     except ValueError as exc:
         if str(exc):
             raise ValueError(str(exc)) from None
@@ -66,6 +66,14 @@ def parse_values(text: str, name: str) -> list[float]:
     if bad:
         raise ValueError(f"{name} must not be nan")
     return out
+
+
+def _num(text: str, kind: type = float) -> Any:
+    """``kind(text)``; a bad number raises a ValueError without message (the caller names the flag)."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError() from None
 
 
 def sweep_type(name: str) -> Callable[[str], list[float]]:
