@@ -187,7 +187,7 @@ def check_store(path: str, flag: str = "--db") -> None:
             return  # a new or foreign store: the sweep creates its table
         cols = tuple(r[1].decode() if isinstance(r[1], bytes) else r[1]
                      for r in con.execute("PRAGMA table_info(points)"))
-        if cols != _STORE_COLUMNS:
+        if not set(_STORE_COLUMNS) <= set(cols):  # extra columns are allowed (a later schema may add some)
             raise ValueError(f"{flag} {path!r}: table 'points' has columns ({', '.join(cols)}), expected "
                              f"({', '.join(_STORE_COLUMNS)}); not a store written by rmt simulate --db")
         con.text_factory = bytes  # decode by hand, to name the damaged row
