@@ -301,3 +301,15 @@ def test_api_random_ratios_are_valid_or_name_the_argument():
             answered += 1
             assert np.isfinite(r.test_error) or (ridge == 0 and phi == psi)
     assert answered >= 180
+
+
+@pytest.mark.slow
+def test_nonfinite_simulation_is_an_error_not_data(capsys):
+    """Issue: `simulate shift --scale 1e308` printed "test_error": "inf" with exit 0."""
+    code, out, err = run(capsys, ["simulate", "shift", "--n0", "20", "--n1", "20", "--m", "10", "--ridge", "0.1",
+                                  "--activation", "tanh", "--noise", "0.1", "--family", "two-point", "--strength", "1",
+                                  "--scale", "1e308", "--reps", "2", "--json", "--quiet"])
+    line = one_error_line(err)
+    assert code == 1 and out == "" and "non-finite" in line, line
+    code, out, err = run(capsys, RF_SIM + ["--reps", "2", "--json"])
+    assert code == 0 and err == "" and math.isfinite(json.loads(out)["test_error"])
