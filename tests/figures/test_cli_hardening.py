@@ -214,7 +214,7 @@ def _check_answer(code: int, out: str, err: str) -> None:
         one_error_line(err)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(phi=_numbers, psi=_numbers, ridge=_numbers, noise=_numbers,
        act=st.sampled_from(["relu", "tanh", "erf", "linear", "swish"]))
 def test_random_theory_rf_command_lines(capsys, phi, psi, ridge, noise, act):
@@ -223,7 +223,7 @@ def test_random_theory_rf_command_lines(capsys, phi, psi, ridge, noise, act):
     _check_answer(code, out, err)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(gamma=_numbers, ridge=_numbers, noise=_numbers, signal=_numbers)
 def test_random_theory_linear_command_lines(capsys, gamma, ridge, noise, signal):
     code, out, err = run(capsys, ["theory", "linear", "--gamma", gamma, "--ridge", ridge, "--noise", noise,
@@ -250,7 +250,7 @@ def test_random_theory_eigen_command_lines(capsys, alpha, beta, n, ridge, p):
     _check_answer(code, out, err)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.lists(st.sampled_from(
     ["--reps", "--seed", "--trials", "--n-test", "--n0", "--n1", "--m", "--max-memory", "--db", "--out", "0", "1",
      "-1", "2", "1e20", "100000000000000000000", "2,2,2", "1,,2", "x", "/nonexistent/x", "8G"]), max_size=6))
