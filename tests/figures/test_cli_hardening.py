@@ -313,3 +313,11 @@ def test_nonfinite_simulation_is_an_error_not_data(capsys):
     assert code == 1 and out == "" and "non-finite" in line, line
     code, out, err = run(capsys, RF_SIM + ["--reps", "2", "--json"])
     assert code == 0 and err == "" and math.isfinite(json.loads(out)["test_error"])
+
+
+def test_shift_api_names_a_ridge_beyond_1e300():
+    from rmt.theory.covariate_shift import shift_error
+
+    assert shift_error(Problem.from_ratios(0.5, 0.5, ridge=1e300, activation="tanh", noise=0.1)).test_error == 1.0
+    with pytest.raises(ValueError, match=r"^ridge must be in \[0, 1e300\]"):
+        shift_error(Problem.from_ratios(0.5, 0.5, ridge=1e308, activation="tanh", noise=0.1))
