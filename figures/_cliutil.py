@@ -48,9 +48,14 @@ def parse_values(text: str, name: str) -> list[float]:
             parts = text.split(":")
             if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
                 raise ValueError
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            start, stop, num = _num(parts[0]), _num(parts[1]), _num(parts[2], int)
             if num < 1:
                 raise ValueError
+            from rmt.figures._limits import MAX_SWEEP_POINTS
+
+            if num > MAX_SWEEP_POINTS or not (math.isfinite(start) and math.isfinite(stop)):
+                raise ValueError(f"{name}: a sweep start:stop:num needs finite ends and 1 <= num <= "
+                                 f"{MAX_SWEEP_POINTS}, got {text!r}")
             if len(parts) == 4 and parts[3] == "log":
                 if start <= 0 or stop <= 0:
                     raise ValueError(f"{name}: a log sweep needs positive ends, got {text!r}")
@@ -59,9 +64,10 @@ def parse_values(text: str, name: str) -> list[float]:
                 vals = np.linspace(start, stop, num)
             out = [float(v) for v in vals]
         else:
-            out = [float(v) for v in text.split(",") if v.strip() != ""]
-            if not out:
-                raise ValueError
+            items = text.split(",")
+            if any(v.strip() == "" for v in items):
+                raise ValueError(f"{name}: empty item in the list {text!r} (write a,b,c)")
+            out = [_num(v) for v in items]
     except ValueError as exc:
         if str(exc):
             raise ValueError(str(exc)) from None
@@ -73,9 +79,21 @@ def parse_values(text: str, name: str) -> list[float]:
     return out
 
 
+def _num(text: str, kind: type = float) -> Any:
+    """``kind(text)``; a bad number raises a ValueError without message (the caller names the flag)."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError() from None
+
+
 def sweep_type(name: str) -> Callable[[str], list[float]]:
     def conv(text: str) -> list[float]:
-        return parse_values(text, name)
+        try:
+            return parse_values(text, name)
+        except ValueError as exc:  # argparse keeps the message of an ArgumentTypeError only
+            msg = str(exc)
+            raise argparse.ArgumentTypeError(msg.removeprefix(f"{name}: ").removeprefix(f"{name} ")) from None
 
     conv.__name__ = name
     return conv

@@ -24,8 +24,10 @@ import importlib
 import os
 import pkgutil
 import signal
+import sqlite3
 import sys
 import threading
+import warnings
 from typing import Sequence
 
 __all__ = ["main", "build_parser", "console_main", "UsageError"]
@@ -71,6 +73,10 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
         mod = importlib.import_module(f"rmt.figures.commands.{name}")
         if hasattr(mod, "register"):
             mod.register(groups)
+    for name, sub in groups["simulate"].choices.items():  # the memory limit of rmt.figures._limits
+        if name != "export":
+            sub.add_argument("--max-memory", default=None, metavar="BYTES",
+                             help="memory one fitted model may use, e.g. 16G (default 8G or $RMT_MAX_MEMORY)")
     return parser
 
 
@@ -100,6 +106,14 @@ def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # stderr carries the result's one line, never numpy's warnings
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     from rmt.solvers import SolverError
 
     try:
@@ -111,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "func"):
             parser.print_help()
             return 0
+        from rmt.figures._limits import preflight
+
+        preflight(args, argv)  # limits, sizes, output paths and stores: before any work
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -118,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except SolverError as exc:
+    except OverflowError as exc:  # an input beyond float64 that no check caught
+        print(f"{PROG}: error: a value is out of the float64 range ({_one_line(exc)})", file=sys.stderr)
+        return 2
+    except (SolverError, ArithmeticError) as exc:  # the solvers' failures
         print(f"{PROG}: solver error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -126,6 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `rmt ... | head`
         return 0
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged file met after the checks
+        print(f"{PROG}: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable or missing output path met after the checks
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: {exc.strerror or _one_line(exc)}{where}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{PROG}: error: out of memory (lower the sizes or --max-memory)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback: one line, exit 1
+        print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:

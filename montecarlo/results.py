@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
@@ -12,6 +13,7 @@ from rmt.quantities import HEADLINE
 from rmt.records import Tabular, coordinates
 from rmt.montecarlo.estimators import (component_keys, component_members, crossed_anova, ensemble_error,
                                    mean_and_stderr)
+from rmt.solvers import SolverError, Status
 
 __all__ = ["ShiftResult", "SimulationResult", "decompose", "make_result", "model_coordinates", "shift_record"]
 
@@ -217,6 +219,10 @@ def make_result(model: str, samples: Mapping[str, np.ndarray], *, sources: tuple
     err: dict[str, float] = {}
     for name, arr in per_rep.items():
         value[name], err[name] = mean_and_stderr(arr)
+    bad = [k for k in list(_HEADLINE) + list(comps) if not math.isfinite(value[k])]
+    if bad:  # an error, not data (e.g. a signal, noise or covariance scale near 1e308 overflows the squares)
+        raise SolverError(f"{model} simulation produced non-finite {', '.join(bad)} ({value[bad[0]]}): the inputs "
+                          "overflow float64", status=Status.NONFINITE)
     stderr: dict[str, Any] = {k: err[k] for k in _HEADLINE}
     stderr["fine_grained"] = MappingProxyType({k: err[k] for k in comps})
     stderr.update({k: err[k] for k in extras})

@@ -305,6 +305,11 @@ class Problem:
         phi = check_positive(phi, "phi")
         psi = check_positive(psi, "psi")
         n0a = check_positive(n0, "n0")
+        with np.errstate(over="ignore"):
+            for name, ratio in (("phi", phi), ("psi", psi)):
+                if not np.all(np.isfinite(n0a / ratio)):
+                    raise ValueError(f"{name} is too small: n0/{name} overflows float64 (need {name} >= about "
+                                     f"{float(np.max(n0a)) / np.finfo(float).max:.3g} at n0 = {float(np.max(n0a)):g})")
         return cls(n0=n0a, n1=n0a / psi, m=n0a / phi, ridge=ridge, activation=activation, noise=noise,
                    signal=signal, nonlinear_signal=nonlinear_signal, covariance=covariance)
 

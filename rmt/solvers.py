@@ -532,7 +532,10 @@ def solve_monotone(f: Callable[[np.ndarray], np.ndarray], lo: Any, hi: Any, *, l
         ua, fa, ub, fb = new_ua, new_fa, new_ub, new_fb
         x = np.where(active, xm, x)
         width = np.abs(ub - ua) if log else np.abs(ub - ua) / np.maximum(np.abs(ua), np.abs(ub)).clip(1e-300)
-        conv = (width <= xtol) | (fm == 0) | (np.abs(fm) <= ftol)
+        # a bracket as narrow as the float64 grid allows has converged: in log space the spacing of u = log x near
+        # |u| ~ 700 (x ~ 1e-300) is 1.1e-13, above xtol, so the width alone would never get there
+        grid = 4.0 * np.finfo(float).eps * np.maximum(np.abs(ua), np.abs(ub)) if log else 4.0 * np.finfo(float).eps
+        conv = (width <= np.maximum(xtol, grid)) | (fm == 0) | (np.abs(fm) <= ftol)
         done = done | (active & conv)
     fx = np.asarray(f(x), dtype=float)
     status = np.where(~bracketed, Status.NO_BRACKET,

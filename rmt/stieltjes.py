@@ -59,8 +59,7 @@ def mp_G(t: Any, ratio: Any) -> np.ndarray:
     r = check_positive(ratio, "ratio")
     t, r = np.broadcast_arrays(t, r)
     a = 1.0 - r + t
-    disc = a * a + 4.0 * r * t
-    sq = np.sqrt(disc)
+    sq = np.hypot(a, 2.0 * np.sqrt(r) * np.sqrt(t))  # sqrt(a^2 + 4 r t) without overflow for t up to 1e308
     with np.errstate(divide="ignore", invalid="ignore"):
         pos = 2.0 / (sq + a)
         neg = (sq - a) / (2.0 * r * t)
@@ -80,7 +79,7 @@ def mp_K(t: Any, ratio: Any) -> np.ndarray:
     r = np.asarray(ratio, dtype=float)
     a = 1.0 - r + t
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (r * g * g + g) / np.sqrt(a * a + 4.0 * r * t)
+        out = (r * g * g + g) / np.hypot(a, 2.0 * np.sqrt(r) * np.sqrt(t))
     return out[()] if np.ndim(out) == 0 else out
 
 

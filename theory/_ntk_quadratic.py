@@ -42,7 +42,7 @@ def _positive_root(a: np.ndarray, b: np.ndarray, psi: np.ndarray) -> tuple[np.nd
     branch cancels; ``b = 0`` gives ``r = 1/a``.
     """
     B = a + b * (1.0 / psi - 1.0)
-    D = np.sqrt(B * B + 4.0 * a * b)
+    D = np.hypot(B, 2.0 * np.sqrt(a) * np.sqrt(b))  # sqrt(B^2 + 4ab), no overflow when kappa -> 0 (a, b ~ 1/kappa)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(B >= 0, 2.0 / (B + D), (D - B) / (2.0 * a * b))
     return r, D
@@ -73,20 +73,24 @@ def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) ->
         a = 1.0 + sk
         b = zeta / nu
         r, D = _positive_root(a, b, psi)
-        da = np.where(c1 == 0, 0.0, -sk / kappa)
         db = -zeta / (nu * nu)
-        dr = -((b * r * r + r) * da + (a * r * r + (1.0 / psi - 1.0) * r) * db) / D
+        # dr = -((b r^2 + r) da + (a r^2 + (1/psi - 1) r) db) / D with da = -sk/kappa, db = -zeta/nu^2, written with
+        # r/kappa and r/nu so that nothing overflows as kappa -> 0 (r ~ kappa while a, b, D ~ 1/kappa)
+        rk = np.where(c1 == 0, 0.0, r / kappa)
+        rn = r / nu
+        dr = ((b * r * rk + rk) * sk + (a * r * rn + (1.0 / psi - 1.0) * rn) * (zeta / nu)) / D
         # w = 1 - a r without cancellation: b r (a r + 1/psi - 1) is exact algebra (the quadratic), accurate unless
         # a r + 1/psi - 1 cancels, which can only happen for psi > 1 and a r well below 1.
         ar = a * r
         w_prod = b * r * (ar + 1.0 / psi - 1.0)
         w = np.where((psi <= 1.0) | (ar >= 1.0 - 0.5 / psi), w_prod, 1.0 - ar)
-        dw = -(da * r + a * dr)
+        kdw = sk * r - (a * kappa) * dr  # kappa dw/dkappa, dw = -(da r + a dr), da kappa = -sk (finite as kappa -> 0)
         t3 = phi * sk * r
-        d1 = (phi / psi) * ms2 / nu + phi * kappa * w / nu + t3
-        dt3 = np.where(c1 == 0, 0.0, phi * sk * (dr - r / kappa))
-        dd1 = -(phi / psi) * ms2 / (nu * nu) + phi * (w * ms2 / (nu * nu) + kappa * dw / nu) + dt3
-        d2 = d1 + kappa * dd1
+        d1 = (phi / psi) * ms2 / nu + phi * (kappa / nu) * w + t3  # kappa / nu first: no overflow at 1e300
+        kdt3 = np.where(c1 == 0, 0.0, phi * sk * (kappa * dr - r))  # kappa dt3/dkappa
+        kn = kappa / nu
+        kdd1 = -(phi / psi) * ms2 * kn / nu + phi * (w * ms2 * kn / nu + kn * kdw) + kdt3  # kappa dd1/dkappa
+        d2 = d1 + kdd1
     return KappaState(kappa=kappa, nu=nu, a=a, b=b, r=r, dr=dr, w=w, d1=d1, d2=d2)
 
 
@@ -157,7 +161,11 @@ def ensemble_ridge_t(r: np.ndarray, phi: np.ndarray) -> np.ndarray:
     r = np.asarray(r, dtype=float)
     phi = np.broadcast_to(np.asarray(phi, dtype=float), r.shape)
     out = np.full(r.shape, np.inf)
-    todo = r < 1.0
+    # t G(t) -> max(0, 1 - 1/phi) as t -> 0: an r at (or, by rounding, below) that infimum is the ridgeless ensemble
+    floor = np.maximum(0.0, 1.0 - 1.0 / phi)
+    at_floor = r <= floor + 4.0 * np.finfo(float).eps
+    out = np.where(at_floor, 0.0, out)
+    todo = (r < 1.0) & ~at_floor
     if np.any(todo):
         rr, pp = r[todo], phi[todo]
 

@@ -45,8 +45,9 @@ from rmt.problem import Problem
 from rmt.quantities import FINE_GRAINED_KEYS
 from rmt.records import Tabular, coordinate_columns, rows_of
 from rmt.solvers import Solution, SolverError, Status, monotone_newton, polyroots, select_real_in_interval
-from rmt.theory._rf_mm import mm_chi, mm_chi_ridgeless, mm_E_polynomials, mm_large_sample_b
-from rmt.theory._rf_numerics import mp_Q, mp_R, mp_S, mp_T, positive_quadratic_root
+from rmt.theory._rf_mm import (mm_chi_ridgeless, mm_chi_stable, mm_E0_factored, mm_E_polynomials,
+                                mm_large_sample_b)
+from rmt.theory._rf_numerics import mp_Q, mp_R, mp_T, positive_quadratic_root
 
 __all__ = ["FINE_GRAINED_KEYS", "AveragedResult", "RFDiagnostics", "RFResult", "rf_constants", "rf_theory"]
 
@@ -293,24 +294,43 @@ class RFResult(Tabular):
 
 def _effective_ridge(c: np.ndarray, r: np.ndarray, g0: np.ndarray, a: float, zeta: float, eta: float) -> Solution:
     """Unique root of ``g - c g (Q + a R) - g0 = 0`` on ``[g0, inf)`` (see the module docstring), ``g0 > 0``, with
-    the relative residual ``|g - c g h - g0| / (g + c g h + g0)`` (failures are reported in ``status``)."""
+    the relative residual ``|g - c g h - g0| / (g + c g h + g0)`` (failures are reported in ``status``).
+
+    Evaluated as ``f(g) = g ((1 - c) + c g R(a + g)) - g0`` (since ``h = Q + a R = 1 - g R``), whose terms do not cancel
+    when ``c h(0) = 1`` (the interpolation threshold) and which does not overflow (``0 <= g R <= 1``). For tiny
+    ``g0`` (below ``1e-6 c eta``) Newton's method from ``g0 + c eta`` would halve its distance to the root per step
+    near the threshold, so it starts instead from the positive root of the quadratic minorant
+    ``(1 - c) g + c R(a + G) g^2 - g0`` (``R`` decreases, so this is below ``f`` on ``[0, G]`` and its root is a valid
+    start to the right of the root), iterated five times from ``G = g0 + c eta``.
+    """
+
+    def parts(g: np.ndarray, ci: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = a + g
+        A = zeta * (1.0 - ri) + b
+        D = np.hypot(A, 2.0 * np.sqrt(ri * zeta) * np.sqrt(b))
+        gR = g * mp_R(zeta, b, ri)
+        g2S = gR * (ri * zeta * gR + g) / D  # g^2 S without overflow
+        return gR, g2S, g * ((1.0 - ci) + ci * gR)
 
     def f(g: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ci, ri = c[idx], r[idx]
-        b = a + g
-        R = mp_R(zeta, b, ri)
-        Q = mp_Q(zeta, b, ri)
-        S = mp_S(zeta, b, ri, R)
-        val = g - ci * g * (Q + a * R) - g0[idx]
-        # d/dg [g h(g)] = int u^2 / (u + g)^2 = 1 - 2 g R + g^2 S
-        return val, 1.0 - ci * (1.0 - 2.0 * g * R + g * g * S)
+        ci = c[idx]
+        gR, g2S, lhs = parts(g, ci, r[idx])
+        # d/dg [g h(g)] = 1 - 2 g R + g^2 S, so f' = (1 - c) + c (2 g R - g^2 S) (2 gR - g^2 S > 0)
+        return lhs - g0[idx], (1.0 - ci) + ci * (2.0 * gR - g2S)
 
-    sol = monotone_newton(f, g0 + c * eta, throw=False)
+    start = g0 + c * eta
+    tiny = g0 < 1e-6 * c * eta
+    if np.any(tiny):
+        ct, rt, gt0 = c[tiny], r[tiny], g0[tiny]
+        G = start[tiny]
+        for _ in range(5):
+            G = np.minimum(G, positive_quadratic_root(ct * mp_R(zeta, a + G, rt), ct - 1.0, gt0))
+        start[tiny] = np.maximum(G, gt0)
+    sol = monotone_newton(f, start, throw=False)
     g = sol.value
-    b = a + g
-    R, Q = mp_R(zeta, b, r), mp_Q(zeta, b, r)
-    gh = g * (Q + a * R)
-    res = np.abs(g - c * gh - g0) / (g + c * gh + g0)
+    _, _, lhs = parts(g, c, r)
+    gR = g * mp_R(zeta, a + g, r)
+    res = (np.abs(lhs - g0) / g) / (np.abs(1.0 - c) + c * gR + g0 / g)  # divided through by g: no overflow
     return Solution(value=g, residual=res, status=sol.status, branch=sol.branch, iterations=sol.iterations)
 
 
@@ -324,23 +344,42 @@ def _ridgeless_effective_ridge(r: np.ndarray, y: np.ndarray, a: float, zeta: flo
     return positive_quadratic_root(1.0 - y, r * zeta * y * y + zeta * (1.0 - r) * y + a * y, r * a * zeta * y * y)
 
 
-def _ap_residuals(phi, psi, ridge, eta, zeta, t1, t2):
-    """Backward errors of (S67) and (S68) at ``(tau1, tau2)``: the residual divided by the size of the rounding
-    errors of its terms (``|ridge tau1 - 1|`` counted as ``ridge tau1 + 1``, ``|tau2 - tau1|`` as ``tau1 + tau2``)."""
-    g1 = ridge * t1
-    p1 = phi * zeta * t1 * t2
-    p3 = psi * zeta * t1 * t2
-    s67 = np.abs(p1 + phi * phi * (t2 - t1) + p3 * (g1 - 1.0)) / (p1 + phi * phi * (t1 + t2) + p3 * (g1 + 1.0))
-    d = t2 - t1
-    q2 = zeta * t1 * t2
-    s68 = (np.abs(phi * d * (zeta * d + eta * t1) - q2 * (g1 - 1.0))
-           / (phi * (t1 + t2) * (zeta * (t1 + t2) + eta * t1) + q2 * (g1 + 1.0)))
+def _ap_residuals(phi, psi, eta, zeta, T1, u, um1, it):
+    """Backward errors of (S67) and (S68) at ``(tau1, tau2) = (tau1, u tau1)``, both equations divided by ``tau1^2``
+    so that nothing overflows or underflows for ridges from ``1e-300`` to ``1e300`` (``tau1`` ranges from ``1e-300``
+    to ``1e300``): ``T1 = ridge tau1``, ``u = tau2 / tau1``, ``um1 = u - 1``, ``it = 1 / tau1``. Each is the residual
+    divided by the size of the rounding errors of its terms (``|T1 - 1|`` counted as ``T1 + 1``, ``|u - 1|`` as
+    ``u + 1``)."""
+    s67 = (np.abs(phi * zeta * u + it * phi * phi * um1 + psi * zeta * u * (T1 - 1.0))
+           / (phi * zeta * u + it * phi * phi * (u + 1.0) + psi * zeta * u * (T1 + 1.0)))
+    s68 = (np.abs(phi * um1 * (zeta * um1 + eta) - zeta * u * (T1 - 1.0))
+           / (phi * (u + 1.0) * (zeta * (u + 1.0) + eta) + zeta * u * (T1 + 1.0)))
     return s67, s68
 
 
+def _ap_train_factors(phi, psi, eta, zeta, T1, u, um1, it):
+    """``(-ridge^2 tau2', -ridge^2 tau1')`` from the linear system of :func:`ap_tau_derivatives` written in
+    ``tau2 = u tau1``: the Jacobian divided by ``tau1``, the ``ridge``-derivatives by ``tau1^3``, so that
+    ``-ridge^2 tau' = T1^2 x`` with ``x`` the solution of a system of moderate numbers; the (S67) row is divided by
+    ``1 + phi^2 / tau1``. Free of overflow for ridges from ``1e-300`` to ``1e300``."""
+    with np.errstate(divide="ignore", over="ignore"):
+        h = it * phi * phi
+        w = 1.0 / (1.0 + h)
+        hw = 1.0 / (1.0 / h + 1.0)
+    J11 = w * (phi * zeta * u + psi * zeta * u * (2 * T1 - 1)) - hw
+    J12 = w * (phi * zeta + psi * zeta * (T1 - 1)) + hw
+    F1 = w * psi * zeta * u
+    J21 = phi * (-(zeta * um1 + eta) + um1 * (eta - zeta)) - zeta * u * (2 * T1 - 1)
+    J22 = phi * ((zeta * um1 + eta) + um1 * zeta) - zeta * (T1 - 1)
+    F2 = -zeta * u
+    det = J11 * J22 - J12 * J21
+    sq = T1 * T1
+    return sq * ((-J21 * F1 + J11 * F2) / det), sq * ((J22 * F1 - J12 * F2) / det)
+
+
 def ap_tau_derivatives(phi, psi, ridge, eta, zeta, t1, t2):
-    r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (docs/models.md §3.8).
-    Generic arithmetic: works for numpy arrays and mpmath numbers."""
+    r"""``(dtau1/dgamma, dtau2/dgamma)`` by implicit differentiation of (S67)/(S68) (docs/models.md §3.8). Generic arithmetic:
+    works for numpy arrays and mpmath numbers."""
     d = t2 - t1
     J11 = phi * zeta * t2 - phi * phi + psi * zeta * t2 * (2 * ridge * t1 - 1)
     J12 = phi * (zeta * t1 + phi) + psi * zeta * t1 * (ridge * t1 - 1)
@@ -363,12 +402,19 @@ def _positive_ridge(phi, psi, ridge, eta, zeta, method):
     gt, res_gt, conv_gt, it_gt = sol_gt.value, sol_gt.residual, sol_gt.status == Status.SUCCESS, sol_gt.iterations
     kp, res_kp, conv_kp, it_kp = sol_kp.value, sol_kp.residual, sol_kp.status == Status.SUCCESS, sol_kp.iterations
     R1 = mp_R(zeta, a + gt, 1.0 / phi)
-    tau1 = gt * R1 / ridge
+    # scaled variables (no overflow as ridge -> 0 or inf): T1 = ridge tau1 = gamma_tilde R, u = tau2 / tau1
+    # = phi / (phi + zeta R), it = 1 / tau1 = (ridge / gamma_tilde) / R
+    T1 = gt * R1
+    u = phi / (phi + zeta * R1)
+    um1 = -zeta * R1 / (phi + zeta * R1)
+    it = (ridge / gt) / R1
     residuals: dict[str, np.ndarray] = {}
     status = np.zeros(n, dtype=np.int8)
     if method == "quartic":
         from rmt.kernel_spectrum import rf_kernel_polynomial
 
+        with np.errstate(over="ignore"):
+            tau1 = T1 / ridge
         coeffs = rf_kernel_polynomial().coefficients(phi, psi, ridge, eta, zeta)
         roots = polyroots(coeffs)
         rr = roots.real
@@ -381,29 +427,33 @@ def _positive_ridge(phi, psi, ridge, eta, zeta, method):
         residuals["tau1_routes"] = np.abs(sel.value - tau1) / tau1
         tau1 = np.where(np.isfinite(sel.value), sel.value, tau1)
         tau2 = phi * phi * tau1 / (phi * phi + (phi - psi) * zeta * tau1 + ridge * psi * zeta * tau1 * tau1)
-    else:
-        tau2 = phi * tau1 / (phi + zeta * R1)
-    s67, s68 = _ap_residuals(phi, psi, ridge, eta, zeta, tau1, tau2)
-    in_branch = (tau1 > 0) & (ridge * tau1 <= 1.0 + 1e-12) & (tau2 > 0)
+        T1, u, it = ridge * tau1, tau2 / tau1, 1.0 / tau1
+        um1 = u - 1.0
+    with np.errstate(divide="ignore", over="ignore"):
+        tau1 = T1 / ridge
+        tau2 = u * tau1
+    s67, s68 = _ap_residuals(phi, psi, eta, zeta, T1, u, um1, it)
+    in_branch = (T1 > 0) & (T1 <= 1.0 + 1e-12) & (u > 0)
     # Mei-Montanari chi, independently
     z2 = np.full(n, zeta / a)
     psi1, psi2 = 1.0 / psi, 1.0 / phi
-    sol_chi = mm_chi(z2, psi1, psi2, ridge / (psi * a))
-    chi, res_chi, conv_chi, it_chi = (sol_chi.value, sol_chi.residual, sol_chi.status == Status.SUCCESS,
-                                      sol_chi.iterations)
+    chi, u1, u2, res_chi, conv_chi, it_chi = mm_chi_stable(z2, psi1, psi2, ridge / (psi * a))
     residuals.update({"gamma_tilde": res_gt, "kappa_prime": res_kp, "chi": res_chi, "S67": s67, "S68": s68})
     conv = conv_gt & conv_kp & conv_chi
     status = np.where((status == 0) & ~conv, Status.MAX_ITERATIONS, status)
     status = np.where((status == 0) & ~in_branch, Status.NO_PHYSICAL_ROOT, status).astype(np.int8)
     if zeta > 0:
-        dt1, dt2 = ap_tau_derivatives(phi, psi, ridge, eta, zeta, tau1, tau2)
-        train_signal, train_noise = -ridge * ridge * dt2, -ridge * ridge * dt1
+        train_signal, train_noise = _ap_train_factors(phi, psi, eta, zeta, T1, u, um1, it)
     else:
         # zeta = 0 (even activation): (S67)/(S68) degenerate to tau2 = tau1, and K is eta times a Wishart matrix of
-        # ratio m/n1, so -ridge^2 tau1' = ridge^2 int dMP_{psi/phi}(s) / (eta s + ridge)^2
-        train_signal = train_noise = ridge * ridge * mp_S(eta, ridge, psi / phi)
+        # ratio m/n1, so -ridge^2 tau1' = ridge^2 int dMP_{psi/phi}(s) / (eta s + ridge)^2 (written without overflow)
+        rw = psi / phi
+        gR = ridge * mp_R(eta, ridge, rw)
+        Dw = np.hypot(eta * (1.0 - rw) + ridge, 2.0 * np.sqrt(rw * eta) * np.sqrt(ridge))
+        train_signal = train_noise = gR * (rw * eta * gR + ridge) / Dw
+    e0 = mm_E0_factored(chi, z2, u1, u2, ridge / (psi * a))
     out = dict(tau1=tau1, tau2=tau2, gamma_tilde=gt, kappa_prime=kp, chi=chi, train_signal=train_signal,
-               train_noise=train_noise)
+               train_noise=train_noise, E0=e0)
     return out, residuals, status, {"gamma_tilde": it_gt, "kappa_prime": it_kp, "chi": it_chi}
 
 
@@ -430,8 +480,9 @@ def _ridgeless(phi, psi, eta, zeta):
     # training error (docs/models.md §3.8): (1 - n1/m)_+ [noise + s B_lsamp(zeta_MM, psi1, 0)]
     frac = np.maximum(1.0 - phi / psi, 0.0)
     b_ls = mm_large_sample_b(z2, psi1, 0.0)
+    E0, _, _ = mm_E_polynomials(chi, z2, psi1, psi2)
     out = dict(tau1=tau1, tau2=tau2, gamma_tilde=gt, kappa_prime=kp, chi=chi,
-               train_signal=np.where(under, frac * b_ls, 0.0), train_noise=frac)
+               train_signal=np.where(under, frac * b_ls, 0.0), train_noise=frac, E0=E0)
     zeros = np.zeros(n)
     residuals = {"gamma_tilde": zeros, "kappa_prime": zeros, "chi": zeros, "S67": zeros, "S68": zeros}
     return out, residuals, np.zeros(n, dtype=np.int8), {}
@@ -450,7 +501,7 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     phi, psi, ridge = bc(problem.phi), bc(problem.psi), bc(problem.ridge)
     noise, signal, fstar = bc(problem.noise), bc(problem.signal), bc(problem.nonlinear_signal)
     n = phi.size
-    keys = ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "train_signal", "train_noise")
+    keys = ("tau1", "tau2", "gamma_tilde", "kappa_prime", "chi", "train_signal", "train_noise", "E0")
     vals = {k: np.empty(n) for k in keys}
     res_keys = ("gamma_tilde", "kappa_prime", "chi", "S67", "S68") + (("tau1_routes",) if method == "quartic" else ())
     residuals = {k: np.zeros(n) for k in res_keys}
@@ -486,7 +537,8 @@ def rf_theory(problem: Problem, *, method: str = "effective-ridge", throw: bool 
     c_chi = -z2 * chi / (1.0 - z2 * chi)
     residuals["overlap"] = np.maximum(np.abs(c - c_w), np.abs(c - c_chi))
     # --- Mei-Montanari B and V
-    E0, E1, E2 = mm_E_polynomials(chi, z2, psi1, psi2)
+    _, E1, E2 = mm_E_polynomials(chi, z2, psi1, psi2)
+    E0 = vals["E0"]  # factored (cancellation-free) at ridge > 0, the polynomial at ridge = 0
     threshold = (ridge == 0) & (phi == psi)
     with np.errstate(divide="ignore", invalid="ignore"):
         B_mm = np.where(threshold, np.inf, E1 / E0)

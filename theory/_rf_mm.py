@@ -26,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from rmt.solvers import Solution, monotone_newton
-from rmt.theory._rf_numerics import negative_quadratic_root
+from rmt.solvers import Solution, Status, monotone_newton, solve_monotone
+from rmt.theory._rf_numerics import negative_quadratic_root, positive_quadratic_root
 
 __all__ = [
+    "mm_E0_factored",
     "mm_E_polynomials",
     "mm_chi",
+    "mm_chi_stable",
     "mm_chi_ridgeless",
     "mm_omega",
     "mm_wide_bv",
@@ -93,6 +95,74 @@ def mm_chi(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.ndarray, *
     return Solution(value=chi, residual=res, status=sol.status,
                     branch="unique root with a1, a2 > 0 on (chi0, 0) (monotone Newton from 0)",
                     iterations=sol.iterations)
+
+
+def _chi_of_q(z2: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Inverse of ``q(chi) = chi (1 + z2 / (1 - z2 chi))`` on ``chi < 0``: the negative root of
+    ``z2 chi^2 - (1 + z2 (1 + q)) chi + q = 0`` (``q < 0``; product of the roots ``q / z2 < 0``)."""
+    return negative_quadratic_root(z2, -(1.0 + z2 * (1.0 + q)), q)
+
+
+def mm_chi_stable(z2: np.ndarray, psi1: np.ndarray, psi2: np.ndarray, s2: np.ndarray, *, maxiter: int = 200
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    r""":func:`mm_chi` plus the factors ``u_j = psi_j + q(chi)`` (``a_j = u_j / s``) to full relative accuracy.
+
+    Near the ridgeless limit the smaller factor ``u = min(u1, u2)`` tends to 0 (to ``0`` exactly at the
+    interpolation threshold ``psi1 = psi2``), and ``psi_min + q(chi)`` computed from ``chi`` loses all its digits once
+    ``u`` is below ``1e-16 psi_min`` (ridges ``s^2`` below about ``1e-32`` at the threshold). Where
+    ``u < psi_min / 2`` the equation is therefore re-solved with ``u`` as the unknown:
+    ``G(u) = u (u + |psi1 - psi2|) + s^2 chi(u - psi_min) = 0`` with ``chi(q)`` the inverse of ``q`` (a negative
+    quadratic root, no cancellation). ``G`` is increasing, and its root lies in ``[u_lo, u_hi]`` where ``u_hi``
+    solves ``u (u + Delta) = -s^2 chi0`` (``chi >= chi0``) and ``u_lo`` solves ``u (u + Delta) = -s^2 chi(u_hi)``;
+    bisection with Illinois steps in ``log u`` on that bracket.
+
+    Returns:
+        ``(chi, u1, u2, residual, converged, iterations)``.
+    """
+    z2, psi1, psi2, s2 = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(z2, psi1, psi2, s2))
+    sol_chi = mm_chi(z2, psi1, psi2, s2, maxiter=maxiter)
+    chi, res = np.array(sol_chi.value, dtype=float), np.array(sol_chi.residual, dtype=float)
+    conv, it = np.asarray(sol_chi.status) == Status.SUCCESS, sol_chi.iterations
+    with np.errstate(all="ignore"):
+        q = chi * (1.0 + z2 / (1.0 - z2 * chi))
+    u1, u2 = psi1 + q, psi2 + q
+    pmin = np.minimum(psi1, psi2)
+    small = ~(np.minimum(u1, u2) >= 0.5 * pmin) & (s2 > 0) & np.isfinite(s2) & (pmin > 0) & np.isfinite(pmin)
+    if np.any(small):
+        zz, p, d, ss = z2[small], pmin[small], np.abs(psi1 - psi2)[small], s2[small]
+        chi0 = _chi_of_q(zz, -p)
+        u_hi = np.minimum(positive_quadratic_root(np.ones_like(p), -d, -ss * chi0), 0.5 * p)
+        u_lo = positive_quadratic_root(np.ones_like(p), -d, -ss * _chi_of_q(zz, u_hi - p))
+        u_lo = np.maximum(u_lo, 1e-300 * p)
+        u_lo = np.where((u_lo > 0) & np.isfinite(u_lo), u_lo, np.finfo(float).tiny)
+        u_hi = np.where((u_hi > 0) & np.isfinite(u_hi), u_hi, 0.5 * p)
+
+        def G(u: np.ndarray) -> np.ndarray:
+            return u * (u + d) + ss * _chi_of_q(zz, u - p)
+
+        with np.errstate(all="ignore"):
+            sol = solve_monotone(G, u_lo, np.maximum(u_hi, u_lo), log=True, throw=False, what="MM chi (u form)")
+        ok = sol.status == 0
+        u = sol.value
+        c_new = _chi_of_q(zz, u - p)
+        r_new = np.abs(G(u)) / (u * (u + d) + ss * np.abs(c_new))
+        idx = np.flatnonzero(small)[ok]
+        chi[idx], res[idx], conv[idx] = c_new[ok], r_new[ok], True
+        first = psi1[idx] <= psi2[idx]
+        u1[idx] = np.where(first, u[ok], u[ok] + d[ok])
+        u2[idx] = np.where(first, u[ok] + d[ok], u[ok])
+        it = max(it, sol.iterations)
+    return chi, u1, u2, res, conv, it
+
+
+def mm_E0_factored(chi: np.ndarray, z2: np.ndarray, u1: np.ndarray, u2: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    r"""MM's ``E_0`` at the root of ``H`` in factored form: ``E_0 = chi (1 - z2 chi)^3 H'(chi)`` with
+    ``H'(chi) = (u1 + u2) q'(chi) + s^2``, ``q' = 1 + z2 / (1 - z2 chi)^2`` (the identity
+    ``E_0 = chi (1 - z2 chi)^3 [(u1 + u2) q' - u1 u2 / chi]`` holds for every ``chi``; ``s^2 chi = -u1 u2`` at the
+    root). Every term of ``H'`` is positive on the physical branch, so ``E_0`` has full relative accuracy where the
+    polynomial of :func:`mm_E_polynomials` cancels (``E_0 -> 0`` at the interpolation threshold)."""
+    den = 1.0 - z2 * chi
+    return chi * den ** 3 * ((u1 + u2) * (1.0 + z2 / (den * den)) + s2)
 
 
 def mm_omega(z2: Any, psi: Any, lam_bar: Any) -> Any:

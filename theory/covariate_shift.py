@@ -385,6 +385,8 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
     phi = check_positive(phi, "phi")
     psi = check_positive(psi, "psi")
     ridge = check_nonnegative(ridge, "ridge")
+    if np.any(ridge > 1e300):  # the bracket of rho (ridge times the ratios) would overflow float64
+        raise ValueError(f"ridge must be in [0, 1e300], got {float(np.max(ridge)):g}")
     noise = check_nonnegative(noise, "noise")
     signal = check_nonnegative(signal, "signal")
     try:

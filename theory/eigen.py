@@ -358,6 +358,11 @@ def _lower_bound_df1(system: Eigensystem, target: np.ndarray, ridge: np.ndarray)
     return np.maximum(lo, cand)
 
 
+def _check_system(system: Any) -> None:
+    if not isinstance(system, Eigensystem):
+        raise ValueError(f"system must be an rmt.theory.eigen.Eigensystem, got {type(system).__name__}")
+
+
 def solve_kappa(system: Eigensystem, n: ArrayLike, ridge: ArrayLike) -> Solution:
     r"""Effective regularisation ``kappa`` of KRR (docs/models.md §6.1, §6.2; Simon et al. arXiv:2110.03922).
 
@@ -377,6 +382,7 @@ def solve_kappa(system: Eigensystem, n: ArrayLike, ridge: ArrayLike) -> Solution
     Raises:
         SolverError: the solve did not converge (residual reported).
     """
+    _check_system(system)
     n = check_positive(n, "n")
     ridge = check_nonnegative(ridge, "ridge")
     n, ridge = np.broadcast_arrays(n, ridge)
@@ -427,6 +433,7 @@ def solve_gamma(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLik
     Returns:
         :class:`rmt.solvers.Solution` with ``value = gamma`` and the relative residual of ``h``.
     """
+    _check_system(system)
     n = check_positive(n, "n")
     p = check_positive(p, "p")
     ridge = check_nonnegative(ridge, "ridge")
@@ -591,6 +598,7 @@ def krr(system: Eigensystem, n: ArrayLike, ridge: ArrayLike, noise: ArrayLike = 
         >>> float(krr(iso, n=200, ridge=0.0, noise=0.3).test_mse)   # sigma^2 / (1 - d/n), docs/models.md §6.4
         0.6
     """
+    _check_system(system)
     noise = check_nonnegative(noise, "noise")
     sol = solve_kappa(system, n, ridge)
     kappa = np.asarray(sol.value, dtype=float)
@@ -715,6 +723,7 @@ def rf(system: Eigensystem, n: ArrayLike, p: ArrayLike, ridge: ArrayLike, noise:
     Returns:
         :class:`EigenRFResult`, broadcast over the inputs.
     """
+    _check_system(system)
     noise = check_nonnegative(noise, "noise")
     sol = solve_gamma(system, n, p, ridge)
     n_, p_, ridge_, noise_ = np.broadcast_arrays(check_positive(n, "n"), check_positive(p, "p"),
@@ -770,6 +779,7 @@ def rf_data_limit(system: Eigensystem, p: ArrayLike, noise: ArrayLike = 0.0) -> 
     ``sum_i (1 - L_i) v_i^2 (+ target_tail)`` with ``df1(gamma) = p`` -- the approximation error of the best
     ``p``-feature model (note: linear, not squared, in ``1 - L``). ``noise`` only sets the output shape (the
     excess error does not depend on it in this limit)."""
+    _check_system(system)
     p = check_positive(p, "p")
     noise = check_nonnegative(noise, "noise")
     p, _ = np.broadcast_arrays(p, noise)

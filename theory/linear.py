@@ -40,6 +40,7 @@ from rmt.problem import LinearProblem
 from rmt.records import Tabular, coordinate_columns, rows_of
 from rmt.solvers import SolverError, Status, bracket_root_mp, monotone_newton
 from rmt.stieltjes import mp_G, mp_K
+from rmt.theory._rf_numerics import positive_quadratic_root
 
 __all__ = ["LinearResult", "hmrt_isotropic", "hmrt_ridgeless_c0", "linear_optimal_ridge", "linear_theory",
            "linear_theory_mp"]
@@ -121,14 +122,33 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
     if np.any(pos):
         g, l = gam[pos], lam[pos]
 
-        def f(k, idx):
-            frac = s / (s + k[:, None])
-            return k - g[idx] * k * (frac @ w) - l[idx], 1.0 - g[idx] * ((frac * frac) @ w)
+        # k - g k E[s/(s+k)] - l written as k ((1 - g) + g k E[1/(s+k)]) - l: no cancellation at gamma = 1 and no
+        # overflow (k E[1/(s+k)] <= 1); derivative (1 - g) + g E[k (2s + k)/(s+k)^2] (all terms positive but 1 - g)
+        def parts(k, gi):
+            kr = k[:, None] / (s + k[:, None])  # k/(s+k) in [0, 1]
+            return k * ((1.0 - gi) + gi * (kr @ w)), (1.0 - gi) + gi * ((kr * (2.0 - kr)) @ w)
 
-        sol = monotone_newton(f, l + g * mean_s, throw=False)
+        def f(k, idx):
+            val, der = parts(k, g[idx])
+            return val - l[idx], der
+
+        start = l + g * mean_s
+        # tiny ridges: start at the positive root of the quadratic minorant (1 - g) k + g E[1/(s+K)] k^2 - l (E[1/(s+k)]
+        # decreases, so the root lies left of it), iterated from K = start; from l + g E[s] Newton would halve its
+        # distance to the root per step at gamma = 1 (1e-300 needs ~500 steps)
+        tiny = l < 1e-6 * g * mean_s
+        if np.any(tiny):
+            K = start[tiny]
+            for _ in range(5):
+                inv = (1.0 / (s + K[:, None])) @ w
+                K = np.minimum(K, positive_quadratic_root(g[tiny] * inv, g[tiny] - 1.0, l[tiny]))
+            start[tiny] = np.maximum(K, l[tiny])
+        sol = monotone_newton(f, start, throw=False)
         k = sol.value
         kappa[pos], conv[pos] = k, sol.status == Status.SUCCESS
-        residual[pos] = np.abs(k - g * k * ((s / (s + k[:, None])) @ w) - l) / (k + l)
+        val, _ = parts(k, g)
+        kr = (k[:, None] / (s + k[:, None])) @ w
+        residual[pos] = np.abs(val - l) / (k * np.abs(1.0 - g) + g * k * kr + l)
     over = ~pos & (gam > 1)
     if np.any(over):
         g = gam[over]
@@ -148,9 +168,12 @@ def linear_theory(problem: LinearProblem, *, throw: bool = True) -> LinearResult
     df1 = gam * (frac @ w)
     df2 = gam * ((frac * frac) @ w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        denom = 1.0 - df2
+        kr = kappa[:, None] / (s + kappa[:, None])
+        # 1 - df2, written (1 - gamma) + gamma E[k (2s + k)/(s + k)^2] where df2 is near 1 (kappa -> 0 at gamma
+        # near 1), which cancels itself for gamma >> 1: take the form whose terms do not cancel
+        denom = np.where(df2 <= 0.5, 1.0 - df2, (1.0 - gam) + gam * ((kr * (2.0 - kr)) @ w))
         thr = ~pos & (gam == 1.0)
-        bias_core = kappa * kappa * ((s / (s + kappa[:, None]) ** 2) @ gw)
+        bias_core = (s * (kappa[:, None] / (s + kappa[:, None])) ** 2) @ gw  # kappa^2 s/(s+kappa)^2, no overflow
         bias = np.where(thr | (kappa == 0), 0.0, signal * bias_core / denom)
         variance = np.where(noise == 0, 0.0, np.where(thr, np.inf, noise * df2 / denom))
         test = bias + variance

@@ -79,6 +79,7 @@ from rmt.numerics import ArrayLike, frozen_value, zero_safe_product
 from rmt.theory._ntk_common import FINE_GRAINED_KEYS, NTKConstants, NTKTabular, check_problem, ntk_constants
 from rmt.theory._ntk_linear import LinearScalingResult, linear_scaling
 from rmt.theory._ntk_quadratic import ensemble_ridge_t, kappa_state, mp_moments, solve_kappa
+from rmt.theory._rf_numerics import mp_second, mp_T
 
 __all__ = [
     "FINE_GRAINED_KEYS",
@@ -180,6 +181,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     result is ``inf`` (``test_error``, ``variance``, ``V_PX``), never NaN.
     """
     check_problem(problem, "quadratic_scaling")
+    if not isinstance(include_f0, (bool, np.bool_)):
+        raise ValueError(f"include_f0 must be True or False, got {include_f0!r}")
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
     psi = np.asarray(problem.psi, dtype=float)
@@ -199,7 +202,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     lam = (ridge + c2) * phi / psi
     kappa, sol = solve_kappa(phi, psi, zeta, ms2, c1, lam)
     st = kappa_state(kappa, phi, psi, zeta, ms2, c1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_minus_d2 = 1.0 - st.d2
         at_pole = one_minus_d2 <= 0
         inv = np.where(at_pole, np.inf, 1.0 / np.where(at_pole, 1.0, one_minus_d2))
@@ -228,9 +231,9 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
         fin = np.isfinite(t)
         tt = np.where(fin, t, 1.0)
         G, K = mp_moments(tt, phi)
-        sq = np.where(fin, 1.0 - 2.0 * tt * G + tt * tt * K, 0.0)  # (1/n0) tr S^2 (S + rho)^-2 (0 at rho = inf)
+        sq = np.where(fin, mp_second(tt, phi), 0.0)  # (1/n0) tr S^2 (S + rho)^-2 = 1 - 2tG + t^2 K (0 at rho = inf)
         v_x = signal * (sq - alpha ** 2)
-        v_xe = noise * np.where(fin, phi * (G - tt * K), 0.0)
+        v_xe = noise * np.where(fin, phi * mp_T(1.0, tt, phi), 0.0)  # phi (G - t K) without cancellation
         v_p = signal * ((1.0 - st.r - kappa * st.dr) - alpha ** 2)
         with np.errstate(invalid="ignore"):
             v_px = np.where(np.isinf(clean), np.inf, clean - bias - v_p - v_x)
@@ -316,14 +319,14 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
         raise ValueError("ridge must be > 0 for a linear activation: the infinite-width NTK is then plain linear "
                          "regression, whose ridgeless limit is not covered")
     live = slope > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lam_e = np.where(live, (diag + ridge) / np.where(live, slope, 1.0), np.inf)
         le = np.where(live, lam_e, 1.0)
         q = 1.0 - phi - phi * le
-        disc = np.sqrt(q * q + 4.0 * phi * le)
+        disc = np.hypot(q, 2.0 * np.sqrt(phi) * np.sqrt(le))  # no overflow for ridges up to 1e308
         kp = np.where(q <= 0, 0.5 * (disc - q), 2.0 * phi * le / (disc + q))  # positive root, no cancellation
         d2 = phi / (1.0 + kp) ** 2
-        test_live = (s * kp ** 2 + phi * noise) / ((1.0 + kp) ** 2 - phi)
+        test_live = (s * (kp / (1.0 + kp)) ** 2 + noise * d2) / (1.0 - d2)  # (s kp^2 + phi noise)/((1 + kp)^2 - phi)
         bias_live = s * (kp / (1.0 + kp)) ** 2
         nv_live = noise * d2 / (1.0 - d2)
         G1, _ = mp_moments(le, 1.0 / phi)  # (1/m) tr (X^T X / n0 + lambda_e)^-1 (m x m, ratio m/n0)
@@ -332,8 +335,8 @@ def infinite_width(problem: Problem, *, lr_ratio: ArrayLike = 1.0) -> InfiniteWi
         tt = phi * le
         G, K = mp_moments(tt, phi)
         alpha_live = 1.0 / (1.0 + kp)
-        v_x_live = s * ((1.0 - 2.0 * tt * G + tt * tt * K) - alpha_live ** 2)
-        v_xe_live = noise * phi * (G - tt * K)
+        v_x_live = s * (mp_second(tt, phi) - alpha_live ** 2)
+        v_xe_live = noise * phi * mp_T(1.0, tt, phi)
     test = np.where(live, test_live, s)
     bias = np.where(live, bias_live, s)
     nv = np.where(live, nv_live, 0.0)
