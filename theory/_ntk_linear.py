@@ -462,22 +462,23 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         a_nodes_per_dim, gate_nodes_per_dim: orders of the product Gauss rules (defaults keep the work bounded; see
             :func:`second_layer_rule` and :func:`gate_rule`).
         a_points: Sobol' points for the average over ``a`` when ``n1 >= 3`` (default: 1024, fewer when the gate
-            rule is large; ``wide``: 4096 i.i.d. draws with a fixed seed at ``n1 <= 100``, down to 256 at ``n1 >= 1600``); its integration error is reported as
-            ``quadrature_stderr``.
+            rule is large; ``wide``: 4096 i.i.d. draws with a fixed seed at ``n1 <= 100``, down to 256 at
+            ``n1 >= 1600``); its integration error is reported as ``quadrature_stderr``.
         gate_points: Sobol' points for the gate expectation of a smooth activation when ``n1 >= 5``.
         method: ``"exact"`` (the ``n1 x n1`` matrix fixed point with the exact law of the gate; ``n1 <= 10``,
             ``ridge > 0``, no ``f0``), ``"wide"`` (the gate replaced by its second moments, cost linear in ``n1``:
             exact for a linear activation and as ``n1 -> infinity``, relative error ``O(1/n1)`` otherwise, measured
-            in the tests; see :func:`_wide_conditional`) or ``"auto"`` (``exact`` where it applies, else ``wide``).
+            in the tests; see :func:`_wide_conditional`) or ``"auto"`` (``exact`` for ``n1 <= 10``, else
+            ``wide``).
         include_f0: add the network's initial function to the predictor (``wide`` only). In this limit ``f0`` is a
             function of the ``n1`` projections ``W x / sqrt(n0)``, which drop out of the kernel: it is learnt not at
             all, so it acts as label noise of variance ``eta |a|^2 / n1`` on the training labels and adds the same
             variance at test (the gate-equivalent treatment neglects its correlation with the gate).
 
     Raises:
-        ValueError: bad input, a non-integer or array ``n1``, ``method="exact"`` with ``n1 > 10``, ``ridge = 0`` or
-            ``include_f0``; ``ridge = 0`` with a linear activation or at ``p = m`` exactly (the ridgeless limit
-            diverges there); a ``second_layer`` of the wrong length or with a zero entry.
+        ValueError: bad input, a non-integer or array ``n1``, the exact formulation (``n1 <= 10`` under
+            ``"auto"``) with ``n1 > 10``, ``ridge = 0`` or ``include_f0``; ``ridge = 0`` with a linear activation
+            or at ``p = m`` exactly (the ridgeless limit diverges there); a ``second_layer`` of the wrong length or with a zero entry.
         SolverError: a fixed point did not converge, or the solution is not on the physical branch.
     """
     _check_problem(problem, "linear_scaling")
@@ -492,12 +493,18 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     gamma = np.asarray(problem.ridge, dtype=float)
     if np.any(gamma < 0):
         raise ValueError("ridge must be >= 0")
-    exact_ok = n1 <= _MAX_WIDTH and np.all(gamma > 0) and not include_f0
-    if method == "auto":
-        method = "exact" if exact_ok else "wide"
-    if method == "exact" and not exact_ok:
-        raise ValueError(f"method='exact' needs n1 <= {_MAX_WIDTH} (its cost grows like n1^4), ridge > 0 and no "
-                         f"include_f0 (got n1 = {n1}); use method='wide'")
+    if method == "auto":  # the wide formulation is O(1/n1) from the exact one: never chosen silently at n1 <= 10
+        method = "exact" if n1 <= _MAX_WIDTH else "wide"
+    if method == "exact":
+        if n1 > _MAX_WIDTH:
+            raise ValueError(f"n1 must be <= {_MAX_WIDTH} for method='exact' (its cost grows like n1^4), got {n1}; "
+                             "use method='wide'")
+        if np.any(gamma <= 0):
+            raise ValueError(f"ridge must be > 0 for the exact formulation (n1 <= {_MAX_WIDTH}); the ridgeless "
+                             "limit is available with method='wide'")
+        if include_f0:
+            raise ValueError(f"include_f0 needs method='wide' (n1 <= {_MAX_WIDTH} uses the exact formulation by "
+                             "default)")
     noise = np.asarray(problem.noise, dtype=float)
     s = np.asarray(problem.signal, dtype=float)
     lr = np.asarray(c.lr_ratio, dtype=float)

@@ -88,11 +88,13 @@ def test_identities_and_ridgeless_branch():
     for pm in (0.5, 3.0):
         a = np.linspace(0.3, 1.8, 40)
         r0 = linear_scaling(lin_problem("tanh", 40, pm / 40, 0.0, 0.1), second_layer=a)
+        assert r0.quadrature["method"] == "wide"
         r1 = linear_scaling(lin_problem("tanh", 40, pm / 40, 1e-9, 0.1), second_layer=a)
         assert float(r0.test_error) == pytest.approx(float(r1.test_error), rel=1e-6)
         assert float(r0.bias + r0.variance) == pytest.approx(float(r0.test_error), rel=1e-12)
     # ridgeless, p < m: the classical variance d2 / (1 - d2) with d2 = p / m
     r = linear_scaling(lin_problem("relu", 20, 0.5 / 20, 0.0, 1.0), second_layer=np.ones(20))
+    assert linear_scaling(lin_problem("relu", 20, 0.5 / 20, 0.1, 1.0)).quadrature["method"] == "wide"
     assert float(r.noise_variance) == pytest.approx(0.5 / (1 - 0.5), rel=1e-12)
     assert float(r.spectral_radius) == pytest.approx(0.5, rel=1e-12)
 
@@ -103,7 +105,7 @@ def test_include_f0_linear_activation_is_extra_noise():
     a = np.array([0.4, 1.5, -0.9])
     s0 = float(np.sum(a ** 2) / 3)
     base = linear_scaling(lin_problem("linear", 3, 0.4, 0.05, 0.2 + s0), second_layer=a)
-    f0 = linear_scaling(lin_problem("linear", 3, 0.4, 0.05, 0.2), second_layer=a, include_f0=True)
+    f0 = linear_scaling(lin_problem("linear", 3, 0.4, 0.05, 0.2), second_layer=a, include_f0=True, method="wide")
     assert float(f0.test_error) == pytest.approx(float(base.test_error) + s0, rel=1e-12)
 
 
@@ -126,10 +128,37 @@ def test_bad_input():
     with pytest.raises(ValueError, match="n1"):
         linear_scaling(lin_problem("relu", 11, 0.5, 0.1, 0.0), method="exact")
     with pytest.raises(ValueError, match="include_f0"):
-        linear_scaling(lin_problem("relu", 2, 0.5, 0.1, 0.0), method="exact", include_f0=True)
+        linear_scaling(lin_problem("relu", 2, 0.5, 0.1, 0.0), include_f0=True)
+    with pytest.raises(ValueError, match="ridge"):
+        linear_scaling(lin_problem("relu", 2, 0.5, 0.0, 0.0))
     with pytest.raises(ValueError, match="ridge"):
         linear_scaling(lin_problem("linear", 20, 0.01, 0.0, 0.0))
     with pytest.raises(ValueError, match="p = m"):
         linear_scaling(lin_problem("relu", 20, 1 / 20, 0.0, 0.0))
     with pytest.raises(ValueError, match="ridge"):
         linear_scaling(lin_problem("relu", 20, 0.5, -0.1, 0.0))
+
+
+def test_cli_linear_width_beyond_ten(capsys):
+    """``rmt theory ntk --linear-width 20`` (refused before the wide formulation) equals the API; --include-f0 and
+    --linear-method wide reach it."""
+    import json
+
+    from rmt.figures.cli import main
+
+    code = main(["theory", "ntk", "--phi", "0.1", "--linear-width", "20", "--ridge", "1e-3", "--noise", "0.1",
+                 "--include-f0", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rec = json.loads(out.splitlines()[0])
+    api = linear_scaling(Problem(n0=0.1, n1=20, m=1.0, ridge=1e-3, noise=0.1), include_f0=True)
+    assert rec["test_error"] == pytest.approx(float(api.test_error), rel=1e-12)
+    assert rec["quadrature"]["method"] == "wide"
+    code = main(["theory", "ntk", "--phi", "0.5", "--linear-width", "2", "--ridge", "1e-2", "--linear-method", "wide",
+                 "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err and json.loads(out)["quadrature"]["method"] == "wide"
+    code = main(["theory", "ntk", "--phi", "0.5", "--linear-width", "20", "--ridge", "1e-2", "--linear-method",
+                 "exact", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "n1" in err
