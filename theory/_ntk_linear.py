@@ -478,7 +478,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     Raises:
         ValueError: bad input, a non-integer or array ``n1``, the exact formulation (``n1 <= 10`` under
             ``"auto"``) with ``n1 > 10``, ``ridge = 0`` or ``include_f0``; ``ridge = 0`` with a linear activation
-            or at ``p = m`` exactly (the ridgeless limit diverges there); a ``second_layer`` of the wrong length or with a zero entry.
+            or at ``p = m`` exactly (the ridgeless limit diverges there); a ``second_layer`` of the wrong length
+            or with a zero entry.
         SolverError: a fixed point did not converge, or the solution is not on the physical branch.
     """
     _check_problem(problem, "linear_scaling")
