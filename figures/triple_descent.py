@@ -11,9 +11,14 @@ the width ``n1`` grows, ``p = n0 n1`` first-layer weights.
   sharpens into the random-feature peak as the learning-rate ratio ``r`` decreases;
 * ``p -> infinity``: :func:`theory.ntk.infinite_width`.
 
-Simulation points (:func:`montecarlo.ntk.simulate_ntk`, crossed design with standard errors) cover the whole range,
-including the crossover ``1 << n1 << m`` that neither limit describes at these sizes. Writes
-``triple_descent.png`` and ``triple_descent.csv`` (every number drawn).
+Simulation points (:func:`montecarlo.ntk.simulate_ntk`, crossed design with standard errors) cover the whole range.
+Every point has a curve under it: the linear-scaling limit is drawn at integer widths (the exact ``n1 x n1`` fixed
+point up to ``n1 = 10``, its wide formulation beyond, see :mod:`theory._ntk_linear`) up to a few times ``sqrt(m)``.
+Which limit applies where is a stated rule, not a fit: the linear scaling drops corrections of relative order
+``n1^2 / m`` (the ``n1^2`` features in the span of the first layer), so it is the reference for ``n1 <= sqrt(m)``
+and the quadratic scaling above (shaded regions). The caption and the first line of the CSV give the measured worst
+relative deviation of the simulation from the applicable curve per region. Writes ``triple_descent.png`` and
+``triple_descent.csv`` (every number drawn).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from rmt.problem import Problem
 from rmt.theory.ntk import infinite_width, linear_scaling, quadratic_scaling
 
 __all__ = ["TripleDescentConfig", "compute_simulation", "compute_theory", "default_config", "draw", "make",
-           "make_figure"]
+           "make_figure", "region_deviations", "switch_width", "wide_widths"]
 
 COLUMNS = ("activation", "lr_ratio", "kind", "n1", "p", "p_over_m", "test_error", "stderr", "bias", "variance")
 
@@ -56,6 +61,10 @@ class TripleDescentConfig:
             ``small_width`` the number of ``P`` draws is raised to ``small_width_draws`` (the error then varies much
             with the second layer, and those fits are cheap).
         a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`).
+        linear_max_ratio: the linear-scaling curve continues at integer widths (wide formulation beyond the
+            largest of ``linear_widths``) up to ``linear_max_ratio * sqrt(m)``.
+        switch_width: the width below which (inclusive) the linear scaling is the applicable limit; ``None`` means
+            ``sqrt(m)`` (the linear scaling's corrections are of relative order ``n1^2 / m``).
     """
 
     n0: int = 150
@@ -75,6 +84,8 @@ class TripleDescentConfig:
     seed: int = 0
     a_points: int = 256
     gate_points: int = 1024
+    linear_max_ratio: float = 4.0
+    switch_width: float | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +108,23 @@ def default_config(quick: bool = False) -> TripleDescentConfig:
                                reps=2, a_points=128, gate_points=512)
 
 
+def switch_width(cfg: TripleDescentConfig) -> float:
+    """The largest width for which the linear scaling is the applicable limit (``sqrt(m)`` unless configured)."""
+    return float(cfg.switch_width) if cfg.switch_width is not None else math.sqrt(cfg.m)
+
+
+def wide_widths(cfg: TripleDescentConfig) -> list[int]:
+    """Integer widths of the linear-scaling curve beyond ``linear_widths`` (wide formulation): a geometric grid up to
+    ``linear_max_ratio * sqrt(m)``, plus every simulated width in that range (so each such point has its value)."""
+    start = max(cfg.linear_widths, default=0) + 1
+    stop = int(cfg.linear_max_ratio * math.sqrt(cfg.m))
+    if stop < start:
+        return []
+    grid = {int(round(w)) for w in np.geomspace(start, stop, 24)}
+    grid |= {w for w in cfg.sim_widths if start <= w <= stop}
+    return sorted(grid)
+
+
 def _row(act: str, lr: float, kind: str, n1: float, cfg: TripleDescentConfig, err: float, se: float = 0.0,
          bias: float = math.nan, var: float = math.nan) -> dict[str, Any]:
     p = cfg.n0 * n1
@@ -116,6 +144,12 @@ def compute_theory(cfg: TripleDescentConfig) -> list[dict[str, Any]]:
             res = linear_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge, activation=act,
                                          noise=cfg.noise), lr_ratio=lrs, a_points=cfg.a_points,
                                  gate_points=cfg.gate_points)
+            for j, lr in enumerate(lrs):
+                rows.append(_row(act, float(lr), "theory-linear", n1, cfg, float(res.test_error[j]),
+                                 float(res.quadrature_stderr[j]), float(res.bias[j]), float(res.variance[j])))
+        for n1 in wide_widths(cfg):
+            res = linear_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge, activation=act,
+                                         noise=cfg.noise), lr_ratio=lrs, method="wide")
             for j, lr in enumerate(lrs):
                 rows.append(_row(act, float(lr), "theory-linear", n1, cfg, float(res.test_error[j]),
                                  float(res.quadrature_stderr[j]), float(res.bias[j]), float(res.variance[j])))
@@ -154,6 +188,49 @@ def compute_simulation(cfg: TripleDescentConfig, *, progress: Callable[[str], No
     return rows
 
 
+def region_deviations(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig) -> list[dict[str, Any]]:
+    """Worst relative deviation ``(simulation - theory) / theory`` of the simulated points from the applicable limit,
+    per activation, learning-rate ratio and region (``linear``: ``n1 <= switch_width``, against the linear-scaling
+    value at that integer width; ``quadratic``: above, against :func:`theory.ntk.quadratic_scaling` at that width).
+
+    Returns one dict per (activation, lr_ratio, region) with keys ``activation, lr_ratio, region, n1, deviation,
+    z`` (``z``: the deviation in simulation standard errors) and ``points``.
+    """
+    sw = switch_width(cfg)
+    out = []
+    for act in cfg.activations:
+        for lr in cfg.lr_ratios:
+            sims = [r for r in rows if r["kind"] == "simulation" and r["activation"] == act and r["lr_ratio"] == lr]
+            lin = {int(r["n1"]): r["test_error"] for r in rows if r["kind"] == "theory-linear"
+                   and r["activation"] == act and r["lr_ratio"] == lr}
+            for region in ("linear", "quadratic"):
+                pts = []
+                for r in sims:
+                    n1 = r["n1"]
+                    if (n1 <= sw) != (region == "linear"):
+                        continue
+                    if region == "linear":
+                        if int(n1) not in lin:
+                            continue
+                        th = lin[int(n1)]
+                    else:
+                        th = float(quadratic_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge,
+                                                             activation=act, noise=cfg.noise),
+                                                     lr_ratio=float(lr)).test_error)
+                    dev = (r["test_error"] - th) / th
+                    pts.append((abs(dev), n1, dev, (r["test_error"] - th) / max(r["stderr"], 1e-300)))
+                if pts:
+                    _, n1, dev, z = max(pts)
+                    out.append({"activation": act, "lr_ratio": lr, "region": region, "n1": n1, "deviation": dev,
+                                "z": z, "points": len(pts)})
+    return out
+
+
+def _deviation_text(devs: Sequence[dict[str, Any]]) -> str:
+    return "; ".join(f"{d['activation']} r={d['lr_ratio']:g} {d['region']}: {100 * d['deviation']:+.1f}% "
+                     f"(n1={d['n1']:g}, {d['z']:+.1f} se)" for d in devs)
+
+
 def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | str) -> Path:
     """Draw the rows (as written to the CSV) into a PNG at ``path``."""
     import matplotlib
@@ -162,6 +239,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
     import matplotlib.pyplot as plt
 
     acts = list(cfg.activations)
+    sw = switch_width(cfg)
     colours = ["#1f4e9c", "#d1495b", "#2a9d8f", "#e9a03b"]
     fig, axes = plt.subplots(1, len(acts), figsize=(6.4 * len(acts), 6.8), sharey=False, squeeze=False)
     for ax, act in zip(axes[0], acts):
@@ -170,13 +248,22 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
             sel = lambda kind: [r for r in rows if r["activation"] == act and r["lr_ratio"] == lr  # noqa: E731
                                 and r["kind"] == kind]
             quad = sel("theory-quadratic")
-            if quad:
-                ax.plot([r["p"] for r in quad], [r["test_error"] for r in quad], "-", color=col, lw=1.8,
+            if quad:  # solid where it applies (n1 > switch width), thin dotted below
+                inside = [r for r in quad if r["n1"] >= sw]
+                ax.plot([r["p"] for r in inside], [r["test_error"] for r in inside], "-", color=col, lw=1.8,
                         label=f"r={lr:g}: quadratic scaling (n1 ~ m)")
-            lin = sel("theory-linear")
-            if lin:
-                ax.plot([r["p"] for r in lin], [r["test_error"] for r in lin], "--", color=col, lw=1.2,
-                        marker="D", ms=5, mfc="white", label=f"r={lr:g}: linear scaling (n1 fixed, integer)")
+                ax.plot([r["p"] for r in quad if r["n1"] <= sw], [r["test_error"] for r in quad if r["n1"] <= sw],
+                        ":", color=col, lw=0.9)
+            lin = sorted(sel("theory-linear"), key=lambda r: r["n1"])
+            if lin:  # markers at the exact widths, a line through the wide ones; dotted beyond the switch width
+                inside = [r for r in lin if r["n1"] <= sw]
+                ax.plot([r["p"] for r in inside], [r["test_error"] for r in inside], "--", color=col, lw=1.3,
+                        label=f"r={lr:g}: linear scaling (n1 fixed, integer)")
+                ax.plot([r["p"] for r in lin if r["n1"] >= max(inside[-1]["n1"] if inside else 0, 1)],
+                        [r["test_error"] for r in lin if r["n1"] >= max(inside[-1]["n1"] if inside else 0, 1)],
+                        ":", color=col, lw=0.9)
+                ex = [r for r in lin if r["n1"] <= max(cfg.linear_widths, default=0)]
+                ax.plot([r["p"] for r in ex], [r["test_error"] for r in ex], "D", color=col, ms=5, mfc="white")
             inf = sel("theory-infinite")
             if inf:
                 ax.axhline(inf[0]["test_error"], color=col, ls=":", lw=1.4,
@@ -189,6 +276,8 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
                 ax.errorbar([r["p"] for r in sim], [r["test_error"] for r in sim],
                             yerr=[2 * r["stderr"] for r in sim], fmt="o", color=col, ms=4.5, capsize=2,
                             elinewidth=1, label=f"r={lr:g}: simulation (±2 s.e.)")
+        ax.axvspan(cfg.n0 * 0.5, cfg.n0 * sw, color="0.93", zorder=0)
+        ax.axvline(cfg.n0 * sw, color="0.6", lw=0.8)
         ax.axvline(cfg.m, color="0.35", lw=1.0, ls="-.")
         ax.axvline(cfg.n0 * cfg.m, color="0.35", lw=1.0, ls="-.")
         ax.set_xscale("log")
@@ -196,6 +285,11 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         ymin, _ = ax.get_ylim()
         ax.text(cfg.m * 1.08, ymin * 1.06, "p = m", color="0.25", fontsize=9, va="bottom")
         ax.text(cfg.n0 * cfg.m * 1.08, ymin * 1.06, "n1 = m", color="0.25", fontsize=9, va="bottom")
+        ymax = ax.get_ylim()[1]
+        ax.text(cfg.n0 * sw / 1.08, ymax / 1.15, "linear scaling applies\n(n1 <= sqrt m)" if cfg.switch_width is None
+                else f"linear scaling applies\n(n1 <= {sw:g})", ha="right", va="top", fontsize=8, color="0.3")
+        ax.text(cfg.n0 * sw * 1.08, ymax / 1.15, "quadratic scaling applies", ha="left", va="top", fontsize=8,
+                color="0.3")
         ax.set_xlabel(f"parameters p = n0 n1 (first layer; n0 = {cfg.n0}, m = {cfg.m})")
         ax.set_ylabel("test error (excess, no test noise)")
         ax.set_title(f"{act}", fontsize=12)
@@ -211,14 +305,17 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
                fontsize=8.5, bbox_to_anchor=(0.5, 0.065), frameon=False)
     fig.suptitle("Triple descent of NTK kernel regression (Adlam & Pennington 2020): empirical NTK at "
                  "initialisation, kernel ridge without f0", fontsize=11.5)
+    devs = region_deviations(rows, cfg)
+    measured = ("Measured worst deviation of the simulation from the applicable curve: " + _deviation_text(devs)
+                + ".") if devs else "No simulation drawn."
     fig.text(0.5, 0.005,
              f"Two-layer net, NTK parameterisation, centred activation; x ~ N(0, I), y = beta.x/sqrt(n0) + noise; "
              f"ridge = {cfg.ridge:g}, noise variance = {cfg.noise:g}; r = first/second-layer learning-rate ratio. "
-             "Lines: n0, m -> inf limits at these ratios (linear scaling: defined at integer widths). The empirical NTK "
-             "approaches them slowly (O(1/n0)): at this n0 the simulation lies up to ~15% above the quadratic-scaling "
-             "curve near n1 ~ m for r = 1, and between the two scales (1 << n1 << m) neither limit applies.",
-             ha="center", fontsize=8, wrap=True)
-    fig.tight_layout(rect=(0, 0.16, 1, 0.95))
+             "Lines: n0, m -> inf limits at these ratios (linear scaling at integer widths: diamonds exact, line "
+             "beyond n1 = 10 its wide formulation); each is solid where it applies (shaded: n1 <= sqrt(m), linear "
+             "scaling; else quadratic) and dotted outside. " + measured,
+             ha="center", fontsize=7.5, wrap=True)
+    fig.tight_layout(rect=(0, 0.19, 1, 0.95))
     path = Path(path)
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -245,14 +342,17 @@ def make_figure(out: Path | str = "out", *, mc: bool = True, quick: bool = False
     if mc:
         rows += compute_simulation(cfg, progress=progress)
     csv_path = out_dir / "triple_descent.csv"
+    devs = region_deviations(rows, cfg)
     with csv_path.open("w", newline="") as fh:
-        fh.write("# " + "; ".join(f"{k}={v}" for k, v in asdict(cfg).items() if k != "extra") + "\n")
+        fh.write("# " + "; ".join(f"{k}={v}" for k, v in asdict(cfg).items() if k != "extra")
+                 + f"; switch_width_used={switch_width(cfg):g}"
+                 + ("; worst deviation from the applicable limit: " + _deviation_text(devs) if devs else "") + "\n")
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     png = draw(rows, cfg, out_dir / "triple_descent.png")
     return {"png": str(png), "csv": str(csv_path), "files": [str(png), str(csv_path)], "rows": len(rows),
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "deviations": devs}
 
 
 def make(out: Path | str = "out", *, mc: bool = True, quick: bool = False, seed: int | None = None

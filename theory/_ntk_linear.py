@@ -44,7 +44,11 @@ equation whose traces are sums over neurons (Sherman-Morrison). Exact for a line
 as ``n1 -> infinity`` (where it tends to linear ridge with kernel ``r zeta x.x'/n0`` and implicit ridge
 ``r (eta' - zeta)``, the quadratic-scaling limit at ``n1 / m -> 0``); for ReLU and tanh its relative deviation from
 the exact formulation is 0.4-2.3% at ``n1 = 10`` and shrinks like ``1/n1`` (measured in the tests). It also gives the
-ridgeless limit as its own branch and the initial function ``f0``.
+ridgeless limit as its own branch.
+
+**Initial function.** ``f0`` is a combination of the ``n1`` second-layer features, which the kernel contains; with
+``m -> infinity`` samples finitely many features are learnt exactly, so adding ``f0`` to the predictor (and removing
+it from the labels) leaves the limit unchanged.
 
 Expectations over the gate ``v`` are exact sums for activations whose derivative takes finitely many values (ReLU:
 ``2^n1`` patterns) and otherwise a product Gauss rule for the law of ``sigma'(u)`` (Golub-Welsch on a 160-node
@@ -470,14 +474,15 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             exact for a linear activation and as ``n1 -> infinity``, relative error ``O(1/n1)`` otherwise, measured
             in the tests; see :func:`_wide_conditional`) or ``"auto"`` (``exact`` for ``n1 <= 10``, else
             ``wide``).
-        include_f0: add the network's initial function to the predictor (``wide`` only). In this limit ``f0`` is a
-            function of the ``n1`` projections ``W x / sqrt(n0)``, which drop out of the kernel: it is learnt not at
-            all, so it acts as label noise of variance ``eta |a|^2 / n1`` on the training labels and adds the same
-            variance at test (the gate-equivalent treatment neglects its correlation with the gate).
+        include_f0: add the network's initial function to the predictor. ``f0(x) = a.sigma(W x / sqrt n0) /
+            sqrt(n1)`` lies in the span of the ``n1`` second-layer features ``sigma(w_i.x / sqrt n0)``, which are
+            part of the kernel; finitely many features are fitted exactly from ``m -> infinity`` samples, so
+            ``Y - f0(X)`` is fitted as ``Y`` plus an exactly learnt ``-f0`` and the limit is unchanged (checked
+            against the simulation with ``f0`` in the tests).
 
     Raises:
         ValueError: bad input, a non-integer or array ``n1``, the exact formulation (``n1 <= 10`` under
-            ``"auto"``) with ``n1 > 10``, ``ridge = 0`` or ``include_f0``; ``ridge = 0`` with a linear activation
+            ``"auto"``) with ``n1 > 10`` or ``ridge = 0``; ``ridge = 0`` with a linear activation
             or at ``p = m`` exactly (the ridgeless limit diverges there); a ``second_layer`` of the wrong length
             or with a zero entry.
         SolverError: a fixed point did not converge, or the solution is not on the physical branch.
@@ -503,9 +508,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         if np.any(gamma <= 0):
             raise ValueError(f"ridge must be > 0 for the exact formulation (n1 <= {_MAX_WIDTH}); the ridgeless "
                              "limit is available with method='wide'")
-        if include_f0:
-            raise ValueError(f"include_f0 needs method='wide' (n1 <= {_MAX_WIDTH} uses the exact formulation by "
-                             "default)")
+
     noise = np.asarray(problem.noise, dtype=float)
     s = np.asarray(problem.signal, dtype=float)
     lr = np.asarray(c.lr_ratio, dtype=float)
@@ -570,9 +573,6 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
             arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
     cond = s[:, None] * es + noise[:, None] * en
-    if include_f0:  # f0 acts as label noise of variance eta |a|^2 / n1, and adds that variance at test
-        f0var = c.eta * np.sum(anodes ** 2, axis=1) / n1  # (A,)
-        cond = cond + f0var[None, :] * (1.0 + en)
     test = cond @ aw
     sd = np.sqrt(np.maximum(((cond - test[:, None]) ** 2) @ aw, 0.0))
     alpha = al @ aw
