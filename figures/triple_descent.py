@@ -13,10 +13,10 @@ the width ``n1`` grows, ``p = n0 n1`` first-layer weights.
 
 Simulation points (:func:`montecarlo.ntk.simulate_ntk`, crossed design with standard errors) cover the whole range.
 Every point has a curve under it: the linear-scaling limit is drawn at integer widths (the exact ``n1 x n1`` fixed
-point up to ``n1 = 10``, its wide formulation beyond, see :mod:`theory._ntk_linear`) up to a few times ``sqrt(m)``.
-Which limit applies where is a stated rule, not a fit: the linear scaling drops corrections of relative order
-``n1^2 / m`` (the ``n1^2`` features in the span of the first layer), so it is the reference for ``n1 <= sqrt(m)``
-and the quadratic scaling above (shaded regions). The caption and the first line of the CSV give the measured worst
+point at the configured small widths, its wide formulation beyond, see :mod:`theory._ntk_linear`) up to twice the boundary below.
+Which limit applies where is a stated rule, not a fit: the boundary is the midpoint of the two scales ``p ~ m`` and
+``p ~ m^2`` on the logarithmic axis, ``p = m^(3/2)`` (``n1 = m^(3/2) / n0``); the linear scaling is the reference
+below it (shaded) and the quadratic scaling above, each curve drawn dotted outside its region. The caption and the first line of the CSV give the measured worst
 relative deviation of the simulation from the applicable curve per region. Writes ``triple_descent.png`` and
 ``triple_descent.csv`` (every number drawn).
 """
@@ -62,9 +62,9 @@ class TripleDescentConfig:
             with the second layer, and those fits are cheap).
         a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`).
         linear_max_ratio: the linear-scaling curve continues at integer widths (wide formulation beyond the
-            largest of ``linear_widths``) up to ``linear_max_ratio * sqrt(m)``.
-        switch_width: the width below which (inclusive) the linear scaling is the applicable limit; ``None`` means
-            ``sqrt(m)`` (the linear scaling's corrections are of relative order ``n1^2 / m``).
+            largest of ``linear_widths``) up to ``linear_max_ratio * switch_width``.
+        switch_width: the width up to which the linear scaling is the applicable limit; ``None`` means
+            ``m^(3/2) / n0`` (``p = m^(3/2)``, midway between ``p ~ m`` and ``p ~ m^2`` on the log axis).
     """
 
     n0: int = 150
@@ -84,7 +84,7 @@ class TripleDescentConfig:
     seed: int = 0
     a_points: int = 256
     gate_points: int = 1024
-    linear_max_ratio: float = 4.0
+    linear_max_ratio: float = 2.0
     switch_width: float | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -109,15 +109,16 @@ def default_config(quick: bool = False) -> TripleDescentConfig:
 
 
 def switch_width(cfg: TripleDescentConfig) -> float:
-    """The largest width for which the linear scaling is the applicable limit (``sqrt(m)`` unless configured)."""
-    return float(cfg.switch_width) if cfg.switch_width is not None else math.sqrt(cfg.m)
+    """The largest width for which the linear scaling is the applicable limit (``m^(3/2) / n0`` unless configured)."""
+    return float(cfg.switch_width) if cfg.switch_width is not None else cfg.m ** 1.5 / cfg.n0
 
 
 def wide_widths(cfg: TripleDescentConfig) -> list[int]:
     """Integer widths of the linear-scaling curve beyond ``linear_widths`` (wide formulation): a geometric grid up to
-    ``linear_max_ratio * sqrt(m)``, plus every simulated width in that range (so each such point has its value)."""
+    ``linear_max_ratio * switch_width``, plus every simulated width in that range (so each such point has its
+    value)."""
     start = max(cfg.linear_widths, default=0) + 1
-    stop = int(cfg.linear_max_ratio * math.sqrt(cfg.m))
+    stop = int(cfg.linear_max_ratio * switch_width(cfg))
     if stop < start:
         return []
     grid = {int(round(w)) for w in np.geomspace(start, stop, 24)}
@@ -286,7 +287,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         ax.text(cfg.m * 1.08, ymin * 1.06, "p = m", color="0.25", fontsize=9, va="bottom")
         ax.text(cfg.n0 * cfg.m * 1.08, ymin * 1.06, "n1 = m", color="0.25", fontsize=9, va="bottom")
         ymax = ax.get_ylim()[1]
-        ax.text(cfg.n0 * sw / 1.08, ymax / 1.15, "linear scaling applies\n(n1 <= sqrt m)" if cfg.switch_width is None
+        ax.text(cfg.n0 * sw / 1.08, ymax / 1.15, "linear scaling applies\n(p <= m^1.5)" if cfg.switch_width is None
                 else f"linear scaling applies\n(n1 <= {sw:g})", ha="right", va="top", fontsize=8, color="0.3")
         ax.text(cfg.n0 * sw * 1.08, ymax / 1.15, "quadratic scaling applies", ha="left", va="top", fontsize=8,
                 color="0.3")
@@ -312,8 +313,9 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
              f"Two-layer net, NTK parameterisation, centred activation; x ~ N(0, I), y = beta.x/sqrt(n0) + noise; "
              f"ridge = {cfg.ridge:g}, noise variance = {cfg.noise:g}; r = first/second-layer learning-rate ratio. "
              "Lines: n0, m -> inf limits at these ratios (linear scaling at integer widths: diamonds exact, line "
-             "beyond n1 = 10 its wide formulation); each is solid where it applies (shaded: n1 <= sqrt(m), linear "
-             "scaling; else quadratic) and dotted outside. " + measured,
+             "beyond the diamonds its wide formulation); each is solid where it applies (shaded: p <= m^1.5, linear "
+             "scaling; else quadratic) and dotted outside. The empirical NTK approaches the quadratic-scaling limit "
+             "like 1/n0, so at this n0 the quadratic region lies above its curve. " + measured,
              ha="center", fontsize=7.5, wrap=True)
     fig.tight_layout(rect=(0, 0.19, 1, 0.95))
     path = Path(path)
