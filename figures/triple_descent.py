@@ -14,9 +14,12 @@ the width ``n1`` grows, ``p = n0 n1`` first-layer weights.
 Simulation points (:func:`montecarlo.ntk.simulate_ntk`, crossed design with standard errors) cover the whole range.
 Every point has a curve under it: the linear-scaling limit is drawn at integer widths (the exact ``n1 x n1`` fixed
 point at the configured small widths, its wide formulation beyond, see :mod:`theory._ntk_linear`) up to twice the boundary below.
-Which limit applies where is a stated rule, not a fit: the boundary is the midpoint of the two scales ``p ~ m`` and
-``p ~ m^2`` on the logarithmic axis, ``p = m^(3/2)`` (``n1 = m^(3/2) / n0``); the linear scaling is the reference
-below it (shaded) and the quadratic scaling above, each curve drawn dotted outside its region. The caption and the first line of the CSV give the measured worst
+Which limit applies where is a stated rule computed from the theory alone, not from the simulation: each limit drops
+a source of variance that the other keeps (the linear scaling the ``n1`` random features of the second layer, the
+quadratic scaling the fluctuation of the first-layer kernel at finite width), so the applicable one is the larger of
+the two; the boundary is the first integer width above ``p = m`` where the quadratic-scaling curve reaches the
+linear-scaling one (marked per learning-rate ratio). Each curve is solid where it applies and dotted outside.
+The caption and the first line of the CSV give the measured worst
 relative deviation of the simulation from the applicable curve per region. Writes ``triple_descent.png`` and
 ``triple_descent.csv`` (every number drawn).
 """
@@ -62,9 +65,10 @@ class TripleDescentConfig:
             with the second layer, and those fits are cheap).
         a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`).
         linear_max_ratio: the linear-scaling curve continues at integer widths (wide formulation beyond the
-            largest of ``linear_widths``) up to ``linear_max_ratio * switch_width``.
-        switch_width: the width up to which the linear scaling is the applicable limit; ``None`` means
-            ``m^(3/2) / n0`` (``p = m^(3/2)``, midway between ``p ~ m`` and ``p ~ m^2`` on the log axis).
+            largest of ``linear_widths``) up to ``linear_max_ratio * m^(3/2) / n0`` (``p = m^(3/2)`` is midway between
+            ``p ~ m`` and ``p ~ m^2`` on the log axis).
+        switch_width: the width up to which the linear scaling is the applicable limit, for every panel; ``None``:
+            where the two limits cross (module docstring), per activation and learning-rate ratio.
     """
 
     n0: int = 150
@@ -108,17 +112,32 @@ def default_config(quick: bool = False) -> TripleDescentConfig:
                                reps=2, a_points=128, gate_points=512)
 
 
-def switch_width(cfg: TripleDescentConfig) -> float:
-    """The largest width for which the linear scaling is the applicable limit (``m^(3/2) / n0`` unless configured)."""
-    return float(cfg.switch_width) if cfg.switch_width is not None else cfg.m ** 1.5 / cfg.n0
+def switch_width(cfg: TripleDescentConfig, rows: Sequence[dict[str, Any]] = (), act: str | None = None,
+                 lr: float | None = None) -> float:
+    """The largest width for which the linear scaling is the applicable limit: ``cfg.switch_width`` if set, else the
+    first integer width above ``p = m`` at which the quadratic-scaling limit reaches the linear-scaling one (from the
+    theory rows; half a width below it), or the end of the linear-scaling curve if they do not cross there."""
+    if cfg.switch_width is not None:
+        return float(cfg.switch_width)
+    lin = sorted((r["n1"], r["test_error"]) for r in rows if r["kind"] == "theory-linear" and r["activation"] == act
+                 and r["lr_ratio"] == lr)
+    cand = [(n1, e) for n1, e in lin if n1 > cfg.m / cfg.n0 and n1 >= cfg.quadratic_min_width]
+    if not cand:
+        return float(lin[-1][0]) if lin else cfg.m ** 1.5 / cfg.n0
+    quad = quadratic_scaling(Problem(n0=cfg.n0, n1=np.array([n1 for n1, _ in cand], dtype=float), m=cfg.m,
+                                     ridge=cfg.ridge, activation=act, noise=cfg.noise), lr_ratio=float(lr))
+    for (n1, e), q in zip(cand, np.atleast_1d(quad.test_error)):
+        if q >= e:
+            return n1 - 0.5
+    return float(lin[-1][0])
 
 
 def wide_widths(cfg: TripleDescentConfig) -> list[int]:
     """Integer widths of the linear-scaling curve beyond ``linear_widths`` (wide formulation): a geometric grid up to
-    ``linear_max_ratio * switch_width``, plus every simulated width in that range (so each such point has its
+    ``linear_max_ratio * m^(3/2) / n0``, plus every simulated width in that range (so each such point has its
     value)."""
     start = max(cfg.linear_widths, default=0) + 1
-    stop = int(cfg.linear_max_ratio * switch_width(cfg))
+    stop = int(cfg.linear_max_ratio * cfg.m ** 1.5 / cfg.n0)
     if stop < start:
         return []
     grid = {int(round(w)) for w in np.geomspace(start, stop, 24)}
@@ -191,16 +210,16 @@ def compute_simulation(cfg: TripleDescentConfig, *, progress: Callable[[str], No
 
 def region_deviations(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig) -> list[dict[str, Any]]:
     """Worst relative deviation ``(simulation - theory) / theory`` of the simulated points from the applicable limit,
-    per activation, learning-rate ratio and region (``linear``: ``n1 <= switch_width``, against the linear-scaling
+    per activation, learning-rate ratio and region (``linear``: ``n1 <= switch_width(...)``, against the linear-scaling
     value at that integer width; ``quadratic``: above, against :func:`theory.ntk.quadratic_scaling` at that width).
 
     Returns one dict per (activation, lr_ratio, region) with keys ``activation, lr_ratio, region, n1, deviation,
     z`` (``z``: the deviation in simulation standard errors) and ``points``.
     """
-    sw = switch_width(cfg)
     out = []
     for act in cfg.activations:
         for lr in cfg.lr_ratios:
+            sw = switch_width(cfg, rows, act, lr)
             sims = [r for r in rows if r["kind"] == "simulation" and r["activation"] == act and r["lr_ratio"] == lr]
             lin = {int(r["n1"]): r["test_error"] for r in rows if r["kind"] == "theory-linear"
                    and r["activation"] == act and r["lr_ratio"] == lr}
@@ -223,7 +242,7 @@ def region_deviations(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig) 
                 if pts:
                     _, n1, dev, z = max(pts)
                     out.append({"activation": act, "lr_ratio": lr, "region": region, "n1": n1, "deviation": dev,
-                                "z": z, "points": len(pts)})
+                                "z": z, "points": len(pts), "switch_width": sw})
     return out
 
 
@@ -240,7 +259,6 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
     import matplotlib.pyplot as plt
 
     acts = list(cfg.activations)
-    sw = switch_width(cfg)
     colours = ["#1f4e9c", "#d1495b", "#2a9d8f", "#e9a03b"]
     fig, axes = plt.subplots(1, len(acts), figsize=(6.4 * len(acts), 6.8), sharey=False, squeeze=False)
     for ax, act in zip(axes[0], acts):
@@ -248,6 +266,8 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
             col = colours[j % len(colours)]
             sel = lambda kind: [r for r in rows if r["activation"] == act and r["lr_ratio"] == lr  # noqa: E731
                                 and r["kind"] == kind]
+            sw = switch_width(cfg, rows, act, lr)
+            ax.axvline(cfg.n0 * sw, color=col, lw=0.9, ls=(0, (1, 2, 4, 2)))
             quad = sel("theory-quadratic")
             if quad:  # solid where it applies (n1 > switch width), thin dotted below
                 inside = [r for r in quad if r["n1"] >= sw]
@@ -277,8 +297,6 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
                 ax.errorbar([r["p"] for r in sim], [r["test_error"] for r in sim],
                             yerr=[2 * r["stderr"] for r in sim], fmt="o", color=col, ms=4.5, capsize=2,
                             elinewidth=1, label=f"r={lr:g}: simulation (±2 s.e.)")
-        ax.axvspan(cfg.n0 * 0.5, cfg.n0 * sw, color="0.93", zorder=0)
-        ax.axvline(cfg.n0 * sw, color="0.6", lw=0.8)
         ax.axvline(cfg.m, color="0.35", lw=1.0, ls="-.")
         ax.axvline(cfg.n0 * cfg.m, color="0.35", lw=1.0, ls="-.")
         ax.set_xscale("log")
@@ -286,11 +304,6 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         ymin, _ = ax.get_ylim()
         ax.text(cfg.m * 1.08, ymin * 1.06, "p = m", color="0.25", fontsize=9, va="bottom")
         ax.text(cfg.n0 * cfg.m * 1.08, ymin * 1.06, "n1 = m", color="0.25", fontsize=9, va="bottom")
-        ymax = ax.get_ylim()[1]
-        ax.text(cfg.n0 * sw / 1.08, ymax / 1.15, "linear scaling applies\n(p <= m^1.5)" if cfg.switch_width is None
-                else f"linear scaling applies\n(n1 <= {sw:g})", ha="right", va="top", fontsize=8, color="0.3")
-        ax.text(cfg.n0 * sw * 1.08, ymax / 1.15, "quadratic scaling applies", ha="left", va="top", fontsize=8,
-                color="0.3")
         ax.set_xlabel(f"parameters p = n0 n1 (first layer; n0 = {cfg.n0}, m = {cfg.m})")
         ax.set_ylabel("test error (excess, no test noise)")
         ax.set_title(f"{act}", fontsize=12)
@@ -303,7 +316,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         for lr in cfg.lr_ratios:
             entries += [(h, lab) for lab, h in by_label.items() if lab.startswith(f"r={lr:g}: {kind}")]
     fig.legend([h for h, _ in entries], [lab for _, lab in entries], loc="lower center", ncol=len(kinds),
-               fontsize=8.5, bbox_to_anchor=(0.5, 0.065), frameon=False)
+               fontsize=8.5, bbox_to_anchor=(0.5, 0.115), frameon=False)
     fig.suptitle("Triple descent of NTK kernel regression (Adlam & Pennington 2020): empirical NTK at "
                  "initialisation, kernel ridge without f0", fontsize=11.5)
     devs = region_deviations(rows, cfg)
@@ -313,11 +326,12 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
              f"Two-layer net, NTK parameterisation, centred activation; x ~ N(0, I), y = beta.x/sqrt(n0) + noise; "
              f"ridge = {cfg.ridge:g}, noise variance = {cfg.noise:g}; r = first/second-layer learning-rate ratio. "
              "Lines: n0, m -> inf limits at these ratios (linear scaling at integer widths: diamonds exact, line "
-             "beyond the diamonds its wide formulation); each is solid where it applies (shaded: p <= m^1.5, linear "
-             "scaling; else quadratic) and dotted outside. The empirical NTK approaches the quadratic-scaling limit "
+             "beyond the diamonds its wide formulation); each is solid where it applies and dotted outside: the applicable "
+             "limit is the larger one, which keeps the dominant source of variance (thin dash-dot lines: where the "
+             "two cross, per r). The empirical NTK approaches the quadratic-scaling limit "
              "like 1/n0, so at this n0 the quadratic region lies above its curve. " + measured,
              ha="center", fontsize=7.5, wrap=True)
-    fig.tight_layout(rect=(0, 0.19, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.23, 1, 0.95))
     path = Path(path)
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -347,7 +361,8 @@ def make_figure(out: Path | str = "out", *, mc: bool = True, quick: bool = False
     devs = region_deviations(rows, cfg)
     with csv_path.open("w", newline="") as fh:
         fh.write("# " + "; ".join(f"{k}={v}" for k, v in asdict(cfg).items() if k != "extra")
-                 + f"; switch_width_used={switch_width(cfg):g}"
+                 + "; switch_widths=" + ",".join(f"{d['activation']}/r={d['lr_ratio']:g}:{d['switch_width']:g}"
+                                                 for d in devs if d["region"] == "linear")
                  + ("; worst deviation from the applicable limit: " + _deviation_text(devs) if devs else "") + "\n")
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
