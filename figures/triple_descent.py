@@ -63,7 +63,8 @@ class TripleDescentConfig:
         trials, reps, seed: the Monte Carlo design (:func:`montecarlo.ntk.simulate_ntk`); at widths up to
             ``small_width`` the number of ``P`` draws is raised to ``small_width_draws`` (the error then varies much
             with the second layer, and those fits are cheap).
-        a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`).
+        a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`);
+            the wide formulation draws ``4 a_points`` second layers.
         linear_max_ratio: the linear-scaling curve continues at integer widths (wide formulation beyond the
             largest of ``linear_widths``) up to ``linear_max_ratio * m^(3/2) / n0`` (``p = m^(3/2)`` is midway between
             ``p ~ m`` and ``p ~ m^2`` on the log axis).
@@ -169,7 +170,8 @@ def compute_theory(cfg: TripleDescentConfig) -> list[dict[str, Any]]:
                                  float(res.quadrature_stderr[j]), float(res.bias[j]), float(res.variance[j])))
         for n1 in wide_widths(cfg):
             res = linear_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge, activation=act,
-                                         noise=cfg.noise), lr_ratio=lrs, method="wide")
+                                         noise=cfg.noise), lr_ratio=lrs, method="wide",
+                                 a_points=4 * cfg.a_points)
             for j, lr in enumerate(lrs):
                 rows.append(_row(act, float(lr), "theory-linear", n1, cfg, float(res.test_error[j]),
                                  float(res.quadrature_stderr[j]), float(res.bias[j]), float(res.variance[j])))
