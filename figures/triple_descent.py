@@ -11,9 +11,17 @@ the width ``n1`` grows, ``p = n0 n1`` first-layer weights.
   sharpens into the random-feature peak as the learning-rate ratio ``r`` decreases;
 * ``p -> infinity``: :func:`theory.ntk.infinite_width`.
 
-Simulation points (:func:`montecarlo.ntk.simulate_ntk`, crossed design with standard errors) cover the whole range,
-including the crossover ``1 << n1 << m`` that neither limit describes at these sizes. Writes
-``triple_descent.png`` and ``triple_descent.csv`` (every number drawn).
+Simulation points (:func:`montecarlo.ntk.simulate_ntk`, crossed design with standard errors) cover the whole range.
+Every point has a curve under it: the linear-scaling limit is drawn at integer widths (the exact ``n1 x n1`` fixed
+point at the configured small widths, its wide formulation beyond, see :mod:`theory._ntk_linear`) up to twice the boundary below.
+Which limit applies where is a stated rule computed from the theory alone, not from the simulation: each limit drops
+a source of variance that the other keeps (the linear scaling the ``n1`` random features of the second layer, the
+quadratic scaling the fluctuation of the first-layer kernel at finite width), so the applicable one is the larger of
+the two; the boundary is the first integer width above ``p = m`` where the quadratic-scaling curve reaches the
+linear-scaling one (marked per learning-rate ratio). Each curve is solid where it applies and dotted outside.
+The caption and the first line of the CSV give the measured worst
+relative deviation of the simulation from the applicable curve per region. Writes ``triple_descent.png`` and
+``triple_descent.csv`` (every number drawn).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from rmt.problem import Problem
 from rmt.theory.ntk import infinite_width, linear_scaling, quadratic_scaling
 
 __all__ = ["TripleDescentConfig", "compute_simulation", "compute_theory", "default_config", "draw", "make",
-           "make_figure"]
+           "make_figure", "region_deviations", "switch_width", "wide_widths"]
 
 COLUMNS = ("activation", "lr_ratio", "kind", "n1", "p", "p_over_m", "test_error", "stderr", "bias", "variance")
 
@@ -55,7 +63,13 @@ class TripleDescentConfig:
         trials, reps, seed: the Monte Carlo design (:func:`montecarlo.ntk.simulate_ntk`); at widths up to
             ``small_width`` the number of ``P`` draws is raised to ``small_width_draws`` (the error then varies much
             with the second layer, and those fits are cheap).
-        a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`).
+        a_points, gate_points: quadrature of the linear-scaling theory (see :func:`theory.ntk.linear_scaling`);
+            the wide formulation draws ``4 a_points`` second layers.
+        linear_max_ratio: the linear-scaling curve continues at integer widths (wide formulation beyond the
+            largest of ``linear_widths``) up to ``linear_max_ratio * m^(3/2) / n0`` (``p = m^(3/2)`` is midway between
+            ``p ~ m`` and ``p ~ m^2`` on the log axis).
+        switch_width: the width up to which the linear scaling is the applicable limit, for every panel; ``None``:
+            where the two limits cross (module docstring), per activation and learning-rate ratio.
     """
 
     n0: int = 150
@@ -75,6 +89,8 @@ class TripleDescentConfig:
     seed: int = 0
     a_points: int = 256
     gate_points: int = 1024
+    linear_max_ratio: float = 2.0
+    switch_width: float | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +113,39 @@ def default_config(quick: bool = False) -> TripleDescentConfig:
                                reps=2, a_points=128, gate_points=512)
 
 
+def switch_width(cfg: TripleDescentConfig, rows: Sequence[dict[str, Any]] = (), act: str | None = None,
+                 lr: float | None = None) -> float:
+    """The largest width for which the linear scaling is the applicable limit: ``cfg.switch_width`` if set, else the
+    first integer width above ``p = m`` at which the quadratic-scaling limit reaches the linear-scaling one (from the
+    theory rows; half a width below it), or the end of the linear-scaling curve if they do not cross there."""
+    if cfg.switch_width is not None:
+        return float(cfg.switch_width)
+    lin = sorted((r["n1"], r["test_error"]) for r in rows if r["kind"] == "theory-linear" and r["activation"] == act
+                 and r["lr_ratio"] == lr)
+    cand = [(n1, e) for n1, e in lin if n1 > cfg.m / cfg.n0 and n1 >= cfg.quadratic_min_width]
+    if not cand:
+        return float(lin[-1][0]) if lin else cfg.m ** 1.5 / cfg.n0
+    quad = quadratic_scaling(Problem(n0=cfg.n0, n1=np.array([n1 for n1, _ in cand], dtype=float), m=cfg.m,
+                                     ridge=cfg.ridge, activation=act, noise=cfg.noise), lr_ratio=float(lr))
+    for (n1, e), q in zip(cand, np.atleast_1d(quad.test_error)):
+        if q >= e:
+            return n1 - 0.5
+    return float(lin[-1][0])
+
+
+def wide_widths(cfg: TripleDescentConfig) -> list[int]:
+    """Integer widths of the linear-scaling curve beyond ``linear_widths`` (wide formulation): a geometric grid up to
+    ``linear_max_ratio * m^(3/2) / n0``, plus every simulated width in that range (so each such point has its
+    value)."""
+    start = max(cfg.linear_widths, default=0) + 1
+    stop = int(cfg.linear_max_ratio * cfg.m ** 1.5 / cfg.n0)
+    if stop < start:
+        return []
+    grid = {int(round(w)) for w in np.geomspace(start, stop, 24)}
+    grid |= {w for w in cfg.sim_widths if start <= w <= stop}
+    return sorted(grid)
+
+
 def _row(act: str, lr: float, kind: str, n1: float, cfg: TripleDescentConfig, err: float, se: float = 0.0,
          bias: float = math.nan, var: float = math.nan) -> dict[str, Any]:
     p = cfg.n0 * n1
@@ -116,6 +165,13 @@ def compute_theory(cfg: TripleDescentConfig) -> list[dict[str, Any]]:
             res = linear_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge, activation=act,
                                          noise=cfg.noise), lr_ratio=lrs, a_points=cfg.a_points,
                                  gate_points=cfg.gate_points)
+            for j, lr in enumerate(lrs):
+                rows.append(_row(act, float(lr), "theory-linear", n1, cfg, float(res.test_error[j]),
+                                 float(res.quadrature_stderr[j]), float(res.bias[j]), float(res.variance[j])))
+        for n1 in wide_widths(cfg):
+            res = linear_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge, activation=act,
+                                         noise=cfg.noise), lr_ratio=lrs, method="wide",
+                                 a_points=4 * cfg.a_points)
             for j, lr in enumerate(lrs):
                 rows.append(_row(act, float(lr), "theory-linear", n1, cfg, float(res.test_error[j]),
                                  float(res.quadrature_stderr[j]), float(res.bias[j]), float(res.variance[j])))
@@ -154,6 +210,49 @@ def compute_simulation(cfg: TripleDescentConfig, *, progress: Callable[[str], No
     return rows
 
 
+def region_deviations(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig) -> list[dict[str, Any]]:
+    """Worst relative deviation ``(simulation - theory) / theory`` of the simulated points from the applicable limit,
+    per activation, learning-rate ratio and region (``linear``: ``n1 <= switch_width(...)``, against the linear-scaling
+    value at that integer width; ``quadratic``: above, against :func:`theory.ntk.quadratic_scaling` at that width).
+
+    Returns one dict per (activation, lr_ratio, region) with keys ``activation, lr_ratio, region, n1, deviation,
+    z`` (``z``: the deviation in simulation standard errors) and ``points``.
+    """
+    out = []
+    for act in cfg.activations:
+        for lr in cfg.lr_ratios:
+            sw = switch_width(cfg, rows, act, lr)
+            sims = [r for r in rows if r["kind"] == "simulation" and r["activation"] == act and r["lr_ratio"] == lr]
+            lin = {int(r["n1"]): r["test_error"] for r in rows if r["kind"] == "theory-linear"
+                   and r["activation"] == act and r["lr_ratio"] == lr}
+            for region in ("linear", "quadratic"):
+                pts = []
+                for r in sims:
+                    n1 = r["n1"]
+                    if (n1 <= sw) != (region == "linear"):
+                        continue
+                    if region == "linear":
+                        if int(n1) not in lin:
+                            continue
+                        th = lin[int(n1)]
+                    else:
+                        th = float(quadratic_scaling(Problem(n0=cfg.n0, n1=n1, m=cfg.m, ridge=cfg.ridge,
+                                                             activation=act, noise=cfg.noise),
+                                                     lr_ratio=float(lr)).test_error)
+                    dev = (r["test_error"] - th) / th
+                    pts.append((abs(dev), n1, dev, (r["test_error"] - th) / max(r["stderr"], 1e-300)))
+                if pts:
+                    _, n1, dev, z = max(pts)
+                    out.append({"activation": act, "lr_ratio": lr, "region": region, "n1": n1, "deviation": dev,
+                                "z": z, "points": len(pts), "switch_width": sw})
+    return out
+
+
+def _deviation_text(devs: Sequence[dict[str, Any]]) -> str:
+    return "; ".join(f"{d['activation']} r={d['lr_ratio']:g} {d['region']}: {100 * d['deviation']:+.1f}% "
+                     f"(n1={d['n1']:g}, {d['z']:+.1f} se)" for d in devs)
+
+
 def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | str) -> Path:
     """Draw the rows (as written to the CSV) into a PNG at ``path``."""
     import matplotlib
@@ -169,14 +268,25 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
             col = colours[j % len(colours)]
             sel = lambda kind: [r for r in rows if r["activation"] == act and r["lr_ratio"] == lr  # noqa: E731
                                 and r["kind"] == kind]
+            sw = switch_width(cfg, rows, act, lr)
+            ax.axvline(cfg.n0 * sw, color=col, lw=0.9, ls=(0, (1, 2, 4, 2)))
             quad = sel("theory-quadratic")
-            if quad:
-                ax.plot([r["p"] for r in quad], [r["test_error"] for r in quad], "-", color=col, lw=1.8,
+            if quad:  # solid where it applies (n1 > switch width), thin dotted below
+                inside = [r for r in quad if r["n1"] >= sw]
+                ax.plot([r["p"] for r in inside], [r["test_error"] for r in inside], "-", color=col, lw=1.8,
                         label=f"r={lr:g}: quadratic scaling (n1 ~ m)")
-            lin = sel("theory-linear")
-            if lin:
-                ax.plot([r["p"] for r in lin], [r["test_error"] for r in lin], "--", color=col, lw=1.2,
-                        marker="D", ms=5, mfc="white", label=f"r={lr:g}: linear scaling (n1 fixed, integer)")
+                ax.plot([r["p"] for r in quad if r["n1"] <= sw], [r["test_error"] for r in quad if r["n1"] <= sw],
+                        ":", color=col, lw=0.9)
+            lin = sorted(sel("theory-linear"), key=lambda r: r["n1"])
+            if lin:  # markers at the exact widths, a line through the wide ones; dotted beyond the switch width
+                inside = [r for r in lin if r["n1"] <= sw]
+                ax.plot([r["p"] for r in inside], [r["test_error"] for r in inside], "--", color=col, lw=1.3,
+                        label=f"r={lr:g}: linear scaling (n1 fixed, integer)")
+                ax.plot([r["p"] for r in lin if r["n1"] >= max(inside[-1]["n1"] if inside else 0, 1)],
+                        [r["test_error"] for r in lin if r["n1"] >= max(inside[-1]["n1"] if inside else 0, 1)],
+                        ":", color=col, lw=0.9)
+                ex = [r for r in lin if r["n1"] <= max(cfg.linear_widths, default=0)]
+                ax.plot([r["p"] for r in ex], [r["test_error"] for r in ex], "D", color=col, ms=5, mfc="white")
             inf = sel("theory-infinite")
             if inf:
                 ax.axhline(inf[0]["test_error"], color=col, ls=":", lw=1.4,
@@ -208,17 +318,22 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         for lr in cfg.lr_ratios:
             entries += [(h, lab) for lab, h in by_label.items() if lab.startswith(f"r={lr:g}: {kind}")]
     fig.legend([h for h, _ in entries], [lab for _, lab in entries], loc="lower center", ncol=len(kinds),
-               fontsize=8.5, bbox_to_anchor=(0.5, 0.065), frameon=False)
+               fontsize=8.5, bbox_to_anchor=(0.5, 0.115), frameon=False)
     fig.suptitle("Triple descent of NTK kernel regression (Adlam & Pennington 2020): empirical NTK at "
                  "initialisation, kernel ridge without f0", fontsize=11.5)
+    devs = region_deviations(rows, cfg)
+    measured = ("Measured worst deviation of the simulation from the applicable curve: " + _deviation_text(devs)
+                + ".") if devs else "No simulation drawn."
     fig.text(0.5, 0.005,
              f"Two-layer net, NTK parameterisation, centred activation; x ~ N(0, I), y = beta.x/sqrt(n0) + noise; "
              f"ridge = {cfg.ridge:g}, noise variance = {cfg.noise:g}; r = first/second-layer learning-rate ratio. "
-             "Lines: n0, m -> inf limits at these ratios (linear scaling: defined at integer widths). The empirical NTK "
-             "approaches them slowly (O(1/n0)): at this n0 the simulation lies up to ~15% above the quadratic-scaling "
-             "curve near n1 ~ m for r = 1, and between the two scales (1 << n1 << m) neither limit applies.",
-             ha="center", fontsize=8, wrap=True)
-    fig.tight_layout(rect=(0, 0.16, 1, 0.95))
+             "Lines: n0, m -> inf limits at these ratios (linear scaling at integer widths: diamonds exact, line "
+             "beyond the diamonds its wide formulation); each is solid where it applies and dotted outside: the applicable "
+             "limit is the larger one, which keeps the dominant source of variance (thin dash-dot lines: where the "
+             "two cross, per r). The empirical NTK approaches the quadratic-scaling limit "
+             "like 1/n0, so at this n0 the quadratic region lies above its curve. " + measured,
+             ha="center", fontsize=7.5, wrap=True)
+    fig.tight_layout(rect=(0, 0.23, 1, 0.95))
     path = Path(path)
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -245,14 +360,18 @@ def make_figure(out: Path | str = "out", *, mc: bool = True, quick: bool = False
     if mc:
         rows += compute_simulation(cfg, progress=progress)
     csv_path = out_dir / "triple_descent.csv"
+    devs = region_deviations(rows, cfg)
     with csv_path.open("w", newline="") as fh:
-        fh.write("# " + "; ".join(f"{k}={v}" for k, v in asdict(cfg).items() if k != "extra") + "\n")
+        fh.write("# " + "; ".join(f"{k}={v}" for k, v in asdict(cfg).items() if k != "extra")
+                 + "; switch_widths=" + ",".join(f"{d['activation']}/r={d['lr_ratio']:g}:{d['switch_width']:g}"
+                                                 for d in devs if d["region"] == "linear")
+                 + ("; worst deviation from the applicable limit: " + _deviation_text(devs) if devs else "") + "\n")
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     png = draw(rows, cfg, out_dir / "triple_descent.png")
     return {"png": str(png), "csv": str(csv_path), "files": [str(png), str(csv_path)], "rows": len(rows),
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "deviations": devs}
 
 
 def make(out: Path | str = "out", *, mc: bool = True, quick: bool = False, seed: int | None = None

@@ -33,6 +33,23 @@ test covariance; the noise part is ``sigma^2 tr(R C R Z Z^T)`` by the same deter
 and a constant gate it reduces to linear ridge regression, ``E = s (1 - h)^2 / (1 - d2) + ...`` (tested), and for
 ReLU with ``n1 = 1`` to linear ridge on the half of the samples whose gate is open plus ``s/2`` (tested).
 
+**Wide formulation** (:func:`_wide_conditional`, cost linear in ``n1``). The matrix unknown costs ``n1^4`` per gate
+node because the gate law is ``n1``-dimensional. As ``n1`` grows, the quadratic form ``delta(v) = v^T Mt v`` is a sum
+of ``n1`` weakly dependent terms and concentrates (fluctuations ``O(n1^-1/2)``); replacing ``1 / (1 + delta(v))`` by
+its value at the mean drops the per-sample covariance ``g g^T`` for its mean ``G = E g g^T``. Then
+``J = V2 / (phi (1 + delta))``, ``Mt`` is a diagonal-plus-rank-one matrix in the basis of the second-layer weights
+(``G = diag(e) + u u^T``, ``e_i = r (eta' - zeta) a_i^2 / n1``, ``u_i = sqrt(r zeta / n1) a_i``), and the
+problem is ridge regression on Gaussian features with covariance ``I_n0 (x) G / n0``: one scalar self-consistent
+equation whose traces are sums over neurons (Sherman-Morrison). Exact for a linear activation (constant gate) and
+as ``n1 -> infinity`` (where it tends to linear ridge with kernel ``r zeta x.x'/n0`` and implicit ridge
+``r (eta' - zeta)``, the quadratic-scaling limit at ``n1 / m -> 0``); for ReLU and tanh its relative deviation from
+the exact formulation is 0.4-2.3% at ``n1 = 10`` and shrinks like ``1/n1`` (measured in the tests). It also gives the
+ridgeless limit as its own branch.
+
+**Initial function.** ``f0`` is a combination of the ``n1`` second-layer features, which the kernel contains; with
+``m -> infinity`` samples finitely many features are learnt exactly, so adding ``f0`` to the predictor (and removing
+it from the labels) leaves the limit unchanged.
+
 Expectations over the gate ``v`` are exact sums for activations whose derivative takes finitely many values (ReLU:
 ``2^n1`` patterns) and otherwise a product Gauss rule for the law of ``sigma'(u)`` (Golub-Welsch on a 160-node
 Gauss-Hermite discretisation). The average over ``a`` is a product Gauss rule in ``log(a_i^2)``, reduced to
@@ -60,7 +77,7 @@ from rmt.theory._ntk_common import NTKConstants, NTKTabular, check_problem, ntk_
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
-_MAX_WIDTH = 10  # the work grows like n1^4 per node
+_MAX_WIDTH = 10  # the exact formulation's work grows like n1^4 per node
 _MAX_PATTERNS = 4096  # exact enumeration of a finite gate law up to this many patterns
 _GATE_ORDER = {1: 24, 2: 16, 3: 10, 4: 6}  # Gauss points per dimension of the product gate rule (smooth sigma')
 
@@ -302,6 +319,85 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     return {"es": es, "en": en, "alpha": alpha, "rho": rho, "residual": res}
 
 
+
+# ------------------------------------------------------------------------------------------------------------------
+# the wide formulation: the gate replaced by its second moments (cost linear in n1)
+# ------------------------------------------------------------------------------------------------------------------
+
+def _wide_sums(k: np.ndarray, e: np.ndarray, u2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Traces of ``G = diag(e) + u u^T`` at ``k`` (rows of ``e``, ``u2 = u^2`` are neurons), by Sherman-Morrison:
+    ``t0 = tr G (G + k)^-1``, ``t2 = tr G^2 (G + k)^-2``, ``al = u^T (G + k)^-1 u``, ``al2 = u^T (G + k)^-2 u``."""
+    kk = k[:, None]
+    d = e + kk
+    n = e.shape[1]
+    s1 = np.sum(u2 / d, axis=1)
+    s2 = np.sum(u2 / d ** 2, axis=1)
+    s3 = np.sum(u2 / d ** 3, axis=1)
+    trinv = np.sum(1.0 / d, axis=1) - s2 / (1.0 + s1)
+    trinv2 = np.sum(1.0 / d ** 2, axis=1) - (2.0 * s3 * (1.0 + s1) - s2 * s2) / (1.0 + s1) ** 2
+    t0 = n - k * trinv
+    t2 = n - 2.0 * k * trinv + k * k * trinv2
+    return t0, t2, s1 / (1.0 + s1), s2 / (1.0 + s1) ** 2
+
+
+def _wide_conditional(phi: np.ndarray, gamma: np.ndarray, e: np.ndarray, u2: np.ndarray, rank: int, *,
+                      tol: float = 1e-13) -> dict[str, np.ndarray]:
+    r"""The wide (Gaussian-gate) formulation conditional on the second layer, for rows of ``(phi, ridge)`` and
+    per-neuron ``e_i = r (eta' - zeta) a_i^2 / n1``, ``u_i^2 = r zeta a_i^2 / n1``.
+
+    The per-sample gate covariance ``g g^T`` is replaced by its mean ``G = E g g^T = diag(e) + u u^T`` (``u = E g``):
+    ridge regression on ``p = n0 n1`` features with covariance ``I_n0 (x) G / n0``. With ``k = n0 kappa`` the
+    self-consistent equation of the effective ridge is ``ridge phi = k (1 - phi t0(k))`` (``t0 = tr G (G + k)^-1``;
+    the left side is increasing on the physical branch, derivative ``1 - d2``), and
+
+        ``d2 = phi tr G^2 (G + k)^-2``, ``alpha = u^T (G + k)^-1 u``,
+        ``E = [s (1 - alpha - k u^T (G + k)^-2 u) + d2 noise] / (1 - d2)``.
+
+    Ridgeless (``ridge = 0``): ``k = 0`` when ``phi rank(G) < 1`` (fewer parameters than samples) and otherwise the
+    unique positive root of ``phi t0(k) = 1`` (``t0`` decreases from ``rank(G)`` to 0).
+
+    Solved by Newton from an upper bound (the residual is convex and increasing there, so the iterates decrease
+    monotonically to the physical root; relative tolerance ``tol``); a residual above ``1e3 tol`` raises
+    :class:`~rmt.solvers.SolverError`.
+    """
+    B = phi.size
+    k = np.zeros(B)
+    ridgeless = gamma <= 0
+    zero = ridgeless & (phi * rank < 1.0)
+    live = ~zero
+    if np.any(live):
+        ph, gm, ee, uu = phi[live], gamma[live], e[live], u2[live]
+
+        def resid(kv: np.ndarray) -> np.ndarray:
+            return kv * (1.0 - ph * _wide_sums(kv, ee, uu)[0]) - gm * ph
+
+        # resid is convex in k (k t0(k) = sum_j k g_j / (g_j + k) is concave) and positive at the upper bound
+        # k <= ridge phi + phi tr G; Newton from there decreases monotonically to the largest root, the physical
+        # one (the ridgeless branch with p > m has the spurious root k = 0 below it)
+        lo = np.maximum(gm * ph, 1e-300) * (1.0 - 1e-12)
+        kv = gm * ph + ph * (np.sum(ee, axis=1) + np.sum(uu, axis=1)) + 1.0
+        for _ in range(200):  # d/dk [k (1 - phi t0)] = 1 - d2
+            t0, t2, _, _ = _wide_sums(kv, ee, uu)
+            slope = 1.0 - ph * t2
+            step = (kv * (1.0 - ph * t0) - gm * ph) / np.where(slope > 0, slope, np.inf)
+            kv = np.maximum(kv - np.where(slope > 0, step, 0.5 * kv), lo)
+            if np.all(np.abs(step) <= tol * kv):
+                break
+        res = np.abs(resid(kv)) / np.maximum(kv, 1e-300)
+        if not np.all(res <= 1e3 * tol):
+            worst = float(np.max(res))
+            raise SolverError(f"wide linear-scaling NTK: effective ridge did not converge (worst relative residual "
+                              f"{worst:.3g}; branch rule: largest root, Newton from above)",
+                              residual=worst, status=Status.MAX_ITERATIONS)
+        k[live] = kv
+    t0, t2, al, al2 = _wide_sums(k, e, u2)
+    d2 = phi * t2
+    if np.any(d2 >= 1.0):
+        raise SolverError("wide linear-scaling NTK: d2 >= 1 (not the physical branch)", status=Status.NO_PHYSICAL_ROOT)
+    es = (1.0 - al - k * al2) / (1.0 - d2)
+    en = d2 / (1.0 - d2)
+    return {"es": es, "en": en, "alpha": al, "rho": d2, "kappa": k}
+
 # ------------------------------------------------------------------------------------------------------------------
 # public entry point
 # ------------------------------------------------------------------------------------------------------------------
@@ -356,15 +452,17 @@ class LinearScalingResult(NTKTabular):
 
 def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any = None,
                    a_nodes_per_dim: int | None = None, gate_nodes_per_dim: int | None = None,
-                   a_points: int | None = None, gate_points: int = 2048) -> LinearScalingResult:
+                   a_points: int | None = None, gate_points: int = 2048, method: str = "auto",
+                   include_f0: bool = False) -> LinearScalingResult:
     r"""NTK regression with the width ``n1`` fixed while ``n0, m -> infinity`` at ``phi = n0 / m`` (derived here;
-    module docstring of :mod:`theory._ntk_linear`).
+    module docstring of :mod:`theory._ntk_linear`; Adlam & Pennington 2020, arXiv:2008.06786, the ``p ~ m`` scale of
+    their Figure 1).
 
     Vectorized over ``phi``, ``ridge``, ``noise``, ``signal`` and ``lr_ratio``; ``problem.n1`` must be one positive
     integer (it is a dimension of the limit, not a ratio). ``p = n1 n0`` crosses ``m`` at ``n1 phi = 1``.
 
     Args:
-        problem: ``n0, n1, m`` (only ``phi = n0/m`` and the integer ``n1`` are used), ``ridge > 0``, activation,
+        problem: ``n0, n1, m`` (only ``phi = n0/m`` and the integer ``n1`` are used), ``ridge >= 0``, activation,
             noise, signal.
         lr_ratio: learning-rate ratio ``r >= 0``; ``r = 0`` leaves ``n1`` random features, which learn nothing of a
             linear target in this limit (``test_error = signal``).
@@ -373,38 +471,80 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         a_nodes_per_dim, gate_nodes_per_dim: orders of the product Gauss rules (defaults keep the work bounded; see
             :func:`second_layer_rule` and :func:`gate_rule`).
         a_points: Sobol' points for the average over ``a`` when ``n1 >= 3`` (default: 1024, fewer when the gate
-            rule is large); its integration error is reported as ``quadrature_stderr``.
+            rule is large; ``wide``: 4096 i.i.d. draws with a fixed seed at ``n1 <= 100``, down to 256 at
+            ``n1 >= 1600``); its integration error is reported as ``quadrature_stderr``.
         gate_points: Sobol' points for the gate expectation of a smooth activation when ``n1 >= 5``.
+        method: ``"exact"`` (the ``n1 x n1`` matrix fixed point with the exact law of the gate; ``n1 <= 10``,
+            ``ridge > 0``, no ``f0``), ``"wide"`` (the gate replaced by its second moments, cost linear in ``n1``:
+            exact for a linear activation and as ``n1 -> infinity``, relative error ``O(1/n1)`` otherwise, measured
+            in the tests; see :func:`_wide_conditional`) or ``"auto"`` (``exact`` for ``n1 <= 10``, else
+            ``wide``).
+        include_f0: add the network's initial function to the predictor. ``f0(x) = a.sigma(W x / sqrt n0) /
+            sqrt(n1)`` lies in the span of the ``n1`` second-layer features ``sigma(w_i.x / sqrt n0)``, which are
+            part of the kernel; finitely many features are fitted exactly from ``m -> infinity`` samples, so
+            ``Y - f0(X)`` is fitted as ``Y`` plus an exactly learnt ``-f0`` and the limit is unchanged (checked
+            against the simulation with ``f0`` in the tests).
 
     Raises:
-        ValueError: bad input, ``ridge = 0`` (the ridgeless linear-scaling limit is not covered), a non-integer or
-            array ``n1`` or one above 10, or a ``second_layer`` of the wrong length or with a zero entry.
-        SolverError: the matrix fixed point did not converge, or the solution is not on the physical branch.
+        ValueError: bad input, a non-integer or array ``n1``, the exact formulation (``n1 <= 10`` under
+            ``"auto"``) with ``n1 > 10`` or ``ridge = 0``; ``ridge = 0`` with a linear activation
+            or at ``p = m`` exactly (the ridgeless limit diverges there); a ``second_layer`` of the wrong length
+            or with a zero entry.
+        SolverError: a fixed point did not converge, or the solution is not on the physical branch.
     """
     check_problem(problem, "linear_scaling")
     n1_arr = np.asarray(problem.n1, dtype=float)
-    if n1_arr.ndim != 0 or float(n1_arr) != round(float(n1_arr)):
+    if n1_arr.ndim != 0 or float(n1_arr) != round(float(n1_arr)) or float(n1_arr) < 1:
         raise ValueError(f"n1 must be a single positive integer for the linear scaling, got {problem.n1!r}")
     n1 = int(round(float(n1_arr)))
-    if not 1 <= n1 <= _MAX_WIDTH:
-        raise ValueError(f"n1 must be an integer in [1, {_MAX_WIDTH}] for the linear scaling (its cost grows like "
-                         f"n1^4; wider networks are in the quadratic scaling), got {n1}")
+    if method not in ("auto", "exact", "wide"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'wide', got {method!r}")
     c = ntk_constants(problem.activation, lr_ratio)
     phi = np.asarray(problem.phi, dtype=float)
     gamma = np.asarray(problem.ridge, dtype=float)
-    if np.any(gamma <= 0):
-        raise ValueError("ridge must be > 0 for the linear scaling (its ridgeless limit is not covered)")
+    if np.any(gamma < 0):
+        raise ValueError("ridge must be >= 0")
+    if method == "auto":  # the wide formulation is O(1/n1) from the exact one: never chosen silently at n1 <= 10
+        method = "exact" if n1 <= _MAX_WIDTH else "wide"
+    if method == "exact":
+        if n1 > _MAX_WIDTH:
+            raise ValueError(f"n1 must be <= {_MAX_WIDTH} for method='exact' (its cost grows like n1^4), got {n1}; "
+                             "use method='wide'")
+        if np.any(gamma <= 0):
+            raise ValueError(f"ridge must be > 0 for the exact formulation (n1 <= {_MAX_WIDTH}); the ridgeless "
+                             "limit is available with method='wide'")
+
     noise = np.asarray(problem.noise, dtype=float)
     s = np.asarray(problem.signal, dtype=float)
     lr = np.asarray(c.lr_ratio, dtype=float)
     shape = np.broadcast_shapes(phi.shape, gamma.shape, noise.shape, s.shape, lr.shape)
     phi, gamma, noise, s, lr = (np.broadcast_to(x, shape).ravel() for x in (phi, gamma, noise, s, lr))
-    v, w, g_kind = gate_rule(problem.activation, n1, gate_nodes_per_dim, qmc_points=gate_points)
+    wide = method == "wide"
+    if wide and np.any(gamma <= 0):
+        if not c.eta_prime > c.zeta:
+            raise ValueError("ridge must be > 0 for a linear activation (no implicit ridge: the ridgeless limit is "
+                             "plain least squares on a rank-n0 design)")
+        if np.any((gamma <= 0) & (np.abs(phi * n1 - 1.0) < 1e-12)):
+            raise ValueError("ridge = 0 at p = m (n1 phi = 1): the ridgeless limit diverges there")
+    if wide:
+        v, w, g_kind = np.ones((1, n1)), np.ones(1), "second-moment"
+    else:
+        v, w, g_kind = gate_rule(problem.activation, n1, gate_nodes_per_dim, qmc_points=gate_points)
     if second_layer is None:
-        if a_points is None:  # 1024, fewer when the gate rule is large (work ~ A K n1^4)
+        if a_points is None:  # exact: 1024, fewer when the gate rule is large (work ~ A K n1^4)
             budget = 2e9 / (v.shape[0] * n1 ** 4)
-            a_points = int(min(1024, max(128, 2 ** int(math.floor(math.log2(max(budget, 1.0)))))))
-        anodes, aw, groups, a_kind = second_layer_rule(n1, a_nodes_per_dim, qmc_points=a_points)
+            if wide:  # i.i.d. draws: work ~ A n1, 4096 draws at n1 <= 100 down to 256 at n1 >= 1600
+                budget = 4e5 / n1
+            a_points = int(min(1024 if not wide else 4096, max(128 if not wide else 256,
+                                                               2 ** int(math.floor(math.log2(max(budget, 1.0)))))))
+        if wide and a_nodes_per_dim is None and n1 >= 3:
+            # i.i.d. draws in 8 independent groups (the spread of the group means is the reported error); a
+            # scrambled Sobol' set in n1 dimensions costs more than the wide solve itself and gains little there
+            per = max(2, int(check_positive_int(a_points, "a_points")) // 8)
+            anodes = np.abs(np.random.default_rng(20201).standard_normal((8 * per, n1)))
+            aw, groups, a_kind = np.full(8 * per, 1.0 / (8 * per)), np.repeat(np.arange(8), per), "monte-carlo"
+        else:
+            anodes, aw, groups, a_kind = second_layer_rule(n1, a_nodes_per_dim, qmc_points=a_points)
     else:
         a = check_positive(np.abs(np.atleast_1d(np.asarray(second_layer, dtype=float))), "second_layer (|a_i| > 0)")
         if a.shape != (n1,):
@@ -418,11 +558,23 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     rho = np.zeros((P, A))
     if np.any(live):
         idx = np.flatnonzero(live)
-        # per-neuron ridges lambda_i = ridge n1 / (r a_i^2); batch = (live points) x (a nodes), in chunks
-        lam = (gamma[idx, None, None] * n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
         ph = np.repeat(phi[idx], A)
-        chunk = max(1, int(2e7 // (v.shape[0] * n1 ** 4 + 1)))
-        parts = [_conditional(ph[k:k + chunk], lam[k:k + chunk], v, w) for k in range(0, lam.shape[0], chunk)]
+        if wide:
+            a2 = np.broadcast_to(anodes[None, :, :] ** 2, (idx.size, A, n1)).reshape(-1, n1)
+            # G = E g g^T / r with g_i = sqrt(r / n1) a_i sigma'(u_i); the kernel is r x (first-layer term), so the
+            # ridge is ridge / r against G
+            e = max(c.eta_prime - c.zeta, 0.0) * a2 / n1
+            u2 = c.zeta * a2 / n1
+            rank = n1 if c.eta_prime > c.zeta else 1
+            gm = np.repeat(gamma[idx] / lr[idx], A)
+            chunk = max(1, int(4e6 // n1))
+            parts = [_wide_conditional(ph[k:k + chunk], gm[k:k + chunk], e[k:k + chunk], u2[k:k + chunk], rank)
+                     for k in range(0, ph.size, chunk)]
+        else:
+            # per-neuron ridges lambda_i = ridge n1 / (r a_i^2); batch = (live points) x (a nodes), in chunks
+            lam = (gamma[idx, None, None] * n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
+            chunk = max(1, int(2e7 // (v.shape[0] * n1 ** 4 + 1)))
+            parts = [_conditional(ph[k:k + chunk], lam[k:k + chunk], v, w) for k in range(0, lam.shape[0], chunk)]
         for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
             arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
     cond = s[:, None] * es + noise[:, None] * en
@@ -431,14 +583,15 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     alpha = al @ aw
     ngroups = int(groups.max()) + 1
     if ngroups > 1:  # spread of the independent scrambles: standard error of their mean
-        gm = np.stack([cond[:, groups == j].mean(axis=1) for j in range(ngroups)], axis=1)
-        q_err = gm.std(axis=1, ddof=1) / math.sqrt(ngroups)
+        gm_ = np.stack([cond[:, groups == j].mean(axis=1) for j in range(ngroups)], axis=1)
+        q_err = gm_.std(axis=1, ddof=1) / math.sqrt(ngroups)
     else:
         q_err = np.zeros(P)
     bias = s * (1.0 - alpha) ** 2
     nv = noise * (en @ aw)
     rs = lambda x: frozen_value(np.reshape(x, shape))  # noqa: E731
-    quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0])})
+    quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0]),
+                             "method": method})
     return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
                                alpha=rs(alpha), conditional_sd=rs(sd), quadrature_stderr=rs(q_err), n1=n1,
                                p_over_m=rs(n1 * phi), spectral_radius=rs(np.max(rho, axis=1)), quadrature=quad,

@@ -73,6 +73,7 @@ __all__ = [
     "OptimalRidge",
     "ShiftOptimalRidge",
     "ShiftComparison",
+    "ShiftFineGrained",
     "ShiftResult",
     "SpectrumLike",
     "as_joint_spectrum",
@@ -88,6 +89,7 @@ __all__ = [
     "shift_optimal_ridge",
     "power_law",
     "shift_error",
+    "shift_fine_grained",
     "two_point",
 ]
 
@@ -975,3 +977,67 @@ def id_ood_relation(phi: float, psi: ArrayLike, *, spectrum: SpectrumLike, ridge
                          ood_error=readonly_array(e_ood), in_regime=np.asarray(in_regime & np.ones(psi.shape, bool)),
                          exact=exact, line=line, slope=slope, intercept=intercept, residual=readonly_array(resid),
                          max_deviation=float(np.max(np.abs(resid))))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# fine-grained bias-variance decomposition under shift
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShiftFineGrained:
+    """The fine-grained decomposition of the out-of-distribution and in-distribution errors (module
+    :mod:`theory._shift_fine`; Adlam & Pennington 2020, arXiv:2011.03321, under the shift of arXiv:2111.08234).
+
+    Attributes:
+        ood, iid: dicts ``{"P", "X", "eps", "PX", "Peps", "Xeps", "PXeps"}`` of arrays: the variance terms on the test
+            law and on the training law (``Sigma_* = Sigma``). ``ood`` terms sum to ``shift.variance``, ``iid`` to
+            ``shift.id_variance``.
+        ood_bias, iid_bias: ``Bias_*`` and the in-distribution bias.
+        shift: the :class:`ShiftResult` they were computed from.
+    """
+
+    ood: dict
+    iid: dict
+    ood_bias: Any
+    iid_bias: Any
+    shift: ShiftResult
+
+    def amplification(self) -> dict[str, Any]:
+        """``ood[k] / iid[k]`` per term (``nan`` where the in-distribution term is zero)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {k: frozen_value(np.where(np.asarray(self.iid[k]) != 0, np.asarray(self.ood[k])
+                                     / np.where(np.asarray(self.iid[k]) != 0, np.asarray(self.iid[k]), 1.0), np.nan))
+                    for k in self.ood}
+
+
+def shift_fine_grained(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None, ridge: ArrayLike = 0.0,
+                       activation: ActivationLike = "tanh", noise: ArrayLike = 0.0,
+                       signal: ArrayLike = 1.0) -> ShiftFineGrained:
+    r"""Fine-grained bias-variance decomposition (sources ``P = W``, ``X``, ``eps``) of random-feature ridge regression
+    under a joint spectral shift: the seven variance terms of Adlam & Pennington (arXiv:2011.03321, eq. (10)) measured
+    on the test law of Tripuraneni, Adlam & Pennington (arXiv:2111.08234), and on the training law.
+
+    Arguments as :func:`covariate_shift_error` (linear teacher; a nonlinear teacher is not covered). The construction
+    is in :mod:`theory._shift_fine`: ``V_P = Bbar_* - Bias_*``; the ``W``-averaged predictor is linear ridge on the raw
+    inputs at the same ``rho``, which gives ``V_X`` and ``V_Xeps``; ``V_eps = V_Peps = 0``; ``V_PX`` and ``V_PXeps``
+    complete ``D_* Bbar / (1 - d2)`` and ``D_* noise / (1 - d2)``. Without shift the terms equal those of
+    :func:`theory.random_features.rf_theory`.
+
+    Raises:
+        ValueError, SolverError: as :func:`covariate_shift_error`.
+    """
+    from rmt.theory._shift_fine import shift_terms
+
+    spec = as_joint_spectrum(spectrum)
+    common = dict(ridge=ridge, activation=activation, noise=noise, signal=signal)
+    ood = covariate_shift_error(phi, psi, spectrum=spec, **common)
+    iid = covariate_shift_error(phi, psi, spectrum=JointSpectrum(spec.train, spec.train, spec.weights), **common)
+
+    def terms(r: ShiftResult) -> dict[str, Any]:
+        a = {k: np.asarray(getattr(r, k), dtype=float) for k in ("phi", "psi", "ridge", "noise", "signal", "rho", "q1",
+                                                                 "q2", "q2_star", "bias", "bbar", "bbar_star",
+                                                                 "d_star", "d2", "noise_variance")}
+        t1sq = (np.asarray(r.mu1_star, dtype=float) / np.asarray(r.mu1, dtype=float)) ** 2
+        return {k: frozen_value(v) for k, v in shift_terms(t1sq=t1sq, **a).items()}
+
+    return ShiftFineGrained(ood=terms(ood), iid=terms(iid), ood_bias=ood.bias, iid_bias=iid.bias, shift=ood)

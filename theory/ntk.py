@@ -29,7 +29,9 @@ Three scales of the width, three functions:
 * :func:`infinite_width` -- ``n1 -> infinity`` first (docs/models.md §4.5): linear ridge with kernel
   ``(1 + r) zeta X^T X / n0 + (mu_star^2 + r (eta' - zeta)) I``.
 * :func:`linear_scaling` -- ``n1`` fixed while ``n0, m -> infinity`` (``p = n1 n0 ~ m``), where the classical
-  interpolation peak at ``p = m`` lives (derived here; see :mod:`theory._ntk_linear`).
+  interpolation peak at ``p = m`` lives (derived here; see :mod:`theory._ntk_linear`): the exact ``n1 x n1`` fixed
+  point for ``n1 <= 10`` and, at any width, a wide formulation whose cost is linear in ``n1`` (the gate replaced by
+  its second moments; ``O(1/n1)`` from the exact one), with its ridgeless branch.
 
 Fine-grained variance in the quadratic scaling [derived here; checked against the ANOVA estimator of
 ``montecarlo``]. ``V_eps = V_Peps = 0`` asymptotically (docs/models.md §3.9). With ``s`` = signal,

@@ -32,6 +32,8 @@ FIGURES: dict[str, tuple[str, bool, str]] = {
     "id-ood-line": ("rmt.figures.id_ood_line", False, "covariate shift: OOD against ID error as the width varies, with the "
                     "exact linear law"),
     "shift-robustness": ("rmt.figures.shift_robustness", False, "covariate shift: the OOD penalty against the width"),
+    "shift-fine-grained": ("rmt.figures.shift_fine_grained", True, "covariate shift: the seven fine-grained variance "
+                           "terms on the test and training laws against the width, and which a shift amplifies"),
     "scaling-laws": ("rmt.figures.scaling_laws", True, "power-law learning curves in n and p with fitted vs predicted "
                      "exponents and the four regimes of Bahri et al."),
     "eigen-learning-curve": ("rmt.figures.eigen_learning_curve", True, "eigenframework KRR and random-feature ridge "

@@ -40,15 +40,17 @@ def register(groups) -> None:
     mode.add_argument("--linear-width", type=sweep_type("--linear-width"), default=None, metavar="N",
                       help="linear scaling with this fixed integer width n1 (uses --phi only)")
     p.add_argument("--include-f0", action="store_true",
-                   help="predictor includes the initial function f0 (quadratic scaling only)")
+                   help="predictor includes the initial function f0 (quadratic scaling; linear scaling through "
+                        "its wide formulation)")
+    p.add_argument("--linear-method", choices=("auto", "exact", "wide"), default="auto",
+                   help="linear scaling: exact n1 x n1 fixed point (n1 <= 10, cost ~ n1^4), wide formulation (any "
+                        "n1, cost ~ n1, O(1/n1) from exact) or auto (exact where it applies; default)")
     p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
     add_format_arg(p)
     p.set_defaults(func=run)
 
 
 def _linear(args: argparse.Namespace) -> list[dict[str, Any]]:
-    if args.include_f0:
-        raise ValueError("--include-f0 is only available in the quadratic scaling")
     if args.phi is None or args.psi is not None or args.n1 is not None or args.m is not None:
         raise ValueError("--linear-width N takes --phi (n0/m) and no --psi/--n1/--m")
     widths = [check_positive_int(w, "--linear-width") for w in args.linear_width]
@@ -56,7 +58,8 @@ def _linear(args: argparse.Namespace) -> list[dict[str, Any]]:
     for n1, phi, ridge, noise, signal, lr in itertools.product(widths, args.phi, args.ridge, args.noise,
                                                                args.signal, args.lr_ratio):
         prob = Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=args.activation, noise=noise, signal=signal)
-        out.extend(linear_scaling(prob, lr_ratio=lr).nested_records())
+        res = linear_scaling(prob, lr_ratio=lr, include_f0=args.include_f0, method=args.linear_method)
+        out.extend(res.nested_records())
     return out
 
 

@@ -160,11 +160,11 @@ def test_approaches_the_quadratic_scaling_as_the_width_grows():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="ridge"):
-        linear_scaling(lin_problem("relu", 2, 0.5, 0.0, 0.0))
+        linear_scaling(lin_problem("relu", 2, 0.5, 0.0, 0.0), method="exact")
     with pytest.raises(ValueError, match="n1"):
         linear_scaling(Problem(n0=1.0, n1=2.5, m=2.0, ridge=0.1))
     with pytest.raises(ValueError, match="n1"):
-        linear_scaling(Problem(n0=1.0, n1=11, m=2.0, ridge=0.1))
+        linear_scaling(Problem(n0=1.0, n1=11, m=2.0, ridge=0.1), method="exact")
     with pytest.raises(ValueError, match="n1"):
         linear_scaling(Problem(n0=1.0, n1=np.array([1.0, 2.0]), m=2.0, ridge=0.1))
     with pytest.raises(ValueError, match="second_layer"):
