@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.activations import get_activation
 from rmt.figures._shift_common import ACTIVATION, HARMFUL, HELPFUL, NOISE, setup_matplotlib, write_csv
 from rmt.theory.covariate_shift import shift_fine_grained
 
-__all__ = ["compute", "draw", "make"]
+__all__ = ["ShiftFineGrainedConfig", "compute", "default_config", "draw", "make"]
 
 NAME = "shift-fine-grained"
 PHI = 0.5  # n0/m: m = 2 n0
@@ -33,44 +36,89 @@ TERMS = ("P", "X", "PX", "Xeps", "PXeps")
 COLOURS = {"bias": "0.2", "P": "#1b9e77", "X": "#d95f02", "PX": "#7570b3", "Xeps": "#e7298a", "PXeps": "#66a61e"}
 
 
-def compute(*, mc: bool, quick: bool, seed: int = 0, widths: Any = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ShiftFineGrainedConfig:
+    """Settings of the figure (each is a flag of ``rmt figure shift-fine-grained``).
+
+    Attributes:
+        activation: activation of the random features (odd, or the centring caveat applies to ``s_* != s``).
+        phi: ``n0/m``, fixed while the width varies.
+        ridge: ridge ``>= 0`` in ``K + ridge I``.
+        noise: training-label noise variance.
+        points: theory points on ``n1/m`` in ``[0.05, 100]`` (log grid).
+        sim_widths: simulated widths ``n1/m``.
+        n0: input dimension of the simulation.
+        reps: independent repetitions per simulated point.
+    """
+
+    activation: str = ACTIVATION
+    phi: float = PHI
+    ridge: float = RIDGE
+    noise: float = NOISE
+    points: int = 181
+    sim_widths: tuple[float, ...] = (0.25, 0.5, 2.0, 8.0)
+    n0: int = 200
+    reps: int = 4
+
+    def __post_init__(self) -> None:
+        get_activation(self.activation)
+        check_positive(self.phi, "phi")
+        check_nonnegative(self.ridge, "ridge")
+        check_nonnegative(self.noise, "noise")
+        check_positive_int(self.points, "points", minimum=3)
+        check_positive(self.sim_widths, "sim_widths")
+        check_positive_int(self.n0, "n0")
+        check_positive_int(self.reps, "reps", minimum=2)
+
+
+def default_config(quick: bool = False) -> ShiftFineGrainedConfig:
+    """The README's configuration, or the smaller one of ``--quick`` (61 points, n0 = 100, two widths, 2 reps)."""
+    if not quick:
+        return ShiftFineGrainedConfig()
+    return ShiftFineGrainedConfig(points=61, sim_widths=(0.5, 4.0), n0=100, reps=2)
+
+
+def compute(*, mc: bool, quick: bool, seed: int = 0, widths: Any = None,
+            config: ShiftFineGrainedConfig | None = None) -> dict[str, Any]:
     """Theory curves (and simulation points unless ``mc=False``) and the CSV rows."""
-    widths = np.geomspace(0.05, 100.0, 61 if quick else 181) if widths is None else np.asarray(widths, dtype=float)
+    cfg = config or default_config(quick)
+    phi, ridge, act, noise = cfg.phi, cfg.ridge, cfg.activation, cfg.noise
+    widths = np.geomspace(0.05, 100.0, cfg.points) if widths is None else np.asarray(widths, dtype=float)
     widths = widths[np.abs(widths - 1.0) > 1e-3]
     rows: list[list[Any]] = []
     curves = {}
     for sh in (HARMFUL, HELPFUL):
-        fg = shift_fine_grained(PHI, PHI / widths, spectrum=sh.spectrum, ridge=RIDGE, activation=ACTIVATION,
-                                noise=NOISE)
+        fg = shift_fine_grained(phi, phi / widths, spectrum=sh.spectrum, ridge=ridge, activation=act,
+                                noise=noise)
         curves[sh.name] = fg
         for k, w in enumerate(widths):
-            rows.append(["theory", sh.name, w, PHI / w, "bias", float(fg.ood_bias[k]), float(fg.iid_bias[k]), "", ""])
+            rows.append(["theory", sh.name, w, phi / w, "bias", float(fg.ood_bias[k]), float(fg.iid_bias[k]), "", ""])
             for t in ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps"):
-                rows.append(["theory", sh.name, w, PHI / w, t, float(fg.ood[t][k]), float(fg.iid[t][k]), "", ""])
+                rows.append(["theory", sh.name, w, phi / w, t, float(fg.ood[t][k]), float(fg.iid[t][k]), "", ""])
     sims = []
     if mc:
         from rmt import Problem
         from rmt.montecarlo.covariate_shift import simulate_shift
         from rmt.problem import CovarianceSpectrum
 
-        n0, sim_widths, reps = (100, (0.5, 4.0), 2) if quick else (200, (0.25, 0.5, 2.0, 8.0), 4)
+        n0, sim_widths, reps = cfg.n0, cfg.sim_widths, cfg.reps
         for j, sh in enumerate((HARMFUL, HELPFUL)):
             spec = sh.spectrum
             cov = CovarianceSpectrum(train=spec.train, test=spec.test, weights=spec.weights)
             for k, w in enumerate(sim_widths):
-                pr = Problem.from_ratios(PHI, PHI / w, ridge=RIDGE, activation=ACTIVATION, noise=NOISE, n0=n0,
+                pr = Problem.from_ratios(phi, phi / w, ridge=ridge, activation=act, noise=noise, n0=n0,
                                          covariance=cov)
                 res = simulate_shift(pr, trials=(3, 3, 2), reps=reps, seed=seed + 100 * j + k)
                 sims.append((sh.name, w, res))
-                rows.append(["simulation", sh.name, w, PHI / w, "bias", res.ood.bias, res.iid.bias,
+                rows.append(["simulation", sh.name, w, phi / w, "bias", res.ood.bias, res.iid.bias,
                              res.ood.stderr["bias"], res.iid.stderr["bias"]])
                 for t in ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps"):
-                    rows.append(["simulation", sh.name, w, PHI / w, t, res.ood.fine_grained[t],
+                    rows.append(["simulation", sh.name, w, phi / w, t, res.ood.fine_grained[t],
                                  res.iid.fine_grained[t], res.ood.stderr["fine_grained"][t],
                                  res.iid.stderr["fine_grained"][t]])
                 print(f"{sh.name} n1/m={w:g}: OOD {res.ood.test_error:.4f} +- {res.ood.stderr['test_error']:.4f}",
                       file=sys.stderr, flush=True)
-    return {"widths": widths, "curves": curves, "sims": sims, "rows": rows}
+    return {"widths": widths, "curves": curves, "sims": sims, "rows": rows, "cfg": cfg}
 
 
 def draw(data: dict[str, Any], path: Path) -> Path:
@@ -115,20 +163,23 @@ def draw(data: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("amplification  term_OOD / term_ID")
     ax.set_title("(c) OOD / ID per term: harmful solid, helpful dashed")
     ax.legend(fontsize=7, ncol=2)
-    fig.suptitle(f"Fine-grained variance under covariate shift: random features, {ACTIVATION}, m/n0 = {1 / PHI:g}, "
-                 f"ridge = {RIDGE:g}, noise = {NOISE:g} (V_eps = V_Peps = 0)", fontsize=10)
+    cfg = data["cfg"]
+    fig.suptitle(f"Fine-grained variance under covariate shift: random features, {cfg.activation}, "
+                 f"m/n0 = {1 / cfg.phi:g}, ridge = {cfg.ridge:g}, noise = {cfg.noise:g} (V_eps = V_Peps = 0)",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path)
     plt.close(fig)
     return path
 
 
-def make(out: Path | str = "out", *, mc: bool = True, quick: bool = False, seed: int | None = None) -> dict[str, Any]:
+def make(out: Path | str = "out", *, mc: bool = True, quick: bool = False, seed: int | None = None,
+         config: ShiftFineGrainedConfig | None = None) -> dict[str, Any]:
     """Compute, write ``shift-fine-grained.png`` and ``.csv`` into ``out``; return their paths."""
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = compute(mc=mc, quick=quick, seed=int(seed or 0))
+    data = compute(mc=mc, quick=quick, seed=int(seed or 0), config=config)
     png = draw(data, out / f"{NAME}.png")
     csv = write_csv(out / f"{NAME}.csv", ["source", "shift", "n1_over_m", "psi", "term", "ood", "iid",
                                           "ood_stderr", "iid_stderr"], data["rows"])
