@@ -46,6 +46,7 @@ respect to ``b`` through the fixed point (:func:`risk_gradient`, by implicit dif
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,7 +209,8 @@ def transfer(setting: TransferSetting, b: Any, n: Any, ridge: Any, noise: Any = 
                               df2=z, kept=0, discarded_power=tail, n=n_, ridge=r_, noise=s_)
     res = krr(system, n_, r_, s_)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.asarray(res.E0) - 1.0  # d2 / (1 - d2) = df2 / (n - df2)
+        # d2 / (1 - d2) = df2 / (n - df2) = df2 E0 / n (E0 = n / (n - df2) is computed without cancellation)
+        ratio = np.asarray(res.df2) * np.asarray(res.E0) / np.asarray(res.n)
         vx = np.where(np.asarray(res.bias) > 0, ratio * np.asarray(res.bias), 0.0)
         veps = np.where(s_ > 0, ratio * s_, 0.0)
     return TransferResult(test_error=np.asarray(res.test_error), bias=np.asarray(res.bias),
@@ -227,21 +229,26 @@ def _q_of(w: np.ndarray, tau: float, theta: float) -> np.ndarray:
 
 
 def _theta(w: np.ndarray, tau: float, n: float, equality: bool) -> float:
-    """Multiplier of ``sum q = n`` (``theta >= 0`` for the inequality): bisection on the decreasing
-    ``sum clip((w - theta)/(w + tau), 0, 1)``."""
+    """Multiplier of ``sum q = n`` (``theta >= 0`` for the inequality). ``S(theta) = sum clip((w - theta)/(w + tau),
+    0, 1)`` is decreasing and piecewise linear, ``= M`` for ``theta <= -tau`` and with kinks at the ``w_i`` above:
+    on the piece where the ``k`` largest ``w`` are active, ``theta_k = (sum_{i<=k} w_i/(w_i+tau) - n) /
+    sum_{i<=k} 1/(w_i+tau)``; the root is the ``theta_k`` that lies on its own piece."""
     if not equality and float(_q_of(w, tau, 0.0).sum()) <= n:
         return 0.0
-    lo, hi = -max(tau, 1e-300) - 1.0, float(w.max())
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if float(_q_of(w, tau, mid).sum()) > n:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-15 * max(abs(lo), abs(hi), 1e-300):
-            break
-    th = 0.5 * (lo + hi)
-    return th if equality else max(th, 0.0)
+    if tau <= 0:  # S = sum (1 - theta/w)_+ : same construction with weights 1/w
+        ws = np.sort(w[w > 0])[::-1]
+        A, B = np.cumsum(np.ones_like(ws)), np.cumsum(1.0 / ws)
+    else:
+        ws = np.sort(w)[::-1]
+        A, B = np.cumsum(ws / (ws + tau)), np.cumsum(1.0 / (ws + tau))
+    th = (A - n) / B
+    nxt = np.concatenate([ws[1:], [-tau if tau > 0 else 0.0]])
+    ok = (th >= nxt) & (th <= ws)
+    if not np.any(ok):
+        raise SolverError(f"optimal featurisation: no threshold with sum q = {n} at tau = {tau:.3g}",
+                          residual=float(n), status=Status.NO_BRACKET)
+    t = float(th[np.flatnonzero(ok)[0]])
+    return t if equality else max(t, 0.0)
 
 
 def _phi(w: np.ndarray, tau: float, n: float, equality: bool) -> tuple[float, np.ndarray, float]:
@@ -421,25 +428,33 @@ def selection_transition(setting: TransferSetting, n: float, *, noise_bounds: tu
                                effective_rank=float(np.sum(w / (w + tau))), risk=R)
 
 
-def risk_gradient(setting: TransferSetting, b: Any, n: float, ridge: float, noise: float = 0.0) -> np.ndarray:
-    r"""``d test_error / d b_i`` for every mode, by implicit differentiation through ``kappa``
-    (:func:`rmt.theory.eigen_autodiff.krr_errors`; ``c_i = b_i^2 lambda_i`` so ``dR/db_i = 2 b_i lambda_i dR/dc_i``,
-    which is 0 for a discarded mode)."""
+@functools.cache
+def _risk_grad_c():
+    """The jitted ``d test_error / d c`` (built on first use, so importing this module does not import JAX)."""
     import jax
     import jax.numpy as jnp
 
     from rmt.theory.eigen_autodiff import Spectrum, krr_errors
 
+    def risk(c, w, tail, n, ridge, noise):
+        spec = Spectrum(c, w, jnp.ones_like(c), jnp.asarray(0.0), tail)
+        return krr_errors(spec, n, ridge, noise)["test_error"]
+
+    return jax.jit(jax.grad(risk))
+
+
+def risk_gradient(setting: TransferSetting, b: Any, n: float, ridge: float, noise: float = 0.0) -> np.ndarray:
+    r"""``d test_error / d b_i`` for every mode, by implicit differentiation through ``kappa``
+    (:func:`rmt.theory.eigen_autodiff.krr_errors`; ``c_i = b_i^2 lambda_i`` so ``dR/db_i = 2 b_i lambda_i dR/dc_i``,
+    which is 0 for a discarded mode)."""
     bb = features(b, setting)
+    n = float(check_positive(n, "n"))
+    ridge = float(check_nonnegative(ridge, "ridge"))
+    noise = float(check_nonnegative(noise, "noise"))
     keep = bb > 0
     lam, w = setting.eigenvalues, setting.target_power
-    tail = float(w[~keep].sum())
-
-    def risk(bk):
-        spec = Spectrum(bk ** 2 * lam[keep], jnp.asarray(w[keep]), jnp.ones(int(keep.sum())), jnp.asarray(0.0),
-                        jnp.asarray(tail))
-        return krr_errors(spec, float(n), float(ridge), float(noise))["test_error"]
-
+    c = bb[keep] ** 2 * lam[keep]
+    dc = np.asarray(_risk_grad_c()(c, w[keep], float(w[~keep].sum()), n, ridge, noise))
     g = np.zeros_like(bb)
-    g[keep] = np.asarray(jax.grad(risk)(jnp.asarray(bb[keep])))
+    g[keep] = 2.0 * bb[keep] * lam[keep] * dc
     return g
