@@ -31,10 +31,10 @@ remainders are smaller by powers of the ``gamma_i``. Hence ``c_l = f^(l)(0)``:
 
 The eigenvalues are generated in decreasing order without enumerating all multi-indices (a heap over sorted index
 tuples: a tuple's successors increment one entry, which can only lower the product), and fed to the eigenframework
-(:func:`rmt.theory.eigen.krr`; Simon, Dickens, Karkada & DeWeese arXiv:2110.03922) with the ansatz's remaining trace
-(levels ``<= max_level`` beyond the generated modes, ``sum_l c_l h_l(gamma)`` with ``h_l`` the complete homogeneous
-symmetric polynomial) as a white continuum (``flat_mass``) and target power outside the generated modes as
-``target_tail``. Targets are combinations ``f*(x) = sum_alpha v_alpha h_alpha(z)`` of Hermite monomials.
+(:func:`rmt.theory.eigen.krr`; Simon, Dickens, Karkada & DeWeese arXiv:2110.03922). The kernel's trace
+``E k(x, x) = f(T)`` is conserved: what the generated modes do not carry (the rest of the levels ``<= max_level``,
+``sum_l c_l h_l(gamma)`` with ``h_l`` the complete homogeneous symmetric polynomial, and all higher levels) enters as
+a white continuum (``flat_mass``, an implicit ridge); target power outside the generated modes is ``target_tail``. Targets are combinations ``f*(x) = sum_alpha v_alpha h_alpha(z)`` of Hermite monomials.
 
 Multi-indices are written as sorted tuples of coordinates: ``()`` is the constant, ``(0,)`` is ``h_1(z_0)``,
 ``(0, 0)`` is ``h_2(z_0)``, ``(0, 3)`` is ``h_1(z_0) h_1(z_3)``.
@@ -52,8 +52,8 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.theory.eigen import Eigensystem, KRRResult, compress, krr
 
-__all__ = ["KERNELS", "HEASpectrum", "hea_spectrum", "learning_curve", "level_coefficients", "level_masses",
-           "multi_index"]
+__all__ = ["KERNELS", "HEASpectrum", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
+           "level_masses", "multi_index"]
 
 KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
 
@@ -114,6 +114,19 @@ def level_coefficients(kernel: str | Callable[[Any], Any], trace: float, max_lev
         raise ValueError(f"kernel has a negative level coefficient c_{int(np.flatnonzero(c < 0)[0])}: not a "
                          "positive-definite dot-product kernel")
     return c
+
+
+def kernel_diagonal(kernel: str | Callable[[Any], Any], trace: float, *, bandwidth: float = 1.0) -> float:
+    """``f(T)``: the kernel at coinciding points with ``|x|^2 = T`` (its trace ``E k(x, x)`` under norm
+    concentration): 1 for the Gaussian and Laplace kernels, ``T/2`` for the ReLU NNGP, ``T`` for the ReLU NTK,
+    ``T`` for the linear kernel, ``f(T)`` for a dot-product callable."""
+    T = float(check_positive(trace, "trace"))
+    if callable(kernel):
+        return float(kernel(T))
+    table = {"linear": T, "gaussian": 1.0, "laplace": 1.0, "relu-nngp": T / 2, "relu-ntk": T}
+    if kernel not in table:
+        raise ValueError(f"kernel must be one of {', '.join(KERNELS)} or a callable, got {kernel!r}")
+    return table[kernel]
 
 
 def _complete_homogeneous(gammas: np.ndarray, L: int) -> np.ndarray:
@@ -237,7 +250,9 @@ def hea_spectrum(kernel: str | Callable[[Any], Any], gammas: Any, modes: int, *,
     lam = np.array(vals)
     if lam.size == 0:
         raise ValueError("the kernel has no positive level coefficient up to max_level")
-    total = float(level_masses(c, g).sum())
+    # the kernel's trace f(T) is kept: what the generated modes do not carry (higher levels, levels above
+    # max_level) is a white continuum
+    total = max(float(level_masses(c, g).sum()), kernel_diagonal(kernel, float(g.sum()), bandwidth=bandwidth))
     flat = max(total - float(lam.sum()), 0.0)
     pos = {t: j for j, t in enumerate(idx)}
     v2 = np.zeros(lam.size)

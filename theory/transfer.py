@@ -58,7 +58,8 @@ from rmt.solvers import SolverError, Status, solve_monotone
 from rmt.theory.eigen import Eigensystem, compress, krr
 
 __all__ = ["OptimalFeatures", "TransferResult", "TransferSetting", "features", "optimal_features", "risk_gradient",
-           "SelectionTransition", "selection_transition", "transfer"]
+           "SelectionTransition", "ridgeless_branches", "selection_transition",
+           "transfer"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -383,6 +384,15 @@ def optimal_features(setting: TransferSetting, n: float, ridge: float, noise: fl
     return OptimalFeatures(b=b, learnabilities=q, test_error=float(R), tau=float(tau), theta=float(th),
                            kept=int((b > 0).sum()), effective_rank=reff, regime=regime, attained=attained,
                            kappa=float(kappa))
+
+
+def ridgeless_branches(setting: TransferSetting, n: float, noise: float = 0.0) -> dict[str, float]:
+    """The two candidate minima of the ridgeless risk: ``soft`` (``sum q = n``, every mode; ``inf`` when there are
+    no more modes than samples) and ``least_squares`` (the best ``K < n`` modes, ``kappa = 0``)."""
+    n = float(check_positive(n, "n"))
+    noise = float(check_nonnegative(noise, "noise"))
+    br = {c[0]: c[1] for c in _branches(setting.target_power, n, 0.0, noise)}
+    return {"soft": br.get("eq", math.inf), "least_squares": br["ls"]}
 
 
 @dataclass(frozen=True)
