@@ -52,7 +52,7 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.theory.eigen import Eigensystem, KRRResult, compress, krr
 
-__all__ = ["KERNELS", "HEASpectrum", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
+__all__ = ["KERNELS", "HEASpectrum", "gaussian_kernel_eigenvalue", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
            "level_masses", "multi_index"]
 
 KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
@@ -127,6 +127,22 @@ def kernel_diagonal(kernel: str | Callable[[Any], Any], trace: float, *, bandwid
     if kernel not in table:
         raise ValueError(f"kernel must be one of {', '.join(KERNELS)} or a callable, got {kernel!r}")
     return table[kernel]
+
+
+def gaussian_kernel_eigenvalue(index: tuple[int, ...], gammas: Any, bandwidth: float = 1.0) -> float:
+    r"""The *exact* eigenvalue of the Gaussian kernel ``exp(-|x - x'|^2 / 2 s^2)`` on ``N(0, diag(gammas))`` for
+    a multi-index (the kernel and the measure factorise over coordinates; per coordinate Mehler's formula gives
+    ``lambda_k = sqrt(2a/A) B^k`` with ``a = 1/(4 gamma)``, ``b = 1/(2 s^2)``, ``c = sqrt(a^2 + 2ab)``,
+    ``A = a + b + c``, ``B = b/A``: Zhu, Williams, Rohwer & Morciniec 1998; Rasmussen & Williams 2006, eq. 4.42).
+    Its eigenfunctions are Hermite functions of a rescaled coordinate, not ``h_alpha(z)``; the ansatz's eigenvalue
+    ``exp(-T/s^2) s^(-2l) gamma^alpha`` agrees with it to first order in ``gamma_i / s^2``."""
+    g = check_positive(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas").ravel()
+    s = float(check_positive(bandwidth, "bandwidth"))
+    a = 1.0 / (4.0 * g)
+    b = 1.0 / (2.0 * s * s)
+    A = a + b + np.sqrt(a * a + 2.0 * a * b)
+    alpha = multi_index(tuple(index), g.size)
+    return float(np.prod(np.sqrt(2.0 * a / A) * (b / A) ** alpha))
 
 
 def _complete_homogeneous(gammas: np.ndarray, L: int) -> np.ndarray:

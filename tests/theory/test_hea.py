@@ -19,7 +19,8 @@ from scipy.special import eval_gegenbauer, roots_jacobi
 
 from rmt.montecarlo.hea import simulate_hea
 from rmt.theory.eigen import Eigensystem, krr
-from rmt.theory.hea import hea_spectrum, learning_curve, level_coefficients, level_masses
+from rmt.theory.hea import (gaussian_kernel_eigenvalue, hea_spectrum, learning_curve, level_coefficients,
+                            level_masses)
 
 
 def test_linear_kernel_is_the_covariance():
@@ -90,6 +91,27 @@ def test_gaussian_coefficients_from_the_factored_form():
     np.testing.assert_allclose(relu, [1 / (2 * np.pi), 0.25, 1 / (2 * np.pi), 0, 24 / (48 * np.pi), 0,
                                       relu[6]], rtol=1e-12, atol=1e-30)
     assert relu[6] > 0 and np.all(level_coefficients("laplace", 1.0, 8) > 0)
+
+
+def test_gaussian_ansatz_against_the_exact_mehler_spectrum():
+    """Isotropic: the ansatz's eigenvalues approach the exact ones with an O(1/d) error; anisotropic with
+    gamma_1 / s^2 not small they do not (the measured breakdown of the ansatz for the Gaussian kernel)."""
+    prev = None
+    for d in (50, 200, 800):
+        g = np.full(d, 1.0 / d)
+        sp = hea_spectrum("gaussian", g, 10)
+        dev = max(abs(sp.eigenvalue(k) / gaussian_kernel_eigenvalue(k, g) - 1) for k in [(), (0,), (0, 0), (0, 1)])
+        assert dev <= 3.0 / d
+        if prev is not None:
+            assert dev < prev / 3
+        prev = dev
+    # the Mehler eigenvalues sum to the trace E k(x, x) = 1 (a check of the closed form itself)
+    g = np.array([0.5, 0.3])
+    total = sum(gaussian_kernel_eigenvalue((0,) * i + (1,) * j, g) for i in range(60) for j in range(60))
+    assert total == pytest.approx(1.0, rel=1e-12)
+    g = np.arange(1, 21.0) ** -1.0
+    g /= g.sum()
+    assert hea_spectrum("gaussian", g, 3).eigenvalue((0,)) / gaussian_kernel_eigenvalue((0,), g) > 1.2
 
 
 def test_learning_order_follows_the_eigenvalues():
