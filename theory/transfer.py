@@ -292,7 +292,10 @@ class OptimalFeatures:
 
 def _solve_tau(w: np.ndarray, n: float, noise: float, equality: bool) -> float:
     """Largest root of the convex ``H(tau) = n tau - noise - phi(tau)`` (``H(0) <= 0``)."""
-    phi0 = _phi(w, 0.0, n, equality)[0]
+    try:
+        phi0 = _phi(w, 0.0, n, equality)[0]
+    except SolverError:  # sum q = n unreachable at tau = 0 (fewer modes with prior power than n): phi(0) = 0
+        phi0 = 0.0
     if noise == 0 and phi0 <= 0:
         return 0.0
     lo = max(noise, phi0) / (2 * n)

@@ -172,3 +172,24 @@ def test_cli_optimal_keys_and_exit_codes(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and ("--features" in err[0] or "--ridge" in err[0])
+
+
+def test_simulate_cli_rejects_bad_flags_before_work(capsys):
+    base = ["simulate", "transfer", "--alpha", "1.5", "--beta", "1.8", "--modes", "50", "--ridge", "0.1",
+            "--features", "identity"]
+    assert main(base + ["--n", "10.5"]) == 2
+    assert "--n" in capsys.readouterr().err
+    assert main(base + ["--n", "10", "--trials", "1"]) == 2
+    assert "--trials" in capsys.readouterr().err
+
+
+def test_sparse_prior_optimum():
+    """Prior power on 20 of 200 modes: the optimum keeps exactly those (soft, ridge > 0; least squares, ridgeless
+    at n = 50 > 20 where kappa = 0 fits them all)."""
+    st = TransferSetting(np.arange(1, 201.0) ** -1.5, np.r_[np.arange(1, 21.0) ** -1.0, np.zeros(180)])
+    for r, regime in ((0.1, "soft"), (0.0, "least-squares")):
+        o = optimal_features(st, 50.0, r, 0.1)
+        assert o.regime == regime and o.kept == 20
+        assert float(transfer(st, o.b, 50.0, r, 0.1).test_error) == pytest.approx(o.test_error, rel=1e-10)
+    # least squares on the 20 modes: noise K/(n - K)
+    assert optimal_features(st, 50.0, 0.0, 0.1).test_error == pytest.approx(0.1 * 20 / 30, rel=1e-12)
