@@ -63,3 +63,14 @@ def test_ridgeless_pcr_across_the_divergence():
     st = TransferSetting.power_law(1.5, 1.8, 200)
     for K in (60, 90, 110, 140):
         _check(st, features(f"top:{K}", st), 100, 0.0, 0.25, trials=60, seed=K)
+
+
+def test_ridgeless_pcr_noise_term_is_the_exact_wishart_value():
+    """Least squares on K Gaussian features: E tr (Z^T Z)^-1 Sigma_z = K / (n - K - 1) exactly at finite n (inverse
+    Wishart mean), so the simulated V_eps must equal noise K/(n - K - 1) (the limit K/(n - K) is 1/(n-K) lower)."""
+    st = TransferSetting.power_law(1.5, 1.8, 20)
+    sim = simulate_transfer(st.eigenvalues, st.target_power, features("top:10", st), 30, 0.0, 0.5, trials=400,
+                           seed=2, batch=50)
+    exact = 0.5 * 10 / (30 - 10 - 1)
+    assert abs(sim.values["V_eps"] - exact) <= 4 * sim.stderr["V_eps"]
+    assert abs(sim.values["V_eps"] - 0.5 * 10 / 20) > 4 * sim.stderr["V_eps"]
