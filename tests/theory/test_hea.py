@@ -160,3 +160,22 @@ def test_isotropic_d100_holds(kernel, n):
     th, sim = _sim_vs_theory(kernel, np.full(d, 1.0 / d), {(0,): 1.0, (1,): 0.6, (0, 1): 0.5, (2, 2): 0.4}, n,
                              1e-3, 8, 2000, n)
     assert abs(sim.test_error - th) <= 4 * sim.test_error_stderr + 0.08 * th
+
+
+def test_cli_theory_hea(capsys):
+    import json
+
+    from rmt.figures.cli import main
+
+    assert main(["theory", "hea", "--kernel", "linear", "--d", "5", "--decay", "1", "--n", "3,30", "--ridge", "0.01",
+                 "--noise", "0.1", "--target", "0=1,3=0.5,1.2=0.7", "--json"]) == 0
+    recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    g = np.arange(1, 6.0) ** -1.0
+    g /= g.sum()
+    ref = krr(Eigensystem(g, [1.0, 0, 0, 0.25, 0], target_tail=0.49), np.array([3.0, 30.0]), 0.01, 0.1)
+    np.testing.assert_allclose([r["test_error"] for r in recs], ref.test_error, rtol=1e-13)
+    assert set(recs[0]["learnability"]) == {"0", "3", "1.2"}
+    for bad, flag in ((["--kernel", "rbf"], "--kernel"), (["--kernel", "linear", "--target", "9=1"], "--target"),
+                      (["--kernel", "linear", "--ridge", "-1"], "--ridge")):
+        argv = ["theory", "hea", "--d", "5", "--n", "10", "--ridge", "0.1"] + bad
+        assert main(argv) == 2 and flag in capsys.readouterr().err
