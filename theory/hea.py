@@ -52,7 +52,7 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.theory.eigen import Eigensystem, KRRResult, compress, krr
 
-__all__ = ["KERNELS", "HEASpectrum", "gaussian_kernel_eigenvalue", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
+__all__ = ["KERNELS", "HEASpectrum", "gaussian_exact_spectrum", "gaussian_kernel_eigenvalue", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
            "level_masses", "multi_index"]
 
 KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
@@ -302,3 +302,85 @@ def learning_curve(spectrum: HEASpectrum, n: Any, ridge: Any, noise: Any = 0.0) 
         with np.errstate(divide="ignore", invalid="ignore"):
             learn[key] = np.where(kap > 0, lam / (lam + kap), 1.0 if lam > 0 else 0.0)
     return res, learn
+
+
+def _hermite_functions(u: np.ndarray, K: int) -> np.ndarray:
+    """``H_k(u) / sqrt(2^k k!)`` for ``k = 0..K`` (physicists' Hermite, stable recurrence); shape ``(K+1,) + u.shape``."""
+    out = np.empty((K + 1,) + u.shape)
+    out[0] = 1.0
+    if K >= 1:
+        out[1] = math.sqrt(2.0) * u
+    for k in range(1, K):
+        out[k + 1] = math.sqrt(2.0 / (k + 1)) * u * out[k] - math.sqrt(k / (k + 1)) * out[k - 1]
+    return out
+
+
+def gaussian_exact_spectrum(gammas: Any, modes: int, *, target: Mapping[Any, float] | None = None,
+                            bandwidth: float = 1.0, max_order: int = 40, quadrature: int = 160) -> Eigensystem:
+    r"""The *exact* eigensystem of the Gaussian kernel on ``N(0, diag(gammas))`` (no ansatz), for comparison with the
+    HEA: per coordinate Mehler's eigenpairs (Zhu, Williams, Rohwer & Morciniec 1998; Rasmussen & Williams 2006,
+    §4.3.1), ``lambda_k = sqrt(2a/A) B^k`` and ``phi_k(x) ∝ exp(-(c - a) x^2) H_k(sqrt(2c) x)``, products over
+    coordinates; the ``modes`` largest eigenvalues (heap), the target's coefficients on them by Gauss-Hermite
+    quadrature of ``<h_m(z_i), phi_k(x_i)>`` per coordinate (orders up to ``max_order``), the rest of the target
+    power as ``target_tail`` and the rest of the trace (1) as ``flat_mass``."""
+    g = check_positive(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas").ravel()
+    if np.any(np.diff(g) > 0):
+        raise ValueError("gammas must be non-increasing (sort the covariance eigenvalues)")
+    s = float(check_positive(bandwidth, "bandwidth"))
+    M = check_positive_int(modes, "modes")
+    K = check_positive_int(max_order, "max_order")
+    d = g.size
+    tgt = _normalise_target(target, d)
+    a = 1.0 / (4.0 * g)
+    b = 1.0 / (2.0 * s * s)
+    c = np.sqrt(a * a + 2.0 * a * b)
+    A = a + b + c
+    B = b / A
+    C = float(np.prod(np.sqrt(2.0 * a / A)))
+    # heap over sorted tuples (coordinates, one entry per unit of order): value C prod B^k
+    heap = [(-C, ())]
+    seen = {()}
+    vals, idx = [], []
+    while heap and len(vals) < M:
+        v, t = heapq.heappop(heap)
+        vals.append(-v)
+        idx.append(t)
+        if len(t) >= K * 1:  # never extend beyond the quadrature's orders in total
+            continue
+        cands = [t + (t[-1] if t else 0,)] + [t[:k] + (t[k] + 1,) + t[k + 1:] for k in range(len(t))]
+        for nt in cands:
+            if nt and (max(nt) >= d or any(x > y for x, y in zip(nt, nt[1:]))):
+                continue
+            if nt not in seen:
+                seen.add(nt)
+                heapq.heappush(heap, (-C * float(np.prod(B[list(nt)])), nt))
+    lam = np.array(vals)
+    # overlaps O_i[m, k] = E h_m(z) phi_k(sqrt(gamma_i) z), phi_k normalised in L2(N(0, gamma_i))
+    z, wq = np.polynomial.hermite_e.hermegauss(quadrature)
+    wq = wq / wq.sum()
+    mmax = max([max(multi_index(k, d)) if k else 0 for k in tgt] + [0])
+    He = np.polynomial.hermite_e.hermevander(z, mmax).T / np.sqrt([math.factorial(m) for m in range(mmax + 1)])[:, None]
+    O = np.empty((d, mmax + 1, K + 1))
+    for i in range(d):
+        x = math.sqrt(g[i]) * z
+        phi = np.exp(-(c[i] - a[i]) * x * x) * _hermite_functions(math.sqrt(2 * c[i]) * x, K)
+        phi /= np.sqrt((phi * phi * wq).sum(1))[:, None]
+        O[i] = (He[:, None, :] * phi[None, :, :] * wq).sum(-1)
+    base = np.log(np.abs(O[:, 0, 0])).sum()
+    v = np.zeros(lam.size)
+    terms = [(multi_index(k, d), coef) for k, coef in tgt.items()]
+    for j, t in enumerate(idx):
+        kv = np.zeros(d, dtype=int)
+        for i in t:
+            kv[i] += 1
+        tot = 0.0
+        for alpha, coef in terms:
+            S = np.flatnonzero((kv > 0) | (alpha > 0))
+            if np.any(kv[S] > K):
+                continue
+            p = np.prod(O[S, alpha[S], kv[S]]) * math.exp(base - np.log(np.abs(O[S, 0, 0])).sum())
+            tot += coef * p
+        v[j] = tot * tot
+    total_power = sum(cf * cf for cf in tgt.values())
+    tail = max(total_power - float(v.sum()), 0.0)
+    return Eigensystem(lam, v, flat_mass=max(1.0 - float(lam.sum()), 0.0), target_tail=tail)

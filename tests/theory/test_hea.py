@@ -179,3 +179,34 @@ def test_cli_theory_hea(capsys):
                       (["--kernel", "linear", "--ridge", "-1"], "--ridge")):
         argv = ["theory", "hea", "--d", "5", "--n", "10", "--ridge", "0.1"] + bad
         assert main(argv) == 2 and flag in capsys.readouterr().err
+
+
+def test_gaussian_exact_spectrum_conserves_trace_and_target():
+    """The exact (Mehler) eigensystem: the trace E k(x, x) = 1 and the target power are carried by the generated
+    modes plus the flat part / tail; in high dimension it approaches the ansatz's learning curve."""
+    from rmt.theory.hea import gaussian_exact_spectrum
+
+    g = np.full(60, 1.0 / 60)
+    tgt = {(0,): 1.0, (0, 1): 0.5}
+    ex = gaussian_exact_spectrum(g, 3000, target=tgt, max_order=8)
+    assert ex.trace == pytest.approx(1.0, rel=1e-12)
+    assert ex.signal == pytest.approx(1.25, rel=1e-12) and ex.target_tail < 0.01
+    hea = hea_spectrum("gaussian", g, 3000, target=tgt, max_level=6)
+    a, b = float(krr(ex, 200, 1e-3).test_error), float(learning_curve(hea, 200, 1e-3)[0].test_error)
+    assert abs(a / b - 1) < 0.05
+
+
+@pytest.mark.slow
+def test_exact_gaussian_spectrum_matches_krr_where_the_ansatz_misses():
+    """d = 30 isotropic, n = 1600: the eigenframework on the exact Mehler eigensystem agrees with kernel ridge
+    regression (so the simulation is right), the ansatz under-predicts the error by about a third."""
+    from rmt.theory.hea import gaussian_exact_spectrum
+
+    d, n = 30, 1600
+    g = np.full(d, 1.0 / d)
+    tgt = {(0,): 1.0, (1,): 0.6, (0, 1): 0.5, (2, 2): 0.4, (0, 0, 0): 0.3}
+    exact = float(krr(gaussian_exact_spectrum(g, 20_000, target=tgt, max_order=30), n, 1e-3).test_error)
+    hea = float(learning_curve(hea_spectrum("gaussian", g, 20_000, target=tgt, max_level=8), n, 1e-3)[0].test_error)
+    sim = simulate_hea("gaussian", g, tgt, n, 1e-3, trials=8, n_test=2000, seed=5)
+    assert abs(sim.test_error - exact) <= 4 * sim.test_error_stderr + 0.08 * exact
+    assert sim.test_error > 1.25 * hea
