@@ -10,7 +10,6 @@ formula (Gauss-Jacobi quadrature against the normalised Gegenbauer polynomial), 
 from __future__ import annotations
 
 import itertools
-import math
 
 import mpmath
 import numpy as np
