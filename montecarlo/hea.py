@@ -35,6 +35,15 @@ __all__ = ["HEASimulation", "kernel_matrix", "simulate_hea"]
 KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
 
 
+def _x64():
+    """float64 in scope: ``jax.enable_x64`` (recent JAX) or ``jax.experimental.enable_x64`` (JAX 0.4)."""
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64  # pragma: no cover - older JAX
+
+    return enable_x64()
+
+
 @dataclass(frozen=True)
 class HEASimulation:
     """``test_error`` (mean, stderr) and ``learnability[index]`` (mean, stderr) over ``replicates``."""
@@ -134,7 +143,7 @@ def simulate_hea(kernel: str, gammas: Any, target: Mapping[Any, float], n: int, 
     coefs = np.array([float(v) for v in target.values()])
     kmax = max(1, int(alphas.max()))
     tests, projs = [], []
-    with jax.enable_x64(True):
+    with _x64():
         keys = jax.random.split(jax.random.PRNGKey(seed), R)
         for r in range(R):
             te, pr = _one(keys[r], jnp.asarray(np.sqrt(g)), jnp.asarray(alphas), jnp.asarray(coefs), kernel, n,
