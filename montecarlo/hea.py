@@ -13,7 +13,7 @@ labels ``y = f*(x) + eps``, ``Var eps = noise``; KRR with the sum-convention rid
 
 Per replicate, the excess test error ``mean_test (f_hat - f*)^2`` on ``n_test`` fresh inputs and, for every target
 monomial, its learned fraction ``<f_hat, h_alpha> / v_alpha`` (test-set average), an estimate of the learnability.
-Means and standard errors over independent replicates; JAX float64 (``jax.enable_x64`` in scope).
+Means and standard errors over independent replicates; JAX float64 (:func:`rmt.numerics.float64_jax` in scope).
 Never imports :mod:`rmt.theory`.
 """
 
@@ -29,19 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import float64_jax
 
 __all__ = ["HEASimulation", "kernel_matrix", "simulate_hea"]
 
 KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
-
-
-def _x64():
-    """float64 in scope: ``jax.enable_x64`` (recent JAX) or ``jax.experimental.enable_x64`` (JAX 0.4)."""
-    if hasattr(jax, "enable_x64"):
-        return jax.enable_x64(True)
-    from jax.experimental import enable_x64  # pragma: no cover - older JAX
-
-    return enable_x64()
 
 
 @dataclass(frozen=True)
@@ -143,7 +135,7 @@ def simulate_hea(kernel: str, gammas: Any, target: Mapping[Any, float], n: int, 
     coefs = np.array([float(v) for v in target.values()])
     kmax = max(1, int(alphas.max()))
     tests, projs = [], []
-    with _x64():
+    with float64_jax():
         keys = jax.random.split(jax.random.PRNGKey(seed), R)
         for r in range(R):
             te, pr = _one(keys[r], jnp.asarray(np.sqrt(g)), jnp.asarray(alphas), jnp.asarray(coefs), kernel, n,

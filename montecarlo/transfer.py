@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import jax_float64
 from rmt.montecarlo.eigen import u_statistic_sq_norm
 
 __all__ = ["TransferSimulation", "simulate_transfer"]
@@ -95,6 +96,7 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
 
 
+@jax_float64
 def simulate_transfer(eigenvalues: Any, target_power: Any, features: Any, n: int, ridge: float,
                       noise: float = 0.0, *, trials: int = 40, seed: int = 0, batch: int = 8) -> TransferSimulation:
     r"""Simulate ridge regression on the features ``z_i = b_i x_i`` (module docstring).

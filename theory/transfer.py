@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.numerics import float64_jax
 from rmt.solvers import SolverError, Status, solve_monotone
 from rmt.theory.eigen import Eigensystem, compress, krr
 
@@ -467,7 +468,8 @@ def risk_gradient(setting: TransferSetting, b: Any, n: float, ridge: float, nois
     keep = bb > 0
     lam, w = setting.eigenvalues, setting.target_power
     c = bb[keep] ** 2 * lam[keep]
-    dc = np.asarray(_risk_grad_c()(c, w[keep], float(w[~keep].sum()), n, ridge, noise))
+    with float64_jax():
+        dc = np.asarray(_risk_grad_c()(c, w[keep], float(w[~keep].sum()), n, ridge, noise))
     g = np.zeros_like(bb)
     g[keep] = 2.0 * bb[keep] * lam[keep] * dc
     return g
