@@ -34,7 +34,7 @@ Contour and quadrature (a stated rule, checked by refinement in the tests): a ci
 and the margin ``m`` given by the caller (small enough that the filters do not blow up, ``e^{t m}``, and that a pole
 of the filter at ``-ridge`` stays outside). Trapezoid nodes equally spaced on the unit circle are pulled towards
 ``-m`` by a disc automorphism ``u = (w + a)/(1 + a w)`` with ``1 + a = 2 sqrt(m/R)``, so that the node spacing near
-the spectrum's edge at 0 is of the order of ``m`` while the far side stays resolved; ``N ~ 16/sqrt(m/R)`` nodes.
+the spectrum's edge at 0 is of the order of ``m`` while the far side stays resolved; ``N ~ 32/sqrt(m/R)`` nodes.
 ``kappa(-z)`` is followed along the upper half of the contour by damped Newton steps from the real positive-ridge
 root (the unique positive root, :func:`theory.eigen.solve_kappa`) and mirrored to the lower half by
 ``kappa(conj z) = conj kappa(z)``; a node whose Newton iteration does not converge raises
@@ -124,7 +124,7 @@ def _newton(system: Eigensystem, n: float, lam: complex, k0: complex) -> tuple[c
 def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *, nodes: int | None = None,
                   refine: float = 1.0) -> Contour:
     """Build the contour of the module docstring for ``n`` samples, label noise ``noise`` and left margin
-    ``margin`` (``-margin`` is the leftmost point). ``nodes`` overrides the rule ``N ~ 16 refine / sqrt(m/R)``."""
+    ``margin`` (``-margin`` is the leftmost point). ``nodes`` overrides the rule ``N ~ 32 refine / sqrt(m/R)``."""
     s_R = spectral_edge(system, n)
     m = float(margin)
     c, R = 0.5 * (s_R - m), 0.5 * (s_R + m)
@@ -132,7 +132,7 @@ def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *,
     delta = min(1.0, max(eps, 2.0 * math.sqrt(eps)))
     a = -1.0 + delta
     if nodes is None:
-        nodes = int(min(8000, max(128, math.ceil(16.0 * refine / math.sqrt(eps)))))
+        nodes = int(min(4000, max(128, math.ceil(32.0 * refine / math.sqrt(eps)))))
     half = int(nodes) // 2 + (int(nodes) // 2) % 2
     N = 2 * half
     theta = np.pi - 2.0 * np.pi * (np.arange(half) + 0.5) / N  # from near pi down to near 0 (upper half)
@@ -171,5 +171,8 @@ def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *,
 
 def _mirror(top: np.ndarray, half: int) -> np.ndarray:
     """Full ``(N, N)`` matrix from its upper rows, using ``M(conj a, conj b) = conj M(a, b)``."""
-    uu, ul = top[:, :half], top[:, half:]
-    return np.block([[uu, ul], [ul.conj(), uu.conj()]])
+    out = np.empty((2 * half, 2 * half), dtype=complex)
+    out[:half] = top
+    out[half:, :half] = top[:, half:].conj()
+    out[half:, half:] = top[:, :half].conj()
+    return out

@@ -95,16 +95,23 @@ def _online_setup(system: Eigensystem, lr: float, batch: int, noise: float):
     return a, inj, c0, m * lam, mass
 
 
-def online_sgd(system: Eigensystem, lr: float, steps: Any, batch: int = 1, noise: float = 0.0) -> Curve:
+def online_sgd(system: Eigensystem, lr: float, steps: Any, batch: int = 1, noise: float = 0.0, *,
+               method: str = "auto") -> Curve:
     r"""Exact excess risk of online SGD with Gaussian features at the given steps (Bordelon & Pehlevan
-    arXiv:2106.02713; recursion in the module docstring). ``O(max(steps) x modes)`` as a JAX scan over steps
-    (float64), vectorized over modes.
+    arXiv:2106.02713; recursion in the module docstring). ``O(max(steps) x modes)``: a JAX scan over steps
+    (float64, compiled once per shape), vectorized over modes (``method="scan"``), or a loop over steps with numpy
+    over modes (``"loop"``); ``"auto"`` takes the loop below ``2e6`` step-modes, where compiling would dominate.
 
     Raises:
         ValueError: ``lr`` at or beyond the stability threshold (:func:`online_sgd_threshold`), bad steps.
     """
     lr, batch, noise = _check_sgd(lr, batch, noise)
     k = steps_array(steps)
+    if method not in ("auto", "scan", "loop"):
+        raise ValueError(f"method must be auto, scan or loop, got {method!r}")
+    if method == "loop" or (method == "auto" and int(k.max()) * system.size < 2_000_000):
+        return Curve("online-sgd", "step", k, online_sgd_loop(system, lr, k, batch, noise), None,
+                     {"lr": lr, "batch": batch, "noise": noise})
     a, inj, c0, w, _ = _online_setup(system, lr, batch, noise)
     E = _scan_online(a, inj, c0, w, noise, int(k.max()))
     return Curve("online-sgd", "step", k, E[k] + system.target_tail, None,
