@@ -40,14 +40,16 @@ __all__ = ["MODELS", "SweepPoint", "SweepStore", "export", "point_key", "run_swe
 
 def _simulators() -> dict[str, Callable[..., Any]]:
     from rmt.montecarlo.covariate_shift import simulate_shift
+    from rmt.montecarlo.dynamics import simulate_dynamics
     from rmt.montecarlo.linear import simulate_linear
     from rmt.montecarlo.ntk import simulate_ntk
     from rmt.montecarlo.random_features import simulate_rf
 
-    return {"rf": simulate_rf, "linear": simulate_linear, "ntk": simulate_ntk, "shift": simulate_shift}
+    return {"rf": simulate_rf, "linear": simulate_linear, "ntk": simulate_ntk, "shift": simulate_shift,
+            "dynamics": simulate_dynamics}
 
 
-MODELS = ("rf", "linear", "ntk", "shift")
+MODELS = ("rf", "linear", "ntk", "shift", "dynamics")
 """Model names a :class:`SweepPoint` may use (``simulate_rf``, ``simulate_linear``, ``simulate_ntk``,
 ``simulate_shift``)."""
 

@@ -152,13 +152,14 @@ def finite_size_allowance(problem: DynamicsProblem) -> float:
     return 3.0 / problem.n
 
 
-def spectrum_system(alpha: float, beta: float, modes: int | None, horizon: float) -> Eigensystem:
+def spectrum_system(alpha: float, beta: float, modes: int | None, n: float | None = None,
+                    time: float | None = None) -> Eigensystem:
     """The power-law spectrum of the command line: ``lambda_i = i^-alpha``, ``v_i^2 = i^-beta``, truncated at
-    ``modes`` when given; otherwise effectively infinite: ``max(10^4, 100 horizon^{1/alpha})`` modes, the first
+    ``modes`` when given; otherwise effectively infinite: ``max(10^4, 100 n, 100 time^{1/alpha})`` modes (a mode
+    ``i`` is learned by time ``t`` once ``i^-alpha t ~ 1``; ``time`` is the largest time or ``lr x steps``), the first
     1000 exact and the rest in logarithmic bins (40 per decade), plus the first-order tail beyond them (see
-    :meth:`theory.eigen.Eigensystem.power_law`). ``horizon`` is the largest ``n``, time or ``lr x steps``."""
+    :meth:`theory.eigen.Eigensystem.power_law`)."""
     if modes is not None:
         return Eigensystem.power_law(alpha, beta, check_positive_int(modes, "modes"))
-    m = int(max(1e4, 100.0 * max(horizon, 1.0) ** (1.0 / alpha), 100.0 * max(horizon, 1.0)))
-    m = min(m, 10**9)
-    return Eigensystem.power_law(alpha, beta, m, exact_modes=1000, bins_per_decade=40, tail=True)
+    m = max(1e4, 100.0 * (n or 0.0), 100.0 * max(time or 0.0, 1.0) ** (1.0 / alpha))
+    return Eigensystem.power_law(alpha, beta, int(min(m, 1e9)), exact_modes=1000, bins_per_decade=40, tail=True)
