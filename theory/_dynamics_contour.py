@@ -122,9 +122,10 @@ def _newton(system: Eigensystem, n: float, lam: complex, k0: complex) -> tuple[c
 
 
 def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *, nodes: int | None = None,
-                  refine: float = 1.0) -> Contour:
+                  refine: float = 1.0, two_point: bool = True) -> Contour:
     """Build the contour of the module docstring for ``n`` samples, label noise ``noise`` and left margin
-    ``margin`` (``-margin`` is the leftmost point). ``nodes`` overrides the rule ``N ~ 32 refine / sqrt(m/R)``."""
+    ``margin`` (``-margin`` is the leftmost point). ``nodes`` overrides the rule ``N ~ 32 refine / sqrt(m/R)``;
+    ``two_point=False`` skips the ``(N, N)`` matrices (one-point functions only)."""
     s_R = spectral_edge(system, n)
     m = float(margin)
     c, R = 0.5 * (s_R - m), 0.5 * (s_R + m)
@@ -156,6 +157,9 @@ def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *,
     kappa = np.concatenate([kap, kap.conj()])
     ev, mult, v2 = system.eigenvalues, system.multiplicities, system.target_power
     d1 = np.array([np.sum(mult * ev / (ev + kk)) + system.flat_mass / kk for kk in kappa])
+    if not two_point:
+        empty = np.zeros((0, 0), dtype=complex)
+        return Contour(z=z, q=q, kappa=kappa, df1=d1, Q=empty, P=empty, noise=float(noise), n=float(n), right=s_R)
     L = ev[None, :] / (ev[None, :] + kappa[:, None])  # (N, M)
     OL = kappa[:, None] / (ev[None, :] + kappa[:, None])
     Lu, OLu = L[:half], OL[:half]

@@ -23,6 +23,9 @@ Theories:
 * :func:`hsgd` (a given data set) and :func:`multipass_sgd` (deterministic equivalent): homogenized SGD and its
   Volterra equation (Paquette, Paquette, Adlam & Pennington arXiv:2206.07252, arXiv:2205.07069), with the kernel
   mass ("implicit conditioning": the learning-rate threshold is set by the trace of ``Sigma_hat``).
+* :func:`projected_gradient_flow` and :func:`compute_optimal`: the dynamical scaling-law model of Bordelon, Atanasov
+  & Pehlevan (arXiv:2402.01092) with unlimited data: gradient flow on ``N`` random projections, and the
+  compute-optimal frontier ``min_{N t = C} L`` with fitted against predicted exponents.
 
 :class:`DynamicsProblem` bundles one configuration for the command line, the simulator
 (:func:`montecarlo.dynamics.simulate_dynamics` reads it by duck typing) and validation.
@@ -41,9 +44,10 @@ from rmt.theory._dynamics_gf import (Curve, EarlyStopping, early_stopping, gradi
                                      population_gradient_flow, steps_array, times_array)
 from rmt.theory._dynamics_sgd import (HSGDData, hsgd, kernel_mass_data, multipass_sgd, online_sgd, online_sgd_loop,
                                       online_sgd_mass, online_sgd_threshold, sgd_threshold_data)
+from rmt.theory._dynamics_scaling import ComputeFrontier, compute_optimal, projected_gradient_flow
 from rmt.theory.eigen import Eigensystem
 
-__all__ = ["ALGORITHMS", "Curve", "DynamicsProblem", "EarlyStopping", "HSGDData", "early_stopping", "evaluate",
+__all__ = ["ALGORITHMS", "ComputeFrontier", "Curve", "compute_optimal", "projected_gradient_flow", "DynamicsProblem", "EarlyStopping", "HSGDData", "early_stopping", "evaluate",
            "finite_size_allowance", "gradient_descent", "gradient_flow", "hsgd", "kernel_mass_data",
            "multipass_sgd", "online_sgd", "online_sgd_loop", "online_sgd_mass", "online_sgd_threshold",
            "population_gradient_flow", "sgd_threshold_data"]

@@ -227,3 +227,21 @@ def test_bad_input():
         D.online_sgd(ON_SYS, -0.1, [0, 1])
     with pytest.raises(ValueError, match="times"):
         D.gradient_flow(GF_SYS, 150, [-1.0])
+
+
+def test_projected_flow_limits_and_frontier_exponents():
+    from rmt.theory.eigen import rf_data_limit, solve_kappa
+
+    s = Eigensystem.power_law(1.5, 1.3, 2000)
+    t = [1.0, 10.0, 100.0]
+    # width -> infinity: the population flow, O(1/N)
+    big = D.projected_gradient_flow(s, 1e6, t).test_error
+    np.testing.assert_allclose(big, D.population_gradient_flow(s, t).test_error, rtol=1e-4)
+    # t -> infinity: the random-feature eigenframework at n = inf (independent solver), continuous at the switch
+    k0 = float(solve_kappa(s, 50, 0.0).value)
+    c = D.projected_gradient_flow(s, 50, [39.9 / k0, 40 / k0]).test_error
+    assert c[0] == pytest.approx(float(rf_data_limit(s, 50)), rel=1e-9)
+    assert c[1] == pytest.approx(float(rf_data_limit(s, 50)), rel=1e-12)
+    # finite width only hurts, and more time only helps
+    w = D.projected_gradient_flow(s, 30, t).test_error
+    assert np.all(w >= big) and np.all(np.diff(w) < 0)
