@@ -13,6 +13,10 @@ are spread over the devices by :func:`montecarlo._engine.run_repetitions`):
   exact theory for any ``lr``);
 * ``online-sgd``: a fresh batch of ``B`` samples every step, ``w <- w - (lr/B) X_b^T (X_b w - y_b)``
   (Bordelon & Pehlevan arXiv:2106.02713);
+* ``projected``: the dynamical scaling-law model of Bordelon, Atanasov & Pehlevan (arXiv:2402.01092) with unlimited
+  data: gradient descent ``theta <- theta - lr (A Lambda A^T/N theta - A Lambda w*/sqrt N)`` on the population loss
+  of ``N = n`` random projections ``A x / sqrt N`` (a fresh ``A`` per run), test error
+  ``|Lambda^{1/2}(w* - A^T theta/sqrt N)|^2``;
 * ``sgd``: multi-pass SGD on ``n`` fixed samples per run, a batch of ``B`` indices drawn uniformly with replacement
   every step, ``w <- w - (lr/B) X_b^T (X_b w - y_b) - lr ridge w`` (Paquette, Paquette, Adlam & Pennington
   arXiv:2206.07252).
@@ -110,6 +114,24 @@ def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int
     def one_run(key, p):
         sl, ws, lr, noise, ridge = p["sqrt_lam"], p["wstar"], p["lr"], p["noise"], p["ridge"]
         kd, ks = jax.random.split(key)
+        if algorithm == "projected":
+            A = jax.random.normal(kd, (n, M), jnp.float64)  # n plays the width N here
+            Z = A * sl
+            H = Z @ Z.T / n
+            b = Z @ (ws * sl) / math.sqrt(n)
+
+            def step(th, k):
+                return th - lr * (H @ th - b)
+
+            def body(carry, k):
+                th, rec = carry
+                rec = rec.at[slot_arr[k]].set(th, mode="drop")
+                return (step(th, k), rec), None
+
+            (_, rec), _ = jax.lax.scan(body, (jnp.zeros(n, jnp.float64), jnp.zeros((n_rec, n), jnp.float64)),
+                                       jnp.arange(K + 1))
+            u = sl * ws - (rec @ Z) / math.sqrt(n)
+            return {"test": jnp.sum(u * u, axis=1), "train": jnp.zeros(n_rec)}
         if algorithm != "online-sgd":
             k1, k2 = jax.random.split(kd)
             X = jax.random.normal(k1, (n, M), jnp.float64) * sl
@@ -170,8 +192,8 @@ def simulate_runs(eigenvalues: Any, target_power: Any, algorithm: str, steps: An
         ValueError: bad input (named); SolverError-free: a diverging run gives non-finite values, reported as
             ``ValueError`` naming ``lr``.
     """
-    if algorithm not in ("gd", "online-sgd", "sgd"):
-        raise ValueError(f"algorithm must be gd, online-sgd or sgd, got {algorithm!r}")
+    if algorithm not in ("gd", "online-sgd", "sgd", "projected"):
+        raise ValueError(f"algorithm must be gd, online-sgd, sgd or projected, got {algorithm!r}")
     lam = np.asarray(check_positive(eigenvalues, "eigenvalues"), dtype=float).ravel()
     v2 = np.asarray(target_power, dtype=float).ravel()
     if v2.shape != lam.shape or np.any(v2 < 0):
@@ -203,7 +225,7 @@ def simulate_runs(eigenvalues: Any, target_power: Any, algorithm: str, steps: An
         raise ValueError(f"lr = {lr:g}: the simulated runs diverged (non-finite risk); lower lr")
     total = test.shape[0]
     se = lambda a: a.std(axis=0, ddof=1) / math.sqrt(total)  # noqa: E731
-    has_train = algorithm != "online-sgd"
+    has_train = algorithm not in ("online-sgd", "projected")
     cfg = {"algorithm": algorithm, "n": n, "lr": lr, "batch": batch, "ridge": float(ridge), "noise": float(noise),
            "steps": st.tolist(), "modes": int(lam.size)}
     return DynamicsSimulation("step", st, test.mean(0), se(test), train.mean(0) if has_train else None,

@@ -28,17 +28,32 @@ import numpy as np
 
 from rmt._validation import check_positive
 from rmt.theory._dynamics_contour import build_contour, spectral_edge
-from rmt.theory._dynamics_gf import Curve, times_array
+from rmt.theory._dynamics_gf import Curve, steps_array, times_array
 from rmt.theory.eigen import Eigensystem, solve_kappa
 
-__all__ = ["ComputeFrontier", "compute_optimal", "projected_gradient_flow"]
+__all__ = ["ComputeFrontier", "compute_optimal", "projected_gradient_descent", "projected_gradient_flow"]
 
 
 def projected_gradient_flow(system: Eigensystem, width: float, times: Any) -> Curve:
     """Excess risk of population gradient flow on ``width`` random projections of the features (module docstring;
     Bordelon, Atanasov & Pehlevan arXiv:2402.01092, ``P = inf``), at all ``times`` from one contour."""
-    N = float(check_positive(width, "width"))
     t = times_array(times)
+    vals = _projected(system, width, t, lambda z, tt: np.exp(-2.0 * tt[:, None] * z[None, :]))
+    return Curve("gf", "time", t, vals, None, {"width": float(width)})
+
+
+def projected_gradient_descent(system: Eigensystem, width: float, lr: float, steps: Any) -> Curve:
+    """The same model trained by gradient descent ``theta <- theta - lr grad`` on the population loss: the filter
+    ``(1 - lr z)^{2k}`` in place of ``e^{-2 t z}`` (exact in ``lr``; requires ``lr`` below ``2 / s_max``)."""
+    lr = float(check_positive(lr, "lr"))
+    k = steps_array(steps)
+    vals = _projected(system, width, lr * k.astype(float),
+                      lambda z, tt: (1.0 - lr * z[None, :]) ** (2.0 * np.round(tt / lr)[:, None]))
+    return Curve("gd", "step", k, vals, None, {"width": float(width), "lr": lr})
+
+
+def _projected(system: Eigensystem, width: float, t: np.ndarray, decay) -> np.ndarray:
+    N = float(check_positive(width, "width"))
     ev, mult, v2 = system.eigenvalues, system.multiplicities, system.target_power
     # beyond t_c = 40 / kappa_0 (df1(kappa_0) = N; kappa_0 = 0 when rank <= N) the flow has converged: the nonzero
     # spectrum of Sigma_N lies above about kappa_0, so the remainder is below e^{-80}; there the t -> inf value
@@ -50,14 +65,14 @@ def projected_gradient_flow(system: Eigensystem, width: float, times: Any) -> Cu
     tt = t[~late]
     if tt.size:
         s_R = spectral_edge(system, N)
-        m = min(2.0 / max(float(tt.max()), 1e-300), 0.05 * s_R)  # e^{-2 t z} grows like e^{2 t m}
+        m = min(2.0 / max(float(tt.max()), 1e-300), 0.05 * s_R)  # the filter grows like e^{2 t m} at -m
         R = 0.5 * (s_R + m)
         if m / R < 6.4e-5:
             raise ValueError(f"times: {float(tt.max()):g} is too long for the contour quadrature at width {N:g}")
         C = build_contour(system, N, 0.0, m, two_point=False)
         F = np.array([np.sum(mult * v2 / (ev + k)) for k in C.kappa]) * C.kappa / C.z + system.target_tail / C.z
-        vals[~late] = (np.exp(-2.0 * tt[:, None] * C.z[None, :]) * (C.q * F)[None, :]).sum(axis=1).real
-    return Curve("gf", "time", t, vals, None, {"width": N})
+        vals[~late] = (decay(C.z, tt) * (C.q * F)[None, :]).sum(axis=1).real
+    return vals
 
 
 @dataclass(frozen=True, eq=False)

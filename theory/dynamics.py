@@ -44,10 +44,12 @@ from rmt.theory._dynamics_gf import (Curve, EarlyStopping, early_stopping, gradi
                                      population_gradient_flow, steps_array, times_array)
 from rmt.theory._dynamics_sgd import (HSGDData, hsgd, kernel_mass_data, multipass_sgd, online_sgd, online_sgd_loop,
                                       online_sgd_mass, online_sgd_threshold, sgd_threshold_data)
-from rmt.theory._dynamics_scaling import ComputeFrontier, compute_optimal, projected_gradient_flow
+from rmt.theory._dynamics_scaling import (ComputeFrontier, compute_optimal, projected_gradient_descent,
+                                          projected_gradient_flow)
 from rmt.theory.eigen import Eigensystem
 
-__all__ = ["ALGORITHMS", "ComputeFrontier", "Curve", "compute_optimal", "projected_gradient_flow", "DynamicsProblem", "EarlyStopping", "HSGDData", "early_stopping", "evaluate",
+__all__ = ["ALGORITHMS", "ComputeFrontier", "Curve", "compute_optimal", "projected_gradient_descent",
+           "projected_gradient_flow", "DynamicsProblem", "EarlyStopping", "HSGDData", "early_stopping", "evaluate",
            "finite_size_allowance", "gradient_descent", "gradient_flow", "hsgd", "kernel_mass_data",
            "multipass_sgd", "online_sgd", "online_sgd_loop", "online_sgd_mass", "online_sgd_threshold",
            "population_gradient_flow", "sgd_threshold_data"]
