@@ -90,7 +90,8 @@ def main() -> None:
     t_gf, _ = best(lambda: gradient_flow(sys_gf, 150, np.geomspace(0.1, 1000, 200), noise=0.2), args.repeat)
     print(f"  gradient-flow contour, 200 times, M = 400, n = 150: {t_gf:.3f} s")
     assert diff < 1e-10 and np.allclose(first.test_error, scan.test_error, rtol=0, atol=0)
-    print(f"seconds={t_scan:.4f} speedup_vs_numpy_loop={t_np / t_scan:.1f} speedup_vs_python_loop={t_py_full / t_scan:.0f}")
+    print(f"seconds={t_scan:.4f} speedup_vs_numpy_loop={t_np / t_scan:.1f} "
+          f"speedup_vs_python_loop={t_py_full / t_scan:.0f}")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
                              "loss": th.test_error[i], "simulation": sim.test_error[i],
                              "stderr": sim.test_stderr[i]})
     ax_a.set(xscale="log", yscale="log", xlabel="compute C = N t", ylabel="excess test error",
-             title=f"a. loss vs compute, lambda_i = i^-{ALPHA}, v_i^2 = i^-{BETA}\n(points: simulated GD on M = 2000 modes, x: its exact theory)")
+             title=f"a. loss vs compute, lambda_i = i^-{ALPHA}, v_i^2 = i^-{BETA}\n"
+             "(points: simulated GD on M = 2000 modes, x: its exact theory)")
     ax_a.legend(fontsize=7)
     ax_b.plot(Cs, fr.width, "C0o-", ms=3, label=f"N*(C): fitted {fr.fitted['width']:.3f}, predicted "
               f"{fr.predicted['width']:.3f}")

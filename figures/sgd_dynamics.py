@@ -7,8 +7,8 @@ Setting: Gaussian features with ``lambda_i = i^-1.3``, ``v_i^2 = i^-1.2``, ``M =
 a. online SGD (Bordelon & Pehlevan arXiv:2106.02713) at several learning rates and batch sizes;
 b. multi-pass SGD on n = 100 samples (homogenized SGD, Paquette, Paquette, Adlam & Pennington arXiv:2206.07252):
    training and test error, and full-batch gradient descent (infinite batch) for comparison;
-c. gradient flow on n = 100 samples with label noise 0.5: test and train error against time, the early-stopping optimum, the ridgeless
-   limit and the optimally tuned ridge, and the population flow;
+c. gradient flow on n = 100 samples with label noise 0.5: test and train error against time, the early-stopping
+   optimum, the ridgeless limit and the optimally tuned ridge, and the population flow;
 d. online SGD at small learning rates against population gradient flow at ``t = lr x steps``.
 
 Writes ``sgd_dynamics.png``, ``.csv`` (every theory and simulation value) and ``.json`` (z-scores, worst case,

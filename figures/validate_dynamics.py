@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from rmt.figures.validate import ValidationCase, register_model
 from rmt.theory import dynamics as D

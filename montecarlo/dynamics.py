@@ -120,15 +120,12 @@ def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int
             H = Z @ Z.T / n
             b = Z @ (ws * sl) / math.sqrt(n)
 
-            def step(th, k):
-                return th - lr * (H @ th - b)
-
-            def body(carry, k):
+            def pbody(carry, k):
                 th, rec = carry
                 rec = rec.at[slot_arr[k]].set(th, mode="drop")
-                return (step(th, k), rec), None
+                return (th - lr * (H @ th - b), rec), None
 
-            (_, rec), _ = jax.lax.scan(body, (jnp.zeros(n, jnp.float64), jnp.zeros((n_rec, n), jnp.float64)),
+            (_, rec), _ = jax.lax.scan(pbody, (jnp.zeros(n, jnp.float64), jnp.zeros((n_rec, n), jnp.float64)),
                                        jnp.arange(K + 1))
             u = sl * ws - (rec @ Z) / math.sqrt(n)
             return {"test": jnp.sum(u * u, axis=1), "train": jnp.zeros(n_rec)}

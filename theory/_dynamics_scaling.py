@@ -82,7 +82,8 @@ class ComputeFrontier:
     Attributes:
         compute, width, time, loss: the frontier (``N*(C)``, ``t*(C)``, ``L*(C)``), one entry per compute.
         fitted: fitted log-log slopes of ``L*``, ``N*``, ``t*`` against ``C`` (upper half of the range).
-        predicted: from balancing ``t^{-(beta-1)/alpha} = N^{-e}``, ``e = min(beta-1, alpha)``, ``g = e alpha/(beta-1)``:
+        predicted: from balancing ``t^{-(beta-1)/alpha} = N^{-e}``, ``e = min(beta-1, alpha)``,
+            ``g = e alpha/(beta-1)``:
             loss ``-e/(1+g)``, width ``1/(1+g)``, time ``g/(1+g)`` (for ``beta - 1 < alpha``: ``-(beta-1)/(1+alpha)``,
             ``1/(1+alpha)``, ``alpha/(1+alpha)``).
         grid: the widths and the loss table ``L[C, N]`` used.

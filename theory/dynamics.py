@@ -37,7 +37,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.theory._dynamics_gf import (Curve, EarlyStopping, early_stopping, gradient_descent, gradient_flow,

@@ -6,7 +6,6 @@ for online SGD, and the exact per-data-set gradient-descent formula. Comparisons
 tests/montecarlo/test_mc_dynamics.py.
 """
 
-import math
 
 import numpy as np
 import pytest
