@@ -133,7 +133,8 @@ def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *,
     delta = min(1.0, max(eps, 2.0 * math.sqrt(eps)))
     a = -1.0 + delta
     if nodes is None:
-        nodes = int(min(4000, max(128, math.ceil(32.0 * refine / math.sqrt(eps)))))
+        cap = 4000 if two_point else 40000  # (N, N) complex matrices vs N-vectors
+        nodes = int(min(cap, max(128, math.ceil(32.0 * refine / math.sqrt(eps)))))
     half = int(nodes) // 2 + (int(nodes) // 2) % 2
     N = 2 * half
     theta = np.pi - 2.0 * np.pi * (np.arange(half) + 0.5) / N  # from near pi down to near 0 (upper half)
