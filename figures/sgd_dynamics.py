@@ -5,8 +5,9 @@ Setting: Gaussian features with ``lambda_i = i^-1.3``, ``v_i^2 = i^-1.2``, ``M =
 +-2 standard errors.
 
 a. online SGD (Bordelon & Pehlevan arXiv:2106.02713) at several learning rates and batch sizes;
-b. multi-pass SGD on n = 100 samples (homogenized SGD, Paquette, Paquette, Adlam & Pennington arXiv:2206.07252):
-   training and test error, and full-batch gradient descent (infinite batch) for comparison;
+b. multi-pass SGD on n = 100 samples (homogenized SGD, Paquette, Paquette, Adlam & Pennington arXiv:2206.07252) on
+   the flatter spectrum ``lambda_i = i^-0.7``, ``M = 50`` (homogenized SGD's regime, docs/dynamics.md): training
+   and test error, and full-batch gradient descent (infinite batch) for comparison;
 c. gradient flow on n = 100 samples with label noise 0.5: test and train error against time, the early-stopping
    optimum, the ridgeless limit and the optimally tuned ridge, and the population flow;
 d. online SGD at small learning rates against population gradient flow at ``t = lr x steps``.
@@ -35,6 +36,7 @@ from rmt.theory.eigen import Eigensystem, krr  # noqa: E402
 __all__ = ["make"]
 
 ALPHA, BETA, MODES, NOISE, N = 1.3, 1.2, 200, 0.05, 100
+MODES_B = 50  # panel b
 NOISE_C = 0.5  # panel c: enough label noise for early stopping to matter
 
 
@@ -86,12 +88,13 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
              title=f"a. online SGD (fresh batch each step); stable for lr < {thr:.3g} at B = 1")
     ax_a.legend(fontsize=8)
 
-    # b. multi-pass SGD
-    lr_b = 0.5 * 2 / s.trace
+    # b. multi-pass SGD, on a flatter spectrum (homogenized SGD needs many comparable directions)
+    sb = Eigensystem(np.arange(1, MODES_B + 1) ** -0.7, np.arange(1, MODES_B + 1) ** -1.2)
+    lr_b = 0.5 * 2 / sb.trace
     dense_b = np.unique(np.concatenate([[0], np.round(np.geomspace(1, 4000, 30))])).astype(int)
     sparse_b = np.array([0, 10, 50, 200, 800, 2000, 4000])
-    sg = D.multipass_sgd(s, N, lr_b, dense_b, 1, 0.0, NOISE)
-    gd = D.gradient_descent(s, N, lr_b, dense_b, 0.0, NOISE)
+    sg = D.multipass_sgd(sb, N, lr_b, dense_b, 1, 0.0, NOISE)
+    gd = D.gradient_descent(sb, N, lr_b, dense_b, 0.0, NOISE)
     x = np.maximum(dense_b, 0.7)
     ax_b.plot(x, sg.test_error, "C0", label="SGD test (theory)")
     ax_b.plot(x, sg.train_error, "C1", label="SGD train (theory)")
@@ -104,9 +107,9 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     if mc:
         from rmt.montecarlo.dynamics import simulate_runs
 
-        sim = simulate_runs(*s.expanded(), "sgd", sparse_b, lr=lr_b, n=N, batch=1, noise=NOISE, reps=runs[0],
+        sim = simulate_runs(*sb.expanded(), "sgd", sparse_b, lr=lr_b, n=N, batch=1, noise=NOISE, reps=runs[0],
                             runs_per_rep=runs[1], seed=seed + 10)
-        tp = D.multipass_sgd(s, N, lr_b, sparse_b, 1, 0.0, NOISE)
+        tp = D.multipass_sgd(sb, N, lr_b, sparse_b, 1, 0.0, NOISE)
         xs = np.maximum(sparse_b, 0.7)
         ax_b.errorbar(xs, sim.test_error, 2 * sim.test_stderr, fmt="o", ms=4, color="C0")
         ax_b.errorbar(xs, sim.train_error, 2 * sim.train_stderr, fmt="s", ms=4, color="C1")
@@ -115,7 +118,8 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
         compare("multi-pass sgd test", tp.test_error, sim.test_error, sim.test_stderr, 3 / N)
         compare("multi-pass sgd train", tp.train_error, sim.train_error, sim.train_stderr, 3 / N)
     ax_b.set(xscale="log", yscale="log", xlabel="step", ylabel="error",
-             title=f"b. multi-pass SGD, n = {N}, lr = {lr_b:.3g} (kernel mass {sg.params['kernel_mass']:.2f})")
+             title=f"b. multi-pass SGD, n = {N}, M = {MODES_B}, lambda_i = i^-0.7, lr = {lr_b:.3g} "
+             f"(kernel mass {sg.params['kernel_mass']:.2f})")
     ax_b.legend(fontsize=8)
 
     # c. gradient flow with early stopping
