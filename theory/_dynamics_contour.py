@@ -164,13 +164,18 @@ def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *,
     L = ev[None, :] / (ev[None, :] + kappa[:, None])  # (N, M)
     OL = kappa[:, None] / (ev[None, :] + kappa[:, None])
     Lu, OLu = L[:half], OL[:half]
-    G_top = (Lu * mult) @ L.T / n  # (half, N)
-    B_top = (OLu * (mult * v2)) @ OL.T + system.target_tail
-    G = _mirror(G_top, half)
-    B = _mirror(B_top, half)
-    one_minus = 1.0 - G
-    Q = (B + noise) / one_minus
-    P = n * G / one_minus
+    G = _mirror((Lu * mult) @ L.T / n, half)  # (N, N)
+    del L
+    Q = _mirror((OLu * (mult * v2)) @ OL.T, half)
+    del OL
+    # in place (the matrices are the memory peak): Q = (B + tail + noise)/(1 - G), P = n G/(1 - G)
+    Q += system.target_tail + noise
+    P = G
+    G = 1.0 - G  # a new array: 1 - G
+    Q /= G
+    P *= n
+    P /= G
+    del G
     return Contour(z=z, q=q, kappa=kappa, df1=d1, Q=Q, P=P, noise=float(noise), n=float(n), right=s_R)
 
 

@@ -39,6 +39,11 @@ def test_gf_ridge_checkpoints():
 
 
 def test_gf_long_time_equals_ridge_regression():
+    # ridgeless, over-parameterised (M = 400 > n = 150): slow approach to the interpolating least-norm solution
+    c = D.gradient_flow(GF_SYS, 150, [1e4], noise=0.2)
+    k = krr(GF_SYS, 150, 0.0, 0.2)
+    assert c.test_error[0] == pytest.approx(float(k.test_error), rel=2e-5)
+    assert abs(c.train_error[0]) < 1e-9
     # with a ridge the flow converges at rate >= ridge; t = 3000 gives e^{-30}
     c = D.gradient_flow(GF_SYS, 150, [3000.0], ridge=0.01, noise=0.2)
     k = krr(GF_SYS, 150, 150 * 0.01, 0.2)
