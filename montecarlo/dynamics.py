@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmt.records import Tabular
 from rmt._validation import check_positive, check_positive_int
 from rmt.montecarlo._engine import check_seed, run_repetitions
 from rmt.numerics import jax_float64
@@ -47,7 +48,7 @@ __all__ = ["DynamicsSimulation", "gd_step_for_times", "simulate_dynamics", "simu
 
 
 @dataclass(frozen=True)
-class DynamicsSimulation:
+class DynamicsSimulation(Tabular):
     """Simulated risk trajectories.
 
     Attributes:
@@ -67,12 +68,12 @@ class DynamicsSimulation:
     seed: int
     params: Mapping[str, Any]
 
-    def records(self) -> list[dict[str, Any]]:
-        """One dict per time/step: ``time``/``step``, ``test_error``, ``train_error`` (finite ``n``) and
-        ``stderr`` (``{"test_error": ., "train_error": .}``)."""
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One dict per time/step: ``model``, ``algorithm``, ``time``/``step``, ``test_error``, ``train_error``
+        (finite ``n``) and ``stderr`` (``{"test_error": ., "train_error": .}``); flat rows by :meth:`records`."""
         out = []
         for i, x in enumerate(self.x):
-            rec: dict[str, Any] = {self.axis: int(x) if self.axis == "step" else float(x),
+            rec: dict[str, Any] = {"model": "dynamics", "algorithm": self.params.get("algorithm", ""), self.axis: int(x) if self.axis == "step" else float(x),
                                    "test_error": float(self.test_error[i])}
             err = {"test_error": float(self.test_stderr[i])}
             if self.train_error is not None:
@@ -84,7 +85,7 @@ class DynamicsSimulation:
 
     def as_dict(self) -> dict[str, Any]:
         """The sweep-store record: the configuration, the per-point records, runs and seed."""
-        return {"config": dict(self.params), "points": self.records(), "stderr": {}, "runs": self.runs,
+        return {"config": dict(self.params), "points": self.nested_records(), "stderr": {}, "runs": self.runs,
                 "seed": self.seed}
 
 

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import float64_jax
 
@@ -37,7 +38,7 @@ KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
 
 
 @dataclass(frozen=True)
-class HEASimulation:
+class HEASimulation(Tabular):
     """``test_error`` (mean, stderr) and ``learnability[index]`` (mean, stderr) over ``replicates``."""
 
     test_error: float
@@ -47,6 +48,15 @@ class HEASimulation:
     replicates: int
     n_test: int
     seed: int
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One record: ``model``, ``test_error``, ``learnability`` (keyed by the multi-index as text) and ``stderr``."""
+        key = lambda idx: ",".join(str(i) for i in idx)  # noqa: E731
+        return [{"model": "hea", "test_error": self.test_error,
+                 "learnability": {key(k): v for k, v in self.learnability.items()},
+                 "stderr": {"test_error": self.test_error_stderr,
+                            "learnability": {key(k): v for k, v in self.learnability_stderr.items()}},
+                 "replicates": self.replicates, "n_test": self.n_test, "seed": self.seed}]
 
 
 def kernel_matrix(kernel: str, X: Any, Y: Any, bandwidth: float = 1.0) -> jax.Array:

@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import jax_float64
 from rmt.montecarlo.eigen import u_statistic_sq_norm
@@ -43,7 +44,7 @@ KEYS = ("test_error", "bias", "variance", "V_X", "V_eps")
 
 
 @dataclass(frozen=True)
-class TransferSimulation:
+class TransferSimulation(Tabular):
     """Estimates and standard errors (keys ``test_error``, ``bias``, ``variance``, ``V_X``, ``V_eps``)."""
 
     values: Mapping[str, float]
@@ -51,6 +52,10 @@ class TransferSimulation:
     replicates: int
     seed: int
     kept: int
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One record: ``model`` and :meth:`as_dict` (flat rows by :meth:`records`)."""
+        return [{"model": "transfer", **self.as_dict()}]
 
     def as_dict(self) -> dict[str, Any]:
         v, s = self.values, self.stderr

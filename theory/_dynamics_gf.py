@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
+from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive
 from rmt.theory._dynamics_contour import Contour, build_contour, spectral_edge
 from rmt.theory.eigen import Eigensystem, krr
@@ -36,7 +37,7 @@ MAX_NODES_EPS = 6.4e-5  # m/R below this would need more than 4000 nodes
 
 
 @dataclass(frozen=True, eq=False)
-class Curve:
+class Curve(Tabular):
     """A risk trajectory.
 
     Attributes:
@@ -55,11 +56,12 @@ class Curve:
     train_error: np.ndarray | None
     params: dict[str, Any]
 
-    def records(self) -> list[dict[str, Any]]:
-        """One dict per time/step: ``time`` or ``step``, ``test_error`` and ``train_error`` where it exists."""
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One dict per time/step: ``model``, ``algorithm``, ``time`` or ``step``, ``test_error`` and
+        ``train_error`` where it exists (:meth:`records` and :meth:`to_frame` come from :class:`rmt.records.Tabular`)."""
         out = []
         for i, x in enumerate(self.x):
-            rec: dict[str, Any] = {self.axis: int(x) if self.axis == "step" else float(x),
+            rec: dict[str, Any] = {"model": "dynamics", "algorithm": self.algorithm, self.axis: int(x) if self.axis == "step" else float(x),
                                    "test_error": float(self.test_error[i])}
             if self.train_error is not None:
                 rec["train_error"] = float(self.train_error[i])

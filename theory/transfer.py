@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from rmt.records import Tabular, broadcast_records
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import float64_jax
 from rmt.solvers import SolverError, Status, solve_monotone
@@ -144,7 +145,7 @@ def features(spec: Any, setting: TransferSetting) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class TransferResult:
+class TransferResult(Tabular):
     """Task-averaged risk of ridge regression on transferred features (module docstring for the formulas).
 
     Attributes (broadcast over ``n``, ``ridge``, ``noise``):
@@ -165,6 +166,15 @@ class TransferResult:
     n: np.ndarray
     ridge: np.ndarray
     noise: np.ndarray
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One dict per point of the ``n``/``ridge``/``noise`` grid: the coordinates, then :meth:`as_dict`'s keys."""
+        values = {"test_error": np.asarray(self.test_error), "bias": np.asarray(self.bias),
+                  "variance": np.asarray(self.variance),
+                  "fine_grained": {"X": np.asarray(self.V_X), "eps": np.asarray(self.V_eps)},
+                  "kappa": np.asarray(self.kappa), "df2": np.asarray(self.df2), "kept_features": self.kept}
+        return broadcast_records({"model": "transfer", "n": np.asarray(self.n), "ridge": np.asarray(self.ridge),
+                                  "noise": np.asarray(self.noise)}, values)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` record: ``test_error``, ``bias``, ``variance``, ``fine_grained`` (``X``, ``eps``),

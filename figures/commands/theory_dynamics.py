@@ -15,7 +15,7 @@ import itertools
 import math
 from typing import Any, Iterator
 
-from rmt.figures._cliutil import emit, sweep_type
+from rmt.figures._cliutil import add_format_arg, emit, output_format, sweep_type
 
 _FLAGS = ("lr", "steps", "times", "n", "batch", "ridge", "noise", "modes", "alpha", "beta", "reps", "seed")
 
@@ -42,6 +42,7 @@ def _add(p: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", type=sweep_type("--steps"), metavar="K,...",
                    help="SGD / GD step counts, strictly increasing (list or sweep a:b:n[:log], rounded)")
     p.add_argument("--json", action="store_true", help="one JSON object per time or step (JSON lines)")
+    add_format_arg(p)
 
 
 def register(groups) -> None:
@@ -151,7 +152,7 @@ def run_theory(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise _flagged(exc) from None
         records.extend({**head, **rec} for rec in curve.records())
-    emit(records, as_json=args.json, fmt=_human)
+    emit(records, as_json=output_format(args), fmt=_human)
     return 0
 
 
@@ -181,7 +182,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             for r in rec["points"]:
                 yield {**head, **r}
 
-    emit(records(), as_json=args.json, fmt=_human)
+    emit(records(), as_json=output_format(args), fmt=_human)
     return 0
 
 

@@ -14,7 +14,7 @@ import itertools
 from typing import Any
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
-from rmt.figures._cliutil import emit, sweep_type
+from rmt.figures._cliutil import add_format_arg, emit, output_format, sweep_type
 
 KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
 
@@ -29,6 +29,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bandwidth", type=float, default=1.0, metavar="S", help="Gaussian/Laplace bandwidth (1)")
     p.add_argument("--target", default="0=1", metavar="SPEC", help="Hermite monomials, e.g. 0=1,0.1=0.5,2.2=0.4")
     p.add_argument("--json", action="store_true", help="print JSON lines")
+    add_format_arg(p)
 
 
 def register(groups) -> None:
@@ -103,7 +104,7 @@ def run_theory(args: argparse.Namespace) -> int:
                         "bias": float(res.bias), "variance": float(res.variance), "kappa": float(res.kappa),
                         "learnability": {_key(k): float(v) for k, v in learn.items()},
                         "flat_mass": spec.flat_mass})
-    emit(records, as_json=args.json)
+    emit(records, as_json=output_format(args))
     return 0
 
 
@@ -126,5 +127,5 @@ def run_simulate(args: argparse.Namespace) -> int:
                         "stderr": {"test_error": s.test_error_stderr,
                                    "learnability": {_key(k): v for k, v in s.learnability_stderr.items()}},
                         "replicates": s.replicates, "seed": s.seed})
-    emit(records, as_json=args.json)
+    emit(records, as_json=output_format(args))
     return 0

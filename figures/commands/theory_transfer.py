@@ -14,7 +14,7 @@ import itertools
 from typing import Any
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
-from rmt.figures._cliutil import emit, sweep_type
+from rmt.figures._cliutil import add_format_arg, emit, output_format, sweep_type
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -31,6 +31,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", required=True, metavar="SPEC",
                    help="identity | top:K | power:P (b_i = lambda_i^P) | optimal")
     p.add_argument("--json", action="store_true", help="print JSON lines")
+    add_format_arg(p)
 
 
 def register(groups) -> None:
@@ -106,7 +107,7 @@ def run_theory(args: argparse.Namespace) -> int:
             rec.update({"effective_rank": opt.effective_rank, "regime": opt.regime, "attained": opt.attained,
                         "optimal_test_error": opt.test_error})
         records.append(rec)
-    emit(records, as_json=args.json)
+    emit(records, as_json=output_format(args))
     return 0
 
 
@@ -126,5 +127,5 @@ def run_simulate(args: argparse.Namespace) -> int:
                                 seed=args.seed)
         records.append({"model": "transfer", "alpha": alpha, "beta": beta, "modes": args.modes, "n": n,
                         "ridge": ridge, "noise": noise, "features": args.features, **sim.as_dict()})
-    emit(records, as_json=args.json)
+    emit(records, as_json=output_format(args))
     return 0

@@ -39,8 +39,11 @@ def test_gradient_descent_small_via_problem():
     p = D.DynamicsProblem(s, "gf", steps=(0, 5, 30, 150), n=40, lr=0.5, noise=0.2)
     sim = simulate_dynamics(p, reps=2, runs_per_rep=100, seed=1)
     _check(sim, D.evaluate(p), D.finite_size_allowance(p))
-    recs = sim.records()
-    assert recs[1]["step"] == 5 and set(recs[1]) == {"step", "test_error", "train_error", "stderr"}
+    recs = sim.nested_records()
+    assert recs[1]["step"] == 5 and set(recs[1]) == {"model", "algorithm", "step", "test_error", "train_error",
+                                                     "stderr"}
+    flat = sim.records()  # flat dotted columns, as every result of the package
+    assert flat[1]["stderr.test_error"] == recs[1]["stderr"]["test_error"]
 
 
 def test_hsgd_on_a_fixed_data_set_against_sgd_runs():
