@@ -43,60 +43,6 @@ __all__ = ["ArrayLike", "CovarianceSpectrum", "JointSpectrum", "LinearProblem", 
 
 
 @dataclass(frozen=True, eq=False)
-class CovarianceSpectrum:
-    r"""Train and test input covariances, simultaneously diagonal, as a joint spectral measure.
-
-    Atoms ``(train[k], test[k])`` with weights ``weights[k]`` (normalised to sum to one): a fraction ``weights[k]``
-    of the ``n0`` eigen-directions has train eigenvalue ``train[k]`` and test eigenvalue ``test[k]``
-    (Tripuraneni, Adlam & Pennington, arXiv:2111.08234). ``test=None`` means no shift (``Sigma_* = Sigma``).
-    """
-
-    train: np.ndarray
-    test: np.ndarray
-    weights: np.ndarray
-
-    def __init__(self, train: ArrayLike, test: ArrayLike | None = None, weights: ArrayLike | None = None):
-        tr = check_positive(np.atleast_1d(np.asarray(train, dtype=float)), "train eigenvalues")
-        if tr.ndim != 1:
-            raise ValueError("train eigenvalues must be a 1-d sequence")
-        te = tr.copy() if test is None else check_nonnegative(np.atleast_1d(np.asarray(test, dtype=float)),
-                                                              "test eigenvalues")
-        if te.shape != tr.shape:
-            raise ValueError(f"test eigenvalues must have the same length as train eigenvalues ({tr.size}), "
-                             f"got {te.size}")
-        w = np.full(tr.size, 1.0 / tr.size) if weights is None else check_positive(
-            np.atleast_1d(np.asarray(weights, dtype=float)), "weights")
-        if w.shape != tr.shape:
-            raise ValueError(f"weights must have the same length as the eigenvalues ({tr.size}), got {w.size}")
-        w = w / w.sum()
-        for name, arr in (("train", tr), ("test", te), ("weights", w)):
-            arr = np.array(arr, dtype=float)
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-
-    @classmethod
-    def isotropic(cls) -> "CovarianceSpectrum":
-        return cls([1.0])
-
-    @property
-    def is_shifted(self) -> bool:
-        return not np.array_equal(self.train, self.test)
-
-    @property
-    def train_trace(self) -> float:
-        """``tr Sigma / n0``: the pre-activation variance on training inputs."""
-        return float(self.weights @ self.train)
-
-    @property
-    def test_trace(self) -> float:
-        """``tr Sigma_* / n0``: the pre-activation variance on test inputs."""
-        return float(self.weights @ self.test)
-
-    def as_dict(self) -> dict[str, list[float]]:
-        return {"train": self.train.tolist(), "test": self.test.tolist(), "weights": self.weights.tolist()}
-
-
-@dataclass(frozen=True, eq=False)
 class JointSpectrum:
     r"""A joint spectral measure of ``(Sigma, Sigma_*)``: atoms ``(train[k], test[k])`` with ``weights[k]``, the
     problem description of the covariate-shift theory (:mod:`rmt.theory.covariate_shift`).
@@ -218,6 +164,35 @@ class JointSpectrum:
     def as_dict(self) -> dict[str, Any]:
         return {"train": self.train.tolist(), "test": self.test.tolist(), "weights": self.weights.tolist(),
                 "label": self.label}
+
+
+class CovarianceSpectrum(JointSpectrum):
+    r"""Train and test input covariances, simultaneously diagonal, as one joint spectral measure (no batch axes): the
+    ``covariance`` of a :class:`Problem`, which theory and simulation both read.
+
+    Atoms ``(train[k], test[k])`` with weights ``weights[k]`` (normalised to sum to one): a fraction ``weights[k]``
+    of the ``n0`` eigen-directions has train eigenvalue ``train[k]`` and test eigenvalue ``test[k]``
+    (Tripuraneni, Adlam & Pennington, arXiv:2111.08234). ``test=None`` means no shift (``Sigma_* = Sigma``). It is a
+    :class:`JointSpectrum` with one spectrum: the same validation, traces and methods, stricter about shapes (1-d
+    sequences of one length).
+    """
+
+    def __init__(self, train: ArrayLike, test: ArrayLike | None = None, weights: ArrayLike | None = None):
+        tr = np.atleast_1d(np.asarray(train, dtype=float))
+        if tr.ndim != 1:
+            raise ValueError("train eigenvalues must be a 1-d sequence")
+        for name, other in (("test eigenvalues", test), ("weights", weights)):
+            if other is not None and np.atleast_1d(np.asarray(other, dtype=float)).shape != tr.shape:
+                raise ValueError(f"{name} must have the same length as the train eigenvalues ({tr.size}), got "
+                                 f"{np.size(other)}")
+        super().__init__(tr, test, weights)
+
+    @classmethod
+    def isotropic(cls) -> "CovarianceSpectrum":
+        return cls([1.0])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"train": self.train.tolist(), "test": self.test.tolist(), "weights": self.weights.tolist()}
 
 
 SpectrumLike = Union[JointSpectrum, CovarianceSpectrum, None, Sequence[Sequence[float]]]
