@@ -19,9 +19,32 @@ import numpy as np
 from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
 from rmt.numerics import ArrayLike, readonly_array
 
-__all__ = ["EigenProblem", "Eigensystem", "check_greater"]
+__all__ = ["SUM_KEYS", "EigenProblem", "Eigensystem", "check_greater", "direct_sums"]
 
 _CHUNK = 4_000_000  # points x modes per block when summing over modes
+
+
+SUM_KEYS = ("z", "q", "zq", "b2", "bl")
+"""The five spectral sums, in the order of the last axis of :func:`direct_sums`."""
+
+
+def direct_sums(lam: np.ndarray, mult: np.ndarray, v2: np.ndarray, kappa: Any) -> np.ndarray:
+    """The five sums ``(z, q, zq, b2, bl)`` of :meth:`Eigensystem.spectral_sums` without the flat part and the target
+    tail, at ``kappa >= 0`` by direct summation over the modes (in blocks of :data:`_CHUNK` points x modes); shape
+    ``kappa.shape + (5,)``. ``O(M)`` per point."""
+    k = np.asarray(kappa, dtype=float).ravel()
+    out = np.empty((k.size, 5))
+    step = max(1, _CHUNK // max(lam.size, 1))
+    for s in range(0, k.size, step):
+        kk = k[s:s + step, None]
+        den = lam + kk
+        L = lam / den
+        oml = kk / den
+        mL = mult * L
+        mv = mult * v2 * oml
+        out[s:s + step] = np.stack([mL.sum(-1), (mL * L).sum(-1), (mL * oml).sum(-1), (mv * oml).sum(-1),
+                                    (mv * L).sum(-1)], axis=-1)
+    return out.reshape(np.shape(kappa) + (5,))
 
 
 def _zeta(s: float, q: Any) -> Any:
@@ -214,30 +237,15 @@ class Eigensystem:
         (only meaningful without a flat part).
         """
         kappa = np.asarray(kappa, dtype=float)
-        shape = kappa.shape
-        flat_k = kappa.ravel()
-        lam, mult, v2 = self.eigenvalues, self.multiplicities, self.target_power
-        out = {k: np.empty(flat_k.size) for k in ("z", "q", "zq", "b2", "bl")}
-        step = max(1, _CHUNK // max(lam.size, 1))
-        for s in range(0, flat_k.size, step):
-            kk = flat_k[s:s + step, None]
-            den = lam + kk
-            L = lam / den
-            oml = kk / den
-            mL = mult * L
-            out["z"][s:s + step] = mL.sum(-1)
-            out["q"][s:s + step] = (mL * L).sum(-1)
-            out["zq"][s:s + step] = (mL * oml).sum(-1)
-            mv2oml = mult * v2 * oml
-            out["b2"][s:s + step] = (mv2oml * oml).sum(-1)
-            out["bl"][s:s + step] = (mv2oml * L).sum(-1)
+        sums = direct_sums(self.eigenvalues, self.multiplicities, self.target_power, kappa)
+        out = dict(zip(SUM_KEYS, np.moveaxis(sums, -1, 0)))
         if self.flat_mass > 0:
             with np.errstate(divide="ignore"):
-                fk = self.flat_mass / flat_k
-            out["z"] += fk
-            out["zq"] += fk
-        out["b2"] += self.target_tail
-        return {k: v.reshape(shape) for k, v in out.items()}
+                fk = self.flat_mass / kappa
+            out["z"] = out["z"] + fk
+            out["zq"] = out["zq"] + fk
+        out["b2"] = out["b2"] + self.target_tail
+        return out
 
     def expanded(self) -> tuple[np.ndarray, np.ndarray]:
         """``(eigenvalues, target_power)`` with every mode repeated by its (integer) multiplicity, for simulation.

@@ -41,33 +41,14 @@ from typing import Any
 
 import numpy as np
 
+from rmt.eigensystem import SUM_KEYS as _KEYS
+from rmt.eigensystem import Eigensystem, direct_sums
 from rmt.solvers import SolverError, Status
-from rmt.theory.eigen import Eigensystem
 
-__all__ = ["CompressedEigensystem", "direct_sums"]
+__all__ = ["CompressedEigensystem"]
 
-_KEYS = ("z", "q", "zq", "b2", "bl")
 _MARGIN = 3.0  # expansions are used beyond e^3 from the spectrum's ends (ratio <= e^-3)
 _TERMS = 18  # expansion terms
-_CHUNK = 2_000_000
-
-
-def direct_sums(lam: np.ndarray, mult: np.ndarray, v2: np.ndarray, kappa: np.ndarray) -> np.ndarray:
-    """The five sums ``(z, q, zq, b2, bl)`` (without flat part and target tail) at ``kappa > 0`` by direct
-    summation over modes; shape ``kappa.shape + (5,)``. ``O(M)`` per point: used only to build and check."""
-    k = np.asarray(kappa, dtype=float).ravel()
-    out = np.empty((k.size, 5))
-    step = max(1, _CHUNK // max(lam.size, 1))
-    for s in range(0, k.size, step):
-        kk = k[s:s + step, None]
-        den = lam + kk
-        L = lam / den
-        oml = kk / den
-        mL = mult * L
-        mv = mult * v2 * oml
-        out[s:s + step] = np.stack([mL.sum(-1), (mL * L).sum(-1), (mL * oml).sum(-1), (mv * oml).sum(-1),
-                                    (mv * L).sum(-1)], axis=-1)
-    return out.reshape(np.shape(kappa) + (5,))
 
 
 def _cheb_nodes(degree: int) -> np.ndarray:
