@@ -235,6 +235,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
         gamma_tau1 = st.one_minus_d1 * ratio
         train = zero_safe_product(gamma_tau1 ** 2, test + noise)
         tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
+    # near a threshold d2 = 1 - O(sqrt(ridge)) rounds to 1.0: report the largest float below 1 where 1 - d2 > 0
+    d2_out = np.where((st.d2 >= 1.0) & (st.one_minus_d2 > 0), np.nextafter(1.0, 0.0), st.d2)
     alpha = 1.0 - st.r
     t = ensemble_ridge_t(st.r, phi)
     fine: Mapping[str, Any] | None = None
@@ -255,7 +257,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
                                  "PXeps": frozen_value(v_pxe)})
     return NTKResult(test_error=frozen_value(test), train_error=frozen_value(train), bias=frozen_value(bias),
                      variance=frozen_value(variance), noise_variance=frozen_value(noise_var), fine_grained=fine,
-                     kappa=frozen_value(kappa), d1=frozen_value(st.d1), d2=frozen_value(st.d2),
+                     kappa=frozen_value(kappa), d1=frozen_value(st.d1), d2=frozen_value(d2_out),
                      tau1=frozen_value(tau1), alpha=frozen_value(alpha), ensemble_ridge=frozen_value(t / phi),
                      f0_excess=frozen_value(f0), constants=c, include_f0=include_f0, solution=sol, problem=problem,
                      lr_ratio=lr_ratio)
