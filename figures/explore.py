@@ -251,6 +251,7 @@ _VIEW_FIELDS = {
     "descent": ("model", "activation", "phi", "ridge", "noise", "signal", "ensemble", "lr_ratio"),
     "phase": ("activation", "ridge", "noise", "signal", "family", "strength"),
     "learning": ("alpha", "beta", "ridge", "noise", "p"),
+    "dynamics": ("algorithm", "alpha", "beta", "noise", "lr", "batch"),
 }
 
 
@@ -274,7 +275,8 @@ def create_app(db: str | None = None) -> Any:
         html.H3("rmt explore: exact asymptotics, live"),
         dcc.RadioItems(id="view", options=[{"label": " descent curve", "value": "descent"},
                                            {"label": " covariate-shift phase diagram", "value": "phase"},
-                                           {"label": " eigenframework learning curve", "value": "learning"}],
+                                           {"label": " eigenframework learning curve", "value": "learning"},
+                                           {"label": " training dynamics", "value": "dynamics"}],
                        value="descent", inline=True),
         html.Div(controls, id="controls"),
         html.Div(id="message", role="alert", style={"color": "#b00020", "minHeight": "1.2em"}),

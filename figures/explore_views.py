@@ -15,6 +15,8 @@ Views:
 * ``phase``: the covariate-shift penalty ``E_OOD - E_ID`` of random features (Tripuraneni, Adlam & Pennington,
   arXiv:2111.08234) over the plane of width ``n1/n0`` and samples ``m/n0``, with the ridgeless interpolation
   threshold ``n1 = m`` and the zero contour;
+* ``dynamics``: exact risk trajectories of online SGD (learning rate, batch) or population gradient flow on the
+  power-law spectrum (Bordelon & Pehlevan, arXiv:2106.02713; Paquette et al., arXiv:2205.07069);
 * ``learning``: eigenframework learning curves (test error against the number of samples ``n``) of kernel ridge
   regression and, with ``p`` features, random-feature ridge regression on a power-law spectrum
   (``lambda_k = k^-alpha``, target power ``k^-beta``).
@@ -32,9 +34,12 @@ from rmt.activations import KNOWN_ACTIVATIONS
 
 __all__ = ["FIELDS", "VIEWS", "FieldError", "View", "compute", "parse_settings"]
 
-VIEWS = ("descent", "phase", "learning")
+VIEWS = ("descent", "phase", "learning", "dynamics")
 MODELS = ("rf", "ntk")
 FAMILIES = ("two-point", "power-law")
+ALGORITHMS = ("online-sgd", "gf")
+DYNAMICS_MODES = 1000
+DYNAMICS_POINTS = 40
 GRID_POINTS = 120
 PHASE_POINTS = 41
 LEARNING_POINTS = 60
@@ -102,6 +107,9 @@ FIELDS: Mapping[str, Field] = {f.name: f for f in (
     Field("alpha", 1.5, low=1.0, high=10.0, low_open=True, label="spectrum decay alpha"),
     Field("beta", 1.8, low=1.0, high=10.0, low_open=True, label="target decay beta"),
     Field("p", 0, "int", low=0, high=1e6, label="features p (0: kernel)"),
+    Field("algorithm", "online-sgd", "choice", choices=ALGORITHMS, label="algorithm (dynamics)"),
+    Field("lr", 0.5, low=0.0, high=100.0, low_open=True, label="learning rate"),
+    Field("batch", 1, "int", low=1, high=1e6, label="batch size"),
 )}
 
 
@@ -252,7 +260,43 @@ def learning(s: Mapping[str, Any]) -> View:
                 curves, command=command, log_y=True)
 
 
-_VIEW_FUNCS = {"descent": descent, "phase": phase, "learning": learning}
+def dynamics(s: Mapping[str, Any]) -> View:
+    """Risk against training steps (online SGD with ``lr`` and ``batch``) or time (population gradient flow) on the
+    power-law spectrum of the learning view, truncated at :data:`DYNAMICS_MODES` modes."""
+    from rmt.theory.dynamics import DynamicsProblem
+    from rmt.theory.eigen import Eigensystem
+
+    system = Eigensystem.power_law(alpha=s["alpha"], beta=s["beta"], modes=DYNAMICS_MODES)
+    common = (f"--alpha {s['alpha']:g} --beta {s['beta']:g} --modes {DYNAMICS_MODES} --noise {s['noise']:g}")
+    if s["algorithm"] == "gf":
+        t = np.geomspace(0.1, 1e4, DYNAMICS_POINTS)
+        prob = DynamicsProblem(system, "gf", times=tuple(t), noise=s["noise"])
+        command = f"rmt theory dynamics --algorithm gf {common} --times 0.1:10000:{DYNAMICS_POINTS}:log --json"
+        x_label, title = "time", "population gradient flow"
+    else:
+        steps = np.unique(np.round(np.geomspace(1, 1e4, DYNAMICS_POINTS)).astype(int))
+        prob = DynamicsProblem(system, "online-sgd", steps=tuple(int(k) for k in steps), lr=s["lr"],
+                               batch=s["batch"], noise=s["noise"])
+        command = (f"rmt theory dynamics --algorithm online-sgd {common} --lr {s['lr']:g} --batch {s['batch']} "
+                   f"--steps {','.join(str(int(k)) for k in steps)} --json")
+        x_label, title = "step", f"online SGD, lr = {s['lr']:g}, batch = {s['batch']}"
+    try:
+        curve = _theory("dynamics")(prob)
+    except ValueError as exc:  # e.g. a learning rate beyond the stability threshold: name the control
+        raise _field_error(exc) from None
+    return View("dynamics", f"{title}, alpha = {s['alpha']:g}, beta = {s['beta']:g}", x_label, "test error",
+                np.asarray(curve.x, dtype=float), {"test_error": _finite(curve.test_error)}, command=command,
+                log_y=True)
+
+
+def _field_error(exc: ValueError) -> ValueError:
+    """The theory's ``ValueError`` as a :class:`FieldError` when its message starts with a control's name."""
+    msg = " ".join(str(exc).split())
+    name = msg.split(" ", 1)[0].rstrip(":=")
+    return FieldError(name, msg.split(" ", 1)[1].lstrip(":= ") if " " in msg else msg) if name in FIELDS else exc
+
+
+_VIEW_FUNCS = {"descent": descent, "phase": phase, "learning": learning, "dynamics": dynamics}
 
 
 def compute(view: str, raw: Mapping[str, Any]) -> View:

@@ -158,6 +158,35 @@ MODELS: tuple[ModelSpec, ...] = (
         quantities=HEADLINE + ("test_mse", "kappa", "E0", "ensemble_limit_error", "feature_variance"),
         coordinates=("model", "n", "p", "ridge", "noise"),
         validation="rmt.figures.validate_eigen:cases", validation_group="eigen"),
+    ModelSpec(
+        "dynamics", "rmt.theory.dynamics.DynamicsProblem",
+        "risk trajectories of gradient flow, online and multi-pass SGD on Gaussian features (Paquette, Paquette, "
+        "Adlam & Pennington arXiv:2205.07069, 2206.07252; Bordelon & Pehlevan arXiv:2106.02713)",
+        theory="rmt.theory.dynamics:evaluate", simulation="rmt.montecarlo.dynamics:simulate_dynamics",
+        sweep="dynamics", quantities=("test_error", "train_error"),
+        coordinates=("model", "algorithm", "time", "step"),
+        validation="rmt.figures.validate_dynamics:cases", validation_group="dynamics",
+        options=("early stopping against the optimal ridge: rmt.theory.dynamics.early_stopping",
+                 "the dynamical scaling-law model and its compute-optimal frontier (Bordelon, Atanasov & Pehlevan "
+                 "arXiv:2402.01092): rmt.theory.dynamics.compute_optimal")),
+    ModelSpec(
+        "transfer", "rmt.theory.transfer.TransferSetting (+ featurisation b)",
+        "ridge regression on transferred linear features, fine-grained (Li, Sen & Adlam arXiv:2404.12481, "
+        "spectrum-only case)",
+        theory="rmt.theory.transfer:transfer", simulation="rmt.montecarlo.transfer:simulate_transfer", sweep=None,
+        quantities=("test_error", "bias", "variance", "fine_grained.X", "fine_grained.eps", "kappa", "df2",
+                    "kept_features"),
+        coordinates=("model", "n", "ridge", "noise"),
+        validation="rmt.figures.validate_transfer:cases", validation_group="transfer",
+        options=("the optimal featurisation: rmt.theory.transfer.optimal_features",
+                 "hard (PCR) against soft selection: rmt.theory.transfer.selection_transition")),
+    ModelSpec(
+        "hea", "rmt.theory.hea.HEASpectrum",
+        "kernel learning curves from the Hermite eigenstructure ansatz on anisotropic Gaussian data (Karkada, "
+        "Turnbull, Liu & Simon arXiv:2510.14878)",
+        theory="rmt.theory.hea:learning_curve", simulation="rmt.montecarlo.hea:simulate_hea", sweep=None,
+        quantities=("test_error", "learnability"), coordinates=("model", "n", "ridge", "noise"),
+        validation="rmt.figures.validate_hea:cases", validation_group="hea"),
 )
 """The model table, one :class:`ModelSpec` per model."""
 

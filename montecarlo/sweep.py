@@ -58,16 +58,17 @@ __all__ = ["LEASE_S", "MODELS", "Owner", "SweepPoint", "SweepStore", "compute_po
 
 def _simulators() -> dict[str, Callable[..., Any]]:
     from rmt.montecarlo.covariate_shift import simulate_shift
+    from rmt.montecarlo.dynamics import simulate_dynamics
     from rmt.montecarlo.eigen import simulate_eigen
     from rmt.montecarlo.linear import simulate_linear
     from rmt.montecarlo.ntk import simulate_ntk
     from rmt.montecarlo.random_features import simulate_rf
 
     return {"rf": simulate_rf, "linear": simulate_linear, "ntk": simulate_ntk, "shift": simulate_shift,
-            "eigen": simulate_eigen}
+            "eigen": simulate_eigen, "dynamics": simulate_dynamics}
 
 
-MODELS = ("rf", "linear", "ntk", "shift", "eigen")
+MODELS = ("rf", "linear", "ntk", "shift", "eigen", "dynamics")
 """Model names a :class:`SweepPoint` may use (``simulate_rf``, ``simulate_linear``, ``simulate_ntk``,
 ``simulate_shift``, ``montecarlo.eigen.simulate_eigen``)."""
 

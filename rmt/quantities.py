@@ -120,6 +120,9 @@ QUANTITIES: Mapping[str, Quantity] = _table({
     "ensemble_ridge": "NTK: ridge of the linear model equal to the weight-averaged predictor",
     "f0_excess": "NTK: error added by the network's initial function",
     "shrinkage": "NTK: mean shrinkage a with E[yhat(x) | beta] = a beta.x/sqrt(n0) (stored under the key 'alpha')",
+    # feature transfer and the Hermite eigenstructure ansatz
+    "kept_features": "feature transfer: number of features with a non-zero scale b_i",
+    "learnability": "eigenframework: fraction of a target mode learnt, L_i = lambda_i / (lambda_i + kappa)",
 })
 """Every quantity key with its meaning."""
 
@@ -146,6 +149,13 @@ COORDINATES: Mapping[str, Quantity] = _table({
     "lr_ratio": "NTK: first-to-second-layer learning-rate ratio",
     "scaling": "NTK: quadratic, infinite-width or linear scaling",
     "spectrum": "covariate shift: the joint train/test spectrum",
+    "algorithm": "learning dynamics: gf (gradient flow), gd, online-sgd or sgd (multi-pass)",
+    "time": "learning dynamics: continuous training time of gradient flow",
+    "step": "learning dynamics: number of (S)GD steps",
+    "lr": "learning dynamics: learning rate",
+    "batch": "learning dynamics: batch size of SGD",
+    "features": "feature transfer: the featurisation (identity, top:K, power:P, optimal)",
+    "kernel": "Hermite eigenstructure ansatz: the rotation-invariant kernel",
 })
 """The coordinate columns of flat records (which apply depends on the model)."""
 

@@ -73,6 +73,7 @@ __all__ = [
     "rf_data_limit",
     "solve_gamma",
     "solve_kappa",
+    "compress",
 ]
 
 _CHUNK = 4_000_000  # points x modes per block when summing over modes
@@ -281,6 +282,16 @@ def check_greater(value: Any, name: str, lo: float) -> np.ndarray:
     return arr
 
 
+def compress(system: Eigensystem, *, degree: int = 28, width: float = 2.0, tol: float = 1e-13) -> Eigensystem:
+    r"""The same eigensystem with its spectral sums precomputed (piecewise Chebyshev interpolants in ``log kappa``
+    plus convergent moment expansions outside the spectrum's range, checked at build time against the direct sums
+    to ``tol`` relative): :func:`krr`, :func:`rf` and the solves then cost ``O(1)`` per point in the number of
+    modes. Returns a :class:`rmt.theory._eigen_fast.CompressedEigensystem` (an :class:`Eigensystem`)."""
+    from rmt.theory._eigen_fast import CompressedEigensystem
+
+    return CompressedEigensystem.from_system(system, degree=degree, width=width, tol=tol)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # sums over modes (the only place that touches the M axis)
 # ----------------------------------------------------------------------------------------------------------------
@@ -297,6 +308,8 @@ def _mode_sums(system: Eigensystem, kappa: np.ndarray) -> dict[str, np.ndarray]:
     with ``L = lambda / (lambda + kappa)`` and ``1 - L = kappa / (lambda + kappa)``; at ``kappa = 0`` ``L = 1``
     (only meaningful without a flat part).
     """
+    if hasattr(system, "spectral_sums"):  # a compressed eigensystem: O(1) in the modes (see :func:`compress`)
+        return system.spectral_sums(kappa)
     kappa = np.asarray(kappa, dtype=float)
     shape = kappa.shape
     flat_k = kappa.ravel()
@@ -350,9 +363,12 @@ def _lower_bound_df1(system: Eigensystem, target: np.ndarray, ridge: np.ndarray)
             rank = float(system.multiplicities.sum())
             lmin = float(system.eigenvalues.min())
             lo = np.maximum(lo, np.where(rank > target, lmin * (rank - target) / target, 0.0))
-    order = np.argsort(-system.eigenvalues)
-    lam_sorted = system.eigenvalues[order]
-    cum = np.cumsum(system.multiplicities[order])
+    if hasattr(system, "descending"):
+        lam_sorted, cum = system.descending()
+    else:
+        order = np.argsort(-system.eigenvalues)
+        lam_sorted = system.eigenvalues[order]
+        cum = np.cumsum(system.multiplicities[order])
     idx = np.searchsorted(cum, 2.0 * target, side="left")
     cand = np.where(idx < lam_sorted.size, lam_sorted[np.minimum(idx, lam_sorted.size - 1)], 0.0)
     return np.maximum(lo, cand)
@@ -408,6 +424,8 @@ def solve_kappa(system: Eigensystem, n: ArrayLike, ridge: ArrayLike) -> Solution
 
 
 def _mode_sums_z(system: Eigensystem, kappa: np.ndarray) -> np.ndarray:
+    if hasattr(system, "spectral_z"):
+        return system.spectral_z(kappa)
     kappa = np.asarray(kappa, dtype=float)
     flat_k = kappa.ravel()
     out = np.empty(flat_k.size)

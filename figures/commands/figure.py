@@ -41,6 +41,10 @@ FIGURES: dict[str, tuple[str, bool, str]] = {
     "triple-descent": ("rmt.figures.triple_descent", True, "NTK regression: test error against the number of "
                        "parameters from p ~ m (linear scaling) through p ~ m^2 (quadratic scaling) to the "
                        "infinite-width NTK, theory and simulation"),
+    "sgd-dynamics": ("rmt.figures.sgd_dynamics", True, "learning dynamics: online and multi-pass SGD and gradient "
+                     "flow with early stopping, exact risk trajectories against simulated training runs"),
+    "compute-optimal": ("rmt.figures.compute_optimal", True, "dynamical scaling-law model: loss against compute "
+                        "C = N t, the compute-optimal frontier and its fitted vs predicted exponents"),
 }
 
 

@@ -74,6 +74,18 @@ def test_phase_and_learning_views_equal_rmt_theory(capsys):
     assert csv[0].startswith("n,") and len(csv) == lc.x.size + 1
 
 
+def test_dynamics_view_equals_rmt_theory(capsys):
+    for raw in ({"algorithm": "online-sgd", "lr": "0.8", "batch": "4", "alpha": "1.3", "beta": "1.1"},
+                {"algorithm": "gf", "alpha": "1.5", "beta": "1.8", "noise": "0.1"}):
+        v = views.compute("dynamics", raw)
+        rows = _cli_json(_command_argv(v.command), capsys)
+        np.testing.assert_allclose(v.curves["test_error"], [r["test_error"] for r in rows], rtol=1e-12)
+        np.testing.assert_allclose(v.x, [r.get("step", r.get("time")) for r in rows], rtol=1e-12)
+    with pytest.raises(views.FieldError) as info:
+        views.compute("dynamics", {"lr": "5"})  # beyond online SGD's stability threshold
+    assert info.value.field == "lr"
+
+
 @pytest.mark.parametrize("field,value,needle", [
     ("phi", "-1", "phi: must lie in (0"), ("ridge", "abc", "ridge: must be a number"),
     ("ensemble", "2.5", "ensemble: must be an integer"), ("activation", "nope", "activation: must be one of"),
