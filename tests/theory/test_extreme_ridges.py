@@ -284,3 +284,29 @@ def test_ntk_relu_at_n1_equal_m_is_continuous_in_the_ridge(phi, lr):
     np.testing.assert_allclose(te[:15], r0.test_error, rtol=1e-12)
     d = np.abs(te[15:] - r0.test_error)
     assert np.polyfit(np.log(np.asarray(p.ridge)[15:]), np.log(d), 1)[0] == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "linear", "quadratic"])
+@pytest.mark.parametrize("lr", [0.0, 0.3, 3.0])
+def test_ntk_complements_equal_one_minus_d_away_from_thresholds(act, lr):
+    """Internal identities of the cancellation-free complements on a grid of kappa, phi, psi: 1 - d1 and 1 - d2
+    equal one minus the direct forms where those do not cancel, and 1 - d2 = d(kappa (1 - d1))/dkappa (a central
+    difference)."""
+    from rmt.theory._ntk_quadratic import kappa_state
+    from rmt.theory.ntk import ntk_constants
+
+    c = ntk_constants(act, lr)
+    kappa = np.logspace(-3, 2, 11)[:, None, None]
+    phi = np.array([0.2, 0.7, 1.0, 1.6, 5.0])[None, :, None]
+    psi = np.array([0.3, 0.9, 1.0, 2.5, 7.0])[None, None, :]
+    st = kappa_state(kappa, phi, psi, c.zeta, c.mu_star2, c.c1)
+    scale = 1 + phi / psi + phi  # N/m + 1: the size of the terms
+    assert np.max(np.abs(st.one_minus_d1 - (1.0 - st.d1)) / scale) < 1e-13
+    assert np.max(np.abs(st.one_minus_d2 - (1.0 - st.d2)) / scale) < 1e-12
+    h = 1e-5 * kappa
+
+    def ke(k):
+        return k * kappa_state(k, phi, psi, c.zeta, c.mu_star2, c.c1).one_minus_d1
+
+    fd = (ke(kappa + h) - ke(kappa - h)) / (2 * h)
+    assert np.max(np.abs(st.one_minus_d2 - fd) / scale) < 1e-7
