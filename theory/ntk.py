@@ -232,7 +232,11 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         variance = test - bias
         ratio = np.where(ridge + c2 == 0, 1.0, ridge / np.where(ridge + c2 == 0, 1.0, ridge + c2))
-        gamma_tau1 = st.one_minus_d1 * ratio
+        # ridge tau1 = (1 - d1) ridge / (ridge + c2) = ridge phi / (psi kappa) at the root kappa (1 - d1) = lam: the
+        # second form (accurate to the root's tolerance) where 1 - d1 < 0.01, whose evaluation cancels as it -> 0
+        # (over-parameterised, ridge -> 0: the training error ~ ridge^2 came out ~1e-29 at ridge 1e-100)
+        by_root = (kappa > 0) & (st.one_minus_d1 < 0.01)
+        gamma_tau1 = np.where(by_root, ridge * phi / (psi * np.where(kappa > 0, kappa, 1.0)), st.one_minus_d1 * ratio)
         train = zero_safe_product(gamma_tau1 ** 2, test + noise)
         tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
     # near a threshold d2 = 1 - O(sqrt(ridge)) rounds to 1.0: report the largest float below 1 where 1 - d2 > 0

@@ -310,3 +310,20 @@ def test_ntk_complements_equal_one_minus_d_away_from_thresholds(act, lr):
 
     fd = (ke(kappa + h) - ke(kappa - h)) / (2 * h)
     assert np.max(np.abs(st.one_minus_d2 - fd) / scale) < 1e-7
+
+
+@pytest.mark.parametrize("act", ["relu", "erf"])
+def test_ntk_training_error_at_tiny_ridges(act):
+    """Over-parameterised (n1 > m) the training error vanishes like ridge^2; it was evaluated from 1 - d1 at the
+    root, which cancels (1.9e-29 at ridge 1e-100 where 2.5e-199 is due): against rf_theory (lr_ratio 0) to 1e-10.
+    At the threshold n1 = m it vanishes like sqrt(ridge)."""
+    ridge = np.logspace(-100, 0, 11)
+    with _quiet():
+        for phi, psi in ((2.0, 0.5), (3.0, 0.5), (0.5, 2.0)):
+            p = Problem.from_ratios(phi, psi, ridge=ridge, activation=act, noise=0.1)
+            np.testing.assert_allclose(quadratic_scaling(p, lr_ratio=0.0).train_error, rf_theory(p).train_error,
+                                       rtol=1e-10)
+        tr = np.asarray(quadratic_scaling(Problem.from_ratios(0.5, 0.5, ridge=THRESHOLD_RIDGES, activation=act,
+                                                              noise=0.1), lr_ratio=0.0).train_error)
+    c = tr / np.sqrt(THRESHOLD_RIDGES)
+    np.testing.assert_allclose(c[:-1], c[0], rtol=1e-6)
