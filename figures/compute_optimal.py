@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +28,69 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from rmt._validation import check_positive, check_positive_int  # noqa: E402
 from rmt.theory import dynamics as D  # noqa: E402
 from rmt.theory.eigen import Eigensystem  # noqa: E402
 
-__all__ = ["make"]
+__all__ = ["ComputeOptimalConfig", "default_config", "make"]
 
-ALPHA, BETA = 1.5, 1.3
+@dataclass(frozen=True)
+class ComputeOptimalConfig:
+    """Settings of the figure (each is a flag of ``rmt figure compute-optimal``).
+
+    Attributes:
+        alpha, beta: the spectrum ``lambda_i = i^-alpha`` and target power ``v_i^2 = i^-beta``.
+        max_compute: the largest compute ``C = N t`` of the frontier (from 10).
+        compute_points: points of the compute grid.
+        max_width: the largest width ``N`` searched (from 2).
+        width_points: points of the width grid.
+        sim_widths: widths ``N`` simulated (projected gradient descent on 2000 modes).
+        reps, runs_per_rep: simulated repetitions and training runs per repetition.
+    """
+
+    alpha: float = 1.5
+    beta: float = 1.3
+    max_compute: float = 1e7
+    compute_points: int = 21
+    max_width: float = 2e4
+    width_points: int = 37
+    sim_widths: tuple[int, ...] = (20, 80)
+    reps: int = 4
+    runs_per_rep: int = 50
+
+    def __post_init__(self) -> None:
+        check_positive(self.alpha, "alpha")
+        check_positive(self.beta, "beta")
+        if not self.max_compute > 10:
+            raise ValueError(f"max_compute must be > 10, got {self.max_compute}")
+        check_positive_int(self.compute_points, "compute_points", minimum=3)
+        if not self.max_width > 2:
+            raise ValueError(f"max_width must be > 2, got {self.max_width}")
+        check_positive_int(self.width_points, "width_points", minimum=3)
+        for w in self.sim_widths:
+            check_positive_int(w, "sim_widths")
+        check_positive_int(self.reps, "reps", minimum=2)
+        check_positive_int(self.runs_per_rep, "runs_per_rep")
 
 
-def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+def default_config(quick: bool = False) -> ComputeOptimalConfig:
+    """The README's configuration, or ``--quick``'s (smaller grids, 2 repetitions of 20 runs)."""
+    if not quick:
+        return ComputeOptimalConfig()
+    return ComputeOptimalConfig(max_compute=1e6, compute_points=13, max_width=5e3, width_points=25, reps=2,
+                                runs_per_rep=20)
+
+
+def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0,
+         config: ComputeOptimalConfig | None = None) -> dict[str, Any]:
     """Draw the figure; returns the summary written to the JSON file."""
+    cfg = config or default_config(quick)
+    ALPHA, BETA = cfg.alpha, cfg.beta  # noqa: N806
     t0 = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    Cs = np.geomspace(10, 1e6 if quick else 1e7, 13 if quick else 21)
-    Ns = np.geomspace(2, 5e3 if quick else 2e4, 25 if quick else 37)
+    Cs = np.geomspace(10, cfg.max_compute, cfg.compute_points)
+    Ns = np.geomspace(2, cfg.max_width, cfg.width_points)
     fr = D.compute_optimal(ALPHA, BETA, Cs, Ns)
     rows: list[dict[str, Any]] = []
     zs: list[dict[str, Any]] = []
@@ -63,8 +112,8 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
         s = Eigensystem.power_law(ALPHA, BETA, 2000)
         lr = 0.5
         steps = np.array([0, 10, 100, 1000] if quick else [0, 10, 100, 1000, 4000])
-        runs = (2, 20) if quick else (4, 50)
-        for k, N in enumerate([20, 80]):
+        runs = (cfg.reps, cfg.runs_per_rep)
+        for k, N in enumerate(cfg.sim_widths):
             sim = simulate_runs(*s.expanded(), "projected", steps, lr=lr, n=N, reps=runs[0], runs_per_rep=runs[1],
                                 seed=seed + N)
             th = D.projected_gradient_descent(s, N, lr, steps)

@@ -141,7 +141,7 @@ MODELS: tuple[ModelSpec, ...] = (
         options=("covariate_shift_error(phi, psi, spectrum=...) on ratio grids", "id_ood_line", "optimal_ridge",
                  "kernel regression out of distribution: kernel_ood_error")),
     ModelSpec(
-        "eigen-krr", "rmt.theory.eigen.EigenProblem (p=None)",
+        "eigen-krr", "rmt.EigenProblem (p=None)",
         "kernel ridge regression from an eigensystem (Simon et al. arXiv:2110.03922; Canatar, Bordelon & Pehlevan "
         "arXiv:2006.13198)",
         theory="rmt.theory.eigen:krr", simulation="rmt.montecarlo.eigen:simulate_eigen", sweep=None,
@@ -151,7 +151,7 @@ MODELS: tuple[ModelSpec, ...] = (
         options=("power-law spectra and scaling laws: rmt.theory.eigen_scaling",
                  "gradients through the fixed point: rmt.theory.eigen_autodiff")),
     ModelSpec(
-        "eigen-rf", "rmt.theory.eigen.EigenProblem (p = number of features)",
+        "eigen-rf", "rmt.EigenProblem (p = number of features)",
         "random-feature ridge regression from an eigensystem (Simon, Karkada, Ghosh & Belkin arXiv:2311.14646; "
         "Atanasov, Zavatone-Veth & Pehlevan arXiv:2405.00592)",
         theory="rmt.theory.eigen:rf", simulation="rmt.montecarlo.eigen:simulate_eigen", sweep=None,

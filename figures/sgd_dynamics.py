@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +31,75 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from rmt._validation import check_nonnegative, check_positive, check_positive_int  # noqa: E402
 from rmt.theory import dynamics as D  # noqa: E402
 from rmt.theory.eigen import Eigensystem, krr  # noqa: E402
 
-__all__ = ["make"]
+__all__ = ["SgdDynamicsConfig", "default_config", "make"]
 
-ALPHA, BETA, MODES, NOISE, N = 1.3, 1.2, 200, 0.05, 100
 MODES_B = 50  # panel b
-NOISE_C = 0.5  # panel c: enough label noise for early stopping to matter
 
 
-def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SgdDynamicsConfig:
+    """Settings of the figure (each is a flag of ``rmt figure sgd-dynamics``).
+
+    Attributes:
+        alpha, beta: the spectrum ``lambda_i = i^-alpha`` and target power ``v_i^2 = i^-beta`` (panels a, c, d).
+        modes: number of modes ``M``.
+        noise: label-noise variance of panels a, b, d.
+        n: training samples of panels b and c.
+        noise_gf: label-noise variance of panel c (enough for early stopping to matter).
+        learning_rates, batches: the online-SGD runs of panel a (paired).
+        reps, runs_per_rep: simulated repetitions and training runs per repetition.
+    """
+
+    alpha: float = 1.3
+    beta: float = 1.2
+    modes: int = 200
+    noise: float = 0.05
+    n: int = 100
+    noise_gf: float = 0.5
+    learning_rates: tuple[float, ...] = (0.1, 0.4, 0.4, 1.2)
+    batches: tuple[int, ...] = (1, 1, 8, 8)
+    reps: int = 4
+    runs_per_rep: int = 50
+
+    def __post_init__(self) -> None:
+        check_positive(self.alpha, "alpha")
+        check_positive(self.beta, "beta")
+        check_positive_int(self.modes, "modes")
+        check_nonnegative(self.noise, "noise")
+        check_positive_int(self.n, "n")
+        check_nonnegative(self.noise_gf, "noise_gf")
+        check_positive(self.learning_rates, "learning_rates")
+        if len(self.batches) != len(self.learning_rates):
+            raise ValueError(f"batches must pair with learning_rates ({len(self.learning_rates)} values), got "
+                             f"{len(self.batches)}")
+        for b in self.batches:
+            check_positive_int(b, "batches")
+        check_positive_int(self.reps, "reps", minimum=2)
+        check_positive_int(self.runs_per_rep, "runs_per_rep")
+
+
+def default_config(quick: bool = False) -> SgdDynamicsConfig:
+    """The README's configuration, or ``--quick``'s (2 repetitions of 25 runs)."""
+    return SgdDynamicsConfig(reps=2, runs_per_rep=25) if quick else SgdDynamicsConfig()
+
+
+def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed: int = 0,
+         config: SgdDynamicsConfig | None = None) -> dict[str, Any]:
     """Draw the figure; returns the summary written to the JSON file."""
+    cfg = config or default_config(quick)
+    ALPHA, BETA, MODES, NOISE, N, NOISE_C = (cfg.alpha, cfg.beta, cfg.modes, cfg.noise, cfg.n,  # noqa: N806
+                                              cfg.noise_gf)
     t0 = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = Eigensystem.power_law(ALPHA, BETA, MODES)
     rows: list[dict[str, Any]] = []
     zs: list[dict[str, Any]] = []
-    runs = (2, 25) if quick else (4, 50)
+    runs = (cfg.reps, cfg.runs_per_rep)
 
     def add(panel: str, curve: str, x, theory, sim=None, se=None) -> None:
         for i, xv in enumerate(np.asarray(x, float)):
@@ -69,7 +120,7 @@ def make(out: str | Path = "out", *, mc: bool = True, quick: bool = False, seed:
     # a. online SGD
     dense = np.unique(np.concatenate([[0], np.round(np.geomspace(1, 3000, 40))])).astype(int)
     sparse = np.array([0, 3, 10, 30, 100, 300, 1000, 3000])
-    for i, (lr, B) in enumerate([(0.1, 1), (0.4, 1), (0.4, 8), (1.2, 8)]):
+    for i, (lr, B) in enumerate(zip(cfg.learning_rates, cfg.batches)):
         th = D.online_sgd(s, lr, dense, B, NOISE)
         color = f"C{i}"
         ax_a.plot(np.maximum(dense, 0.7), th.test_error, color=color, label=f"lr={lr:g}, B={B}")

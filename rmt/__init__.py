@@ -19,7 +19,7 @@ _LAZY = {
     "Activation": "rmt.activations", "ActivationConstants": "rmt.activations", "KNOWN_ACTIVATIONS": "rmt.activations",
     "constants": "rmt.activations", "get_activation": "rmt.activations",
     "CovarianceSpectrum": "rmt.problem", "JointSpectrum": "rmt.problem", "LinearProblem": "rmt.problem",
-    "Problem": "rmt.problem",
+    "Problem": "rmt.problem", "Eigensystem": "rmt.eigensystem", "EigenProblem": "rmt.eigensystem",
     "Solution": "rmt.solvers", "SolverError": "rmt.solvers", "Status": "rmt.solvers",
 }
 
@@ -40,10 +40,13 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+
 __all__ = [
     "Activation",
     "ActivationConstants",
     "CovarianceSpectrum",
+    "EigenProblem",
+    "Eigensystem",
     "JointSpectrum",
     "KNOWN_ACTIVATIONS",
     "LinearProblem",

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
-from rmt.theory.eigen import Eigensystem, check_greater, krr, rf, rf_data_limit
+from rmt.eigensystem import check_greater
+from rmt.theory.eigen import Eigensystem, krr, rf, rf_data_limit
 
 __all__ = [
     "BahriRegimes",

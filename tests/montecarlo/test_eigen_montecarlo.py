@@ -4,7 +4,7 @@ Pass criterion: |sim - theory| <= 4 sqrt(se^2 + (a * theory)^2) with a finite-si
 eigenframework is a deterministic equivalent whose corrections are O(1/n); measured at lambda_i = i^-1.5,
 v_i^2 = i^-1.8 (200-400 datasets): relative deviations 1-2 % at n = 50-100 and 0.5-1 % at n = 200 for the test error,
 bias and variance, and -0.2 to -0.6 % for the kappa-hat estimator. We use a = 3/n (a = 6/n next to the RF
-interpolation peak, where the sheet reports 3-4 % at n = 100). Heavy runs are marked slow.
+interpolation peak, where 3-4 % was measured at n = p = 100; docs/validation.md). Heavy runs are marked slow.
 """
 
 from __future__ import annotations
@@ -41,12 +41,13 @@ def krr_sim(spectrum):
 
 def test_krr_all_keys(spectrum, krr_sim):
     th = evaluate(EigenProblem(spectrum, n=100, ridge=1e-2, noise=0.1))
-    th["kare"] = th["test_mse"]  # KARE estimates the test MSE (Jacot et al.; sheet 1.3)
+    th["kare"] = th["test_mse"]  # KARE estimates the test MSE (Jacot et al. arXiv:2006.09796; docs/models.md §6.3)
     _check(krr_sim, th, 3 / 100, ["test_error", "train_error", "bias", "variance", "test_mse", "kappa", "kare"])
 
 
 def test_krr_per_mode_mean_and_fluctuation(spectrum, krr_sim):
-    """Sheet 1.1: E v_hat_i = L_i v_i and Var v_hat_i = L_i^2 E_te / n (modes 1, 6, 21, 101 as in the sheet)."""
+    """E v_hat_i = L_i v_i and Var v_hat_i = L_i^2 E_te / n (Simon et al. arXiv:2110.03922; docs/models.md §6.1),
+    at modes 1, 6, 21, 101."""
     r = krr(spectrum, 100, 1e-2, 0.1)
     idx = np.array([0, 5, 20, 100])
     mean_th = r.mean_coefficients()[idx]
@@ -133,12 +134,12 @@ def test_input_validation():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# heavier: the sheet's own Monte Carlo settings, isotropic ridgeless, the ensemble table
+# heavier: power-law settings lambda_i = i^-1.5, v_i^2 = i^-1.8 (KRR and RF), isotropic ridgeless, ensembles
 # ------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
 @pytest.mark.parametrize("n,ridge,noise", [(100, 0.0, 0.0), (100, 1e-2, 0.1), (300, 1e-3, 0.05), (300, 0.3, 0.05)])
-def test_krr_sheet_1_4_settings(n, ridge, noise):
+def test_krr_power_law_settings(n, ridge, noise):
     s = Eigensystem.power_law(1.5, 1.8, 1500)
     lam, v2 = s.expanded()
     sim = simulate_eigen_krr(lam, v2, n, ridge, noise, trials=100, seed=100 + n)
@@ -151,7 +152,7 @@ def test_krr_sheet_1_4_settings(n, ridge, noise):
 @pytest.mark.parametrize("n,p,ridge,noise,a", [(100, 50, 1e-3, 0.1, 0.03), (100, 300, 1e-2, 0.1, 0.03),
                                                (200, 200, 0.1, 0.0, 0.03), (100, 100, 1e-2, 0.05, 0.06),
                                                (100, 400, 1e-4, 0.0, 0.03)])
-def test_rf_sheet_2_9_settings(n, p, ridge, noise, a):
+def test_rf_power_law_settings(n, p, ridge, noise, a):
     s = Eigensystem.power_law(1.5, 1.8, 1500)
     lam, v2 = s.expanded()
     sim = simulate_eigen_rf(lam, v2, n, p, ridge, noise, datasets=40, feature_draws=4, seed=200 + p)
@@ -161,8 +162,9 @@ def test_rf_sheet_2_9_settings(n, p, ridge, noise, a):
 
 
 @pytest.mark.slow
-def test_rf_ensemble_table_sheet_2_4():
-    """K-model ensembles: E_K = E_inf + (E_1 - E_inf)/K, checked through the crossed-design estimates."""
+def test_rf_ensemble_over_feature_draws():
+    """K-model ensembles: E_K = E_inf + (E_1 - E_inf)/K (docs/models.md §6.8), checked through the crossed-design
+    estimates."""
     s = Eigensystem.power_law(1.5, 1.8, 1000)
     lam, v2 = s.expanded()
     for n, p, ridge in [(100, 300, 0.01), (300, 300, 0.03)]:

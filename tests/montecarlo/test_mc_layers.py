@@ -1,4 +1,4 @@
-"""montecarlo is the independent check of theory: it must never import it (../shared/DESIGN.md)."""
+"""montecarlo is the independent check of theory: it must never import it (layering of docs/architecture.md)."""
 
 from __future__ import annotations
 

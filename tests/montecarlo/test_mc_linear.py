@@ -1,5 +1,5 @@
 """Linear ridge regression against the closed forms of Hastie, Montanari, Rosset & Tibshirani
-(../shared/reference/random_features.md section 6.1), within 4 standard errors + a 3% finite-size allowance.
+(arXiv:1903.08560; docs/models.md §2), within 4 standard errors + a 3% finite-size allowance (docs/validation.md).
 The closed forms are computed here, from rmt.stieltjes and scipy, not from rmt.theory."""
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ def test_linear_activation_rank_and_atom():
 
 
 def test_stieltjes_on_negative_axis_is_tau1():
-    """s(-gamma) = (1/m) tr (K + gamma)^-1 = tau1; reference value tau1 = 4.97964 (random_features.md 3.3)."""
+    """s(-gamma) = (1/m) tr (K + gamma)^-1 = tau1; tau1 = 4.97964 from an independent solve of AP's (S67)/(S68)
+    (arXiv:2011.03321; docs/models.md §3.6; simulation at n0 = 300 gives 4.993)."""
     c = constants("relu")
     sol = kernel_stieltjes(-0.1 + 0j, 0.5, 0.5, c.eta, c.zeta)
     assert sol.value.real == pytest.approx(4.97964, abs=5e-6)
@@ -76,9 +77,10 @@ def _density_mpmath(x, phi, psi, act, dps=40):
 
 
 def test_density_against_40_digit_solve_and_reference_table():
-    """random_features.md 3.3b: centred relu, phi = 0.5, psi = 0.8. The sheet's theory column agrees with a 40-digit
-    solve to 1e-4 except at x = 0.333 (sheet 0.4515, 40-digit value 0.450940): there the sheet is off in its 4th
-    digit, so the table is only held to 1e-3 and the mpmath solve decides."""
+    """Kernel spectrum by continuation of the quartic (docs/models.md §3.7): centred relu, phi = 0.5, psi = 0.8.
+    A previously tabulated 4-digit density (an independent continuation, compared with an empirical histogram at
+    n0 = 800) agrees with the 40-digit solve to 1e-4 except at x = 0.333 (tabulated 0.4515, 40-digit value 0.450940):
+    the table is off in its 4th digit there, so it is only held to 1e-3 and the mpmath solve decides."""
     c = constants("relu")
     x = np.array([0.333, 0.833, 1.333, 1.833, 2.583])
     dens = kernel_density(x, 0.5, 0.8, c.eta, c.zeta)

@@ -98,7 +98,7 @@ def test_select_upper_half_plane():
 
 
 def _tau1_by_rule(phi, psi, gamma, eta, zeta):
-    """tau1 by the physical-branch rule of random_features.md section 7.1: the real quartic root in (0, 1/gamma]
+    """tau1 by the physical-branch rule of docs/models.md §3.6: the real quartic root in (0, 1/gamma]
     with tau2 > 0 (tau2 from (S67) solved for tau2)."""
     roots = rf_kernel_polynomial().roots(phi, psi, gamma, eta, zeta)
     phi, psi, gamma = (np.asarray(v, dtype=float)[..., None] for v in (phi, psi, gamma))

@@ -113,7 +113,8 @@ def test_bad_inputs():
 
 @pytest.mark.parametrize("r,t", [(50.0, 1e-6), (4.0, 1e-9), (1.0, 1e-8), (0.2, 1e-7), (3.0, 1e3)])
 def test_K_has_no_cancellation(r, t):
-    """Against 50-digit mpmath of -dG/dt (the sheet's denominator 2rtG + 1 - r + t cancels for r > 1, small t)."""
+    """Against 50-digit mpmath of -dG/dt (the implicit-differentiation denominator 2rtG + 1 - r + t
+    cancels for r > 1, small t; docs/models.md §1.2 gives the cancellation-free form)."""
     import mpmath
 
     with mpmath.workdps(50):

@@ -11,8 +11,9 @@ from rmt.symbolic import eliminate
 
 phi, psi, g, eta, zeta, t1, t2 = sp.symbols("phi psi gamma eta zeta tau1 tau2")
 
-# The quartic for tau1 exactly as printed in ../shared/reference/random_features.md section 3.3 (typed in here, not
-# derived): the elimination must reproduce it up to a constant factor.
+# The quartic for tau1 obtained by eliminating tau2 from Adlam & Pennington's (S67)/(S68) (arXiv:2011.03321;
+# docs/models.md §3.6), typed in here from an independent elimination, not derived by the code under test: the
+# elimination must reproduce it up to a constant factor.
 REFERENCE_QUARTIC = (
     -g**2 * psi**2 * zeta * (eta - zeta) * t1**4
     - g * psi * zeta * (g * phi + 2 * (eta - zeta) * (phi - psi)) * t1**3

@@ -26,8 +26,8 @@ def hastie_isotropic_excess(n: float, d: float, lam_r: float, signal: float, noi
 
 
 def hastie_ridgeless_excess(n: float, d: float, signal: float, noise: float) -> float:
-    """Min-norm least squares (sheet 1.6): gamma < 1: sigma^2 gamma/(1-gamma); gamma > 1: r^2 (1-1/gamma) +
-    sigma^2 / (gamma - 1)."""
+    """Min-norm least squares (HMRT arXiv:1903.08560; docs/models.md §2, §6.4): gamma < 1: sigma^2 gamma/(1-gamma);
+    gamma > 1: r^2 (1-1/gamma) + sigma^2 / (gamma - 1)."""
     g = d / n
     if g < 1:
         return noise * g / (1 - g)
@@ -35,14 +35,15 @@ def hastie_ridgeless_excess(n: float, d: float, signal: float, noise: float) -> 
 
 
 def isotropic_kappa(n: float, d: float, ridge: float) -> float:
-    """Root of n kappa^2 + (n - d - ridge) kappa - ridge = 0 (sheet 1.6), in a cancellation-free form."""
+    """Root of n kappa^2 + (n - d - ridge) kappa - ridge = 0 (docs/models.md §6.4), in a cancellation-free form."""
     b = n - d - ridge
     disc = math.sqrt(b * b + 4 * n * ridge)
     return (2 * ridge) / (b + disc) if b > 0 else (disc - b) / (2 * n)
 
 
 def linear_rf_isotropic_ridgeless(n: float, k: float, d: float, signal: float, noise: float) -> float:
-    """Test MSE (noise floor included) of ridgeless linear RF on isotropic data, d > max(n, k) (sheet 2.6)."""
+    """Test MSE (noise floor included) of ridgeless linear RF on isotropic data, d > max(n, k)
+    (closed forms of the RF eigenframework, docs/models.md §6.6-6.7, at isotropic spectrum and zero ridge)."""
     if k < n:
         return n / (n - k) * (signal * (1 - k / d) + noise)
     return signal * k * (1 - n / d) / (k - n) + noise * (d * k - n * n) / ((d - n) * (k - n))
@@ -51,7 +52,8 @@ def linear_rf_isotropic_ridgeless(n: float, k: float, d: float, signal: float, n
 # --- Mei & Montanari (arXiv:1908.05355): fixed point nu1, nu2 on the imaginary axis and the E0/E1/E2 polynomials -
 
 def mei_montanari(psi1: float, psi2: float, lam: float, mu1: float, mu_star2: float) -> tuple[float, float, float]:
-    """(chi, B, V) of MM's theorem (random_features.md 2.2, ybaek/rfasymp formula1.m), lam > 0."""
+    """(chi, B, V) of MM's theorem (arXiv:1908.05355; docs/models.md §3.3; as in the public implementation
+    ybaek/rfasymp formula1.m), lam > 0."""
     z2 = mu1 * mu1 / mu_star2
     s = math.sqrt(psi1 * psi2 * lam / mu_star2)
 
@@ -82,7 +84,7 @@ def mei_montanari(psi1: float, psi2: float, lam: float, mu1: float, mu_star2: fl
 
 
 def mei_montanari_ridgeless(psi1: float, psi2: float, mu1: float, mu_star2: float) -> tuple[float, float, float]:
-    """(chi0, B0, V0) of MM's ridgeless limit (random_features.md 2.3)."""
+    """(chi0, B0, V0) of MM's ridgeless limit (docs/models.md §3.4)."""
     z2 = mu1 * mu1 / mu_star2
     psi = min(psi1, psi2)
     b = psi * z2 - z2 - 1
@@ -104,7 +106,8 @@ def _mm_bv(chi: float, p1: float, p2: float, z: float) -> tuple[float, float]:
 
 def simon_rf(lam, mult, v2, n, k, ridge, noise):
     """RF test MSE from the (kappa, gamma) pair of n = df1(gamma) + ridge/kappa, k = df1(gamma) + k kappa/gamma,
-    solved by nested root finding (inner gamma, outer log kappa; sheet 2.2), then Simon's E0_RF and b_i (sheet 2.3).
+    solved by nested root finding (inner gamma, outer log kappa; docs/models.md §6.6), then Simon's E0_RF and b_i
+    (§6.7).
     Returns (gamma, kappa, test_mse)."""
     lam, mult, v2 = (np.asarray(a, float) for a in (lam, mult, v2))
     df1 = lambda g: float((mult * lam / (lam + g)).sum())  # noqa: E731

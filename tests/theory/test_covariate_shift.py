@@ -1,11 +1,12 @@
 """Tests of theory.covariate_shift against independent references.
 
-Expected values come only from: the checkpoint tables of ../shared/reference/ntk_covariate_shift.md sections 3.6 and
-3.10 (computed independently of this code), independent in-test implementations (the two-level nested equations of
-the sheet's Appendix A in mpmath with numerical derivatives; the isotropic RF equations of sheet 2.4-2.5; the
-Adlam-Pennington quartic for tau1; the ensemble-ridge closed form of random_features.md 3.6 for the bias; the sheet's
-matrix form of the CBP linear formula), and simulation with error bars (the CBP kernel formula here; the RF model in
-test_covariate_shift_sim.py).
+Expected values come only from: checkpoint tables computed by an independent implementation of the rho-form
+(docs/models.md §5.2-5.6; nine rows of the first table also confirmed by simulation of real tanh features at
+n0 = 400), independent in-test implementations (the two-level nested equations from which the rho-form was derived,
+in mpmath with numerical derivatives; the isotropic RF equations of the NTK model at lr_ratio = 0, docs/models.md
+§4.3-4.4; the Adlam-Pennington quartic for tau1, arXiv:2011.03321 (S67)/(S68); the ensemble-ridge closed form of
+docs/models.md §3.9 (i) for the bias; the matrix form of CBP's linear formula, arXiv:2106.02261), and simulation with
+error bars (the CBP kernel formula here; the RF model in test_covariate_shift_sim.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ TRAIN = (1.6, 0.4)
 
 
 def spec(test):
-    """Train {1.6, 0.4} with equal weights and the given test eigenvalues (sheet 3.10)."""
+    """Train {1.6, 0.4} with equal weights and the given test eigenvalues (two-point spectra, docs/models.md §5.8)."""
     return JointSpectrum(TRAIN, test)
 
 
@@ -52,11 +53,11 @@ def close6(x, table):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# checkpoint tables (sheet 3.10 and 3.6)
+# checkpoint tables: values from an independent implementation of docs/models.md §5.2-5.6 (tanh)
 # ----------------------------------------------------------------------------------------------------------------
 
 # (test eigenvalues, phi, psi, ridge, noise, E, Bias, rho, kappa, d2); None = not tabulated
-TABLE_3_10 = [
+TABLE_SHIFT = [
     (TRAIN, 0.5, 0.25, 1e-3, 0.1, 0.219019, 0.006257, 13.736555, 0.055347, 0.601940),
     (TRAIN, 0.5, 1.0, 1e-3, 0.1, 0.483038, 0.051077, 3.601181, 0.000990, 0.490381),
     (TRAIN, 2.0, 1.0, 0.1, 0.1, 0.718341, 0.413679, 0.450624, 0.554031, 0.306407),
@@ -73,8 +74,8 @@ TABLE_3_10 = [
 ]
 
 
-@pytest.mark.parametrize("row", TABLE_3_10, ids=lambda r: f"{r[0]}-{r[1]}-{r[2]}-{r[3]}")
-def test_checkpoint_table_3_10(row):
+@pytest.mark.parametrize("row", TABLE_SHIFT, ids=lambda r: f"{r[0]}-{r[1]}-{r[2]}-{r[3]}")
+def test_checkpoint_table_shift(row):
     test, phi, psi, ridge, noise, E, bias, rho, kappa, d2 = row
     r = covariate_shift_error(phi, psi, spectrum=spec(test), ridge=ridge, activation="tanh", noise=noise)
     assert close6(r.test_error, E) and close6(r.bias, bias)
@@ -82,16 +83,17 @@ def test_checkpoint_table_3_10(row):
     assert r.variance == pytest.approx(r.test_error - r.bias, abs=1e-15)
 
 
-def test_checkpoint_table_3_10_vectorized():
+def test_checkpoint_table_shift_vectorized():
     """The whole table in one call (a batch of spectra broadcast against the parameter arrays)."""
-    sp = JointSpectrum.stack([spec(row[0]) for row in TABLE_3_10])
-    cols = np.array([row[1:] for row in TABLE_3_10])
+    sp = JointSpectrum.stack([spec(row[0]) for row in TABLE_SHIFT])
+    cols = np.array([row[1:] for row in TABLE_SHIFT])
     r = covariate_shift_error(cols[:, 0], cols[:, 1], spectrum=sp, ridge=cols[:, 2], noise=cols[:, 3])
     assert np.all(np.abs(r.test_error - cols[:, 4]) <= 5.0001e-7 * np.maximum(1, cols[:, 4]))
     assert np.all(np.abs(r.bias - cols[:, 5]) <= 5.0001e-7)
 
 
-# sheet 3.10 power laws: alpha = 0.5, columns (phi, psi, ridge, noise)
+# power-law family of docs/models.md §5.8 (same independent implementation): alpha = 0.5,
+# columns (phi, psi, ridge, noise)
 POWER_POINTS = [(0.5, 0.25, 1e-3, 0.1), (0.5, 2.0, 0.0, 0.1), (2.0, 0.5, 0.0, 0.0)]
 POWER_TABLE = {0.5: (0.222155, 0.658256, 0.575544), 0.0: (0.268400, 0.832627, 0.700701),
                0.8: (0.160686, 0.413375, 0.367795)}
@@ -113,8 +115,8 @@ def test_power_law_quadrature_converged():
     assert power_law(0.5, 0.8).train_trace == pytest.approx(1.0, abs=1e-12)
 
 
-# (test eigenvalues, phi, noise, rho0, S, I) -- sheet 3.6
-TABLE_3_6 = [
+# (test eigenvalues, phi, noise, rho0, S, I) -- the exact linear ID-OOD law, docs/models.md §5.6
+TABLE_ID_OOD_LINE = [
     ((0.4, 1.6), 0.5, 0.0, 14.632721, 1.460741, 0.010948),
     ((0.4, 1.6), 0.5, 0.2, 14.632721, 1.460741, 0.073794),
     ((0.4, 1.6), 2.0, 0.1, 0.916851, 1.359014, 0.017940),
@@ -124,15 +126,16 @@ TABLE_3_6 = [
 ]
 
 
-@pytest.mark.parametrize("row", TABLE_3_6, ids=lambda r: f"{r[0]}-{r[1]}-{r[2]}")
-def test_checkpoint_table_3_6(row):
+@pytest.mark.parametrize("row", TABLE_ID_OOD_LINE, ids=lambda r: f"{r[0]}-{r[1]}-{r[2]}")
+def test_checkpoint_id_ood_line(row):
     test, phi, noise, rho0, S, I = row
     line = id_ood_line(phi, spectrum=spec(test), activation="tanh", noise=noise)
     assert close6(line.rho0, rho0) and close6(line.slope, S) and abs(line.intercept - I) <= 5.0001e-7
 
 
-def test_sheet_3_7_ridgeless_gaps_relu():
-    """Sheet 3.7 (centred ReLU, equal traces so the centring caveat does not apply; swap, phi = 0.5, noise 0.1):
+def test_ridgeless_gaps_relu():
+    """Over-parameterisation and robustness (docs/models.md §5.7; values from the same independent implementation;
+    centred ReLU, equal traces so the centring caveat does not apply; swap, phi = 0.5, noise 0.1):
     ridgeless E_OOD - E_ID = 0.344, 0.963, 0.143, 0.116 at n1/m = 0.25, 1.1, 4, 100, and E_OOD/E_ID = 2.04 at 100."""
     w = np.array([0.25, 1.1, 4.0, 100.0])
     r = covariate_shift_error(0.5, 0.5 / w, spectrum=two_point(1.0), ridge=0.0, activation="relu", noise=0.1)
@@ -153,7 +156,8 @@ def test_named_families_reproduce_table_spectra():
 # ----------------------------------------------------------------------------------------------------------------
 
 def _ap_tau1(phi, psi, gamma, eta, zeta):
-    """tau1 from the quartic eliminated from AP's (S67)/(S68) (random_features.md 3.3); its physical root."""
+    """tau1 from the quartic eliminated from AP's (S67)/(S68) (arXiv:2011.03321; docs/models.md §3.6); its physical
+    root."""
     coeffs = np.broadcast_arrays(*rf_kernel_polynomial().coefficients(phi, psi, gamma, eta, zeta))
     good = []
     for t in np.roots(np.array([complex(c) for c in coeffs])):
@@ -166,7 +170,7 @@ def _ap_tau1(phi, psi, gamma, eta, zeta):
 
 
 def _rf_isotropic(phi, psi, gamma, noise, mu1sq, ms):
-    """Isotropic RF error by the r-quadratic route of sheet 2.4 with c1 = c2 = 0 (sheet 2.5): returns (E, Bias)."""
+    """Isotropic RF error by the r-quadratic route of docs/models.md §4.3 with c1 = c2 = 0 (§4.4): (E, Bias)."""
     def parts(k):
         nu = ms + k
         b = mu1sq / nu
@@ -191,7 +195,7 @@ def _rf_isotropic(phi, psi, gamma, noise, mu1sq, ms):
 
 
 def _ap_bias(phi, psi, gamma, mu1sq, ms):
-    """Bias (1 - c)^2 with the ensemble effective ridge of random_features.md 3.6 (i) and 3.7."""
+    """Bias (1 - c)^2 with the ensemble effective ridge of docs/models.md §3.9 (i) and its ridgeless limit (§3.10)."""
     F = lambda g: (psi / phi) * (1 - g / mu1sq * mp_G((ms + g) / mu1sq, 1 / phi))  # noqa: E731
     if gamma > 0:
         gt = brentq(lambda g: g - gamma - g * F(g), gamma, 10 * gamma + 100, xtol=1e-300, rtol=1e-15)
@@ -249,11 +253,12 @@ def test_in_distribution_is_the_unshifted_special_case():
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the rho-form against an independent two-level implementation (sheet Appendix A, mpmath)
+# the rho-form against an independent two-level implementation (the nested derivation behind §5.2, mpmath)
 # ----------------------------------------------------------------------------------------------------------------
 
 def _two_level(lam, lams, w, phi, psi, gamma, noise, mu1, ms, mu1s, mss, dps=30):
-    """Sheet Appendix A: nested (kappa, delta) equations, h-functions, derivatives by mpmath.diff."""
+    """Two-level derivation (§1.4 conditional on W, then averaged over W; docs/models.md §5.2): nested (kappa, delta)
+    equations, h-functions, derivatives by mpmath.diff."""
     with mp.workdps(dps):
         lam, lams, w = ([mp.mpf(float(x)) for x in a] for a in (lam, lams, w))
         tot = sum(w)
@@ -335,7 +340,7 @@ def test_ridgeless_limit_is_the_limit_of_small_ridge(phi, psi):
 
 
 def test_kappa_accurate_for_tiny_ridge_under_parameterised():
-    """n1 << m, ridge -> 0: gamma tau1 -> 1 - n1/m (random_features.md 3.3), i.e. kappa -> gamma (phi/psi)/(1 - phi/psi).
+    """n1 << m, ridge -> 0: gamma tau1 -> 1 - n1/m (docs/models.md §3.6), i.e. kappa -> gamma (phi/psi)/(1 - phi/psi).
     kappa is then far below the terms of its direct formula; it must still come out accurate."""
     phi, psi = np.array([0.006, 0.5, 2.0]), np.array([273.0, 0.9, 30.0])
     ridge = 1e-9
@@ -441,7 +446,7 @@ def test_compare_shifts_verdicts_agree_with_exact_errors():
 
 
 def test_compare_shifts_table_shifts():
-    """Moving test variance to the strongly-trained direction helps; the swap hurts (sheet 3.10)."""
+    """Moving test variance to the strongly-trained direction helps; the swap hurts (checkpoint values above; §5.5)."""
     ident, harm, helpful = two_point(0.0), two_point(1.0), two_point(-0.25)
     c = compare_shifts(ident, harm, phi=0.5, psi=0.25, ridge=1e-3, noise=0.1)
     assert c.verdict == "a_no_worse" and c.e_monotone == "decreasing" and c.dominance == "a_over_b"
@@ -473,11 +478,11 @@ def test_linear_law_slope_independent_of_noise_and_id_line_is_identity():
 def test_linear_law_fails_outside_regime_and_deviation_reported(ridge, psi):
     rel = id_ood_relation(0.5, psi, spectrum=two_point(1.0), ridge=ridge, activation="tanh", noise=0.1)
     assert not rel.exact and rel.line is None
-    assert rel.max_deviation > 1e-5  # sheet 3.6: 1e-4 to 1e-1
+    assert rel.max_deviation > 1e-5  # docs/models.md §5.6: typically 1e-4 to 1e-1
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# kernel regression out of distribution (Canatar, Bordelon & Pehlevan; sheet 4)
+# kernel regression out of distribution (Canatar, Bordelon & Pehlevan, arXiv:2106.02261; docs/models.md §5.9)
 # ----------------------------------------------------------------------------------------------------------------
 
 N_CBP = 120
@@ -485,8 +490,9 @@ C_CBP = np.r_[np.full(60, 1.5), np.full(60, 0.5)]
 CP_CBP = np.r_[np.full(60, 0.3), np.full(60, 1.7)]
 
 
-def _sheet_linear_form(C, Cp, K, w2, p, ridge, noise):
-    """Sheet 4's matrix formula (theory_gen) written directly with dense matrices; w2 = E w w^T."""
+def _cbp_linear_form(C, Cp, K, w2, p, ridge, noise):
+    """CBP's published linear-regression formula (the authors' theory_gen) written directly with dense matrices;
+    w2 = E w w^T."""
     CK = C @ K
     ev = np.linalg.eigvals(CK).real
     kap = brentq(lambda k: k * (1 - np.sum(ev / (p * ev + k))) - ridge, 1e-12, 1e6, xtol=1e-300, rtol=1e-15)
@@ -497,8 +503,9 @@ def _sheet_linear_form(C, Cp, K, w2, p, ridge, noise):
         M @ C @ M.T @ w2)
 
 
-def test_cbp_sheet_table_averaged_target():
-    """Sheet 4 table (N=120, ridge lambda N = 0.12, sigma = 0.3) with the target averaged, E w w^T = I/N.
+def test_cbp_table_averaged_target():
+    """CBP's linear setting (N=120, ridge lambda N = 0.12, sigma = 0.3) with the target averaged, E w w^T = I/N, against
+    a previously tabulated, independent evaluation of their formula (for an unstated draw of the target w).
 
     At p = 200, 400 (> N) the tabulated formula values are reproduced to 5 digits. At p = 40, 100 the table's values
     (0.78278, 0.87072) depend on the unstated draw of w; the averaged target gives 0.79192, 0.87294 (within 1.2%).
@@ -510,7 +517,7 @@ def test_cbp_sheet_table_averaged_target():
                                                                                                         rel=0.015)
 
 
-def test_linear_form_equals_sheet_matrix_formula_noncommuting():
+def test_linear_form_equals_cbp_matrix_formula_noncommuting():
     rng = np.random.default_rng(3)
     N = 25
 
@@ -522,13 +529,14 @@ def test_linear_form_equals_sheet_matrix_formula_noncommuting():
     w2 = np.eye(N) / N
     for p, ridge, noise in [(10.0, 0.3, 0.1), (40.0, 1e-2, 0.2), (80.0, 2.0, 0.0)]:
         r = linear_ood_error(C, Cp, p, target=w2, kernel=K, ridge=ridge, noise=noise)
-        assert r.test_error == pytest.approx(_sheet_linear_form(C, Cp, K, w2, p, ridge, noise), rel=1e-9)
+        assert r.test_error == pytest.approx(_cbp_linear_form(C, Cp, K, w2, p, ridge, noise), rel=1e-9)
 
 
 def test_linear_form_transpose_decided_by_simulation():
-    """Sheet 4 writes the bias as kappa^2 w^T M C' M w with M = (p C K + kappa)^-1. For C and K that do not commute
-    the derivation (features z = K^{1/2} x) gives w^T M C' M^T w instead, and the two differ by ~50% here; a direct
-    simulation of linear-kernel ridge regression (w averaged analytically, E w w^T = I/N) sides with M^T."""
+    """CBP's published form writes the bias as kappa^2 w^T M C' M w with M = (p C K + kappa)^-1. For C and K that do
+    not commute the derivation (features z = K^{1/2} x) gives w^T M C' M^T w instead, and the two differ by ~50%
+    here; a direct simulation of linear-kernel ridge regression (w averaged analytically, E w w^T = I/N) sides with
+    M^T."""
     rng = np.random.default_rng(0)
     N, p, ridge = 40, 100, 0.35
     e = np.geomspace(1.0, 1000.0, N)

@@ -1,4 +1,5 @@
-"""The ``rmt theory shift`` and ``rmt figure ...`` commands of the covariate-shift model (DESIGN.md CLI contract)."""
+"""The ``rmt theory shift`` and ``rmt figure ...`` commands of the covariate-shift model (flags, --json keys and exit
+codes as documented in docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -33,15 +34,15 @@ def test_theory_shift_sweep_and_families(capsys):
                              "tanh", "--noise", "0.1", "--family", "two-point", "--strength=-0.25,1", "--json"])
     assert len(recs) == 6
     by = {(r["psi"], r["strength"]): r for r in recs}
-    assert abs(by[(4.0, 1.0)]["test_error"] - 1.932963) < 5.01e-7  # sheet 3.10, swap, (2, 4, 0, 0.1)
-    # ridgeless over-parameterised: the closed-form line of sheet 3.6 is printed and reproduces the error
+    assert abs(by[(4.0, 1.0)]["test_error"] - 1.932963) < 5.01e-7  # checkpoint: swap at (2, 4, 0, 0.1)
+    # ridgeless over-parameterised: the exact ID-OOD line (docs/models.md §5.6) is printed and reproduces the error
     r = by[(0.5, 1.0)]
     assert abs(r["id_ood_slope"] - 1.359014) < 5.01e-7
     assert r["id_ood_slope"] * r["id_test_error"] + r["id_ood_intercept"] == pytest.approx(r["test_error"], rel=1e-12)
     recs = run_json(capsys, ["theory", "shift", "--phi", "0.5", "--psi", "2", "--ridge", "0", "--activation", "tanh",
                              "--noise", "0.1", "--family", "power-law", "--alpha", "0.5", "--alpha-star", "0,0.8",
                              "--json"])
-    assert [round(r["test_error"], 6) for r in recs] == [0.832627, 0.413375]  # sheet 3.10 power-law table
+    assert [round(r["test_error"], 6) for r in recs] == [0.832627, 0.413375]  # power-law checkpoints (§5.8)
 
 
 def test_theory_shift_pole_is_reported_not_nan(capsys):

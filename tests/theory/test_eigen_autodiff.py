@@ -141,7 +141,7 @@ def test_vmap_over_points():
 # ------------------------------------------------------------------------------------------------------------
 
 def test_optimal_ridge_isotropic_closed_form():
-    """Sheet 1.6: ridge* = sigma^2 d / r^2 (the Dobriban-Wager / Bayes value; 75 for n = 100, d = 150)."""
+    """docs/models.md §6.4: ridge* = sigma^2 d / r^2 (the Dobriban-Wager / Bayes value; 75 for n = 100, d = 150)."""
     for n, d, r2, s2 in [(100, 150, 1.0, 0.5), (300, 120, 2.0, 0.3)]:
         o = optimal_ridge(Eigensystem.isotropic(d, r2), n, s2)
         assert o.x == pytest.approx(s2 * d / r2, rel=1e-8) and o.at_bound is None
@@ -168,10 +168,11 @@ def test_optimal_ridge_against_brute_force_grid(p):
 
 
 @pytest.mark.slow
-def test_more_is_better_table_sheet_2_7():
-    """Sheet 2.7 (Simon et al. arXiv:2311.14646): with the ridge tuned, E* decreases in p towards KRR and ridge*
-    decreases. The sheet's truncation is not stated; these values are for M -> inf (binned spectrum with tail), which
-    differ from the table by at most 0.3 % (E*) and 1 % (ridge*)."""
+def test_more_is_better_table():
+    """"More is better" (Simon et al. arXiv:2311.14646; docs/models.md §6.6-6.7): with the ridge tuned, E* decreases
+    in p towards KRR and ridge* decreases. The table was computed independently at an unstated truncation; these
+    values are for M -> inf (binned spectrum with tail), which differ from the table by at most 0.3 % (E*) and 1 %
+    (ridge*)."""
     s = Eigensystem.power_law(1.5, 1.8, 10 ** 7, exact_modes=10 ** 4, bins_per_decade=100, tail=True)
     table = {25: (0.4667, 1.54), 50: (0.3602, 1.05), 100: (0.2968, 0.714), 200: (0.2601, 0.493),
              400: (0.2395, 0.355), 800: (0.2282, 0.274)}
@@ -190,9 +191,10 @@ def test_more_is_better_table_sheet_2_7():
                                         pytest.param(2.0, 1.5, marks=pytest.mark.slow), (2.0, 1.8),
                                         pytest.param(1.5, 1.25, marks=pytest.mark.slow)])
 def test_fitting_ratio_at_optimal_ridge(alpha, beta):
-    """Sheet 1.7 continuum formula (noise-free, beta < alpha): E_tr/E_te at the optimum = ((a-b)/(b(a-1)))^2.
-    The sheet's own 'solver' column is visibly truncation-biased (e.g. 0.116 vs 0.16 at alpha = 1.5); with
-    M -> inf (binned spectrum plus tail) the solver agrees with the continuum formula to 0.3 %."""
+    """Continuum formula for power laws (§6.5; derived independently of this code, noise-free, beta < alpha):
+    E_tr/E_te at the optimum = ((a-b)/(b(a-1)))^2. A previously tabulated solver column at finite truncation is
+    visibly truncation-biased (e.g. 0.116 vs 0.16 at alpha = 1.5); with M -> inf (binned spectrum plus tail) the
+    solver agrees with the continuum formula to 0.3 %."""
     s = Eigensystem.power_law(alpha, beta, 10 ** 8, exact_modes=10 ** 4, bins_per_decade=100, tail=True)
     o = optimal_ridge(s, 1000.0, 0.0)
     r = krr(s, 1000, o.x, 0.0)

@@ -1,4 +1,5 @@
-"""Scaling laws of power-law spectra (sheet 1.7, 2.8, 4) and Bahri et al.'s four regimes."""
+"""Scaling laws of power-law spectra (docs/models.md §6.5, §6.10, §6.11) and Bahri et al.'s four regimes
+(arXiv:2102.06701)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def test_c_alpha_closed_form():
 
 @pytest.mark.parametrize("alpha,beta,n,asym", [(1.5, 2.0, 1000, 0.0029243), (2.0, 2.5, 1000, 6.9149e-5),
                                                (2.0, 3.5, 1000, 1.0862e-7)])
-def test_learning_curve_asymptote_sheet_values(alpha, beta, n, asym):
-    """The asymptotic formula's column of sheet 1.7, and the solver within 1 % of it at n = 1000."""
+def test_learning_curve_asymptote_values(alpha, beta, n, asym):
+    """The noise-free ridgeless asymptote A(alpha, beta) (C_alpha/n)^(beta - 1) (continuum approximation, §6.5;
+    values evaluated independently), and the solver within 1 % of it at n = 1000."""
     assert learning_curve_asymptotic(alpha, beta, n) == pytest.approx(asym, rel=2e-4)
     solver = krr(powerlaw_system(alpha, beta, n), n, 0.0).test_error
     assert solver == pytest.approx(asym, rel=1e-2)
@@ -73,7 +75,8 @@ def test_width_exponent_log_correction_at_crossover():
 
 
 def test_duality_only_below_crossover():
-    """Data and width exponents coincide for beta - 1 <= alpha and separate above (sheet 2.8)."""
+    """Data and width exponents coincide for beta - 1 <= alpha and separate above (docs/models.md §6.10-6.11:
+    min(beta - 1, 2 alpha) for data, min(beta - 1, alpha) for width)."""
     e = predicted_exponents(1.5, 2.0)
     assert e.data == e.features == 1.0
     e = predicted_exponents(1.5, 3.5)
@@ -85,7 +88,7 @@ def test_duality_only_below_crossover():
 @pytest.mark.parametrize("alpha,beta", [(1.8, 1.8), (1.5, 3.5)])
 def test_bahri_four_regimes(alpha, beta):
     """Variance-limited exponents are 1 (any spectrum); resolution-limited ones are the spectral exponents
-    (Bahri et al. arXiv:2102.06701; sheet 2.8 with a = 0.8: alpha = beta = 1.8)."""
+    (Bahri et al. arXiv:2102.06701; docs/models.md §6.11; their kernel exponent a = 0.8 gives alpha = beta = 1.8)."""
     b = bahri_regimes(alpha, beta)
     assert b.variance_data.exponent == pytest.approx(1.0, abs=0.01)
     assert b.variance_width.exponent == pytest.approx(1.0, abs=0.01)
@@ -95,7 +98,8 @@ def test_bahri_four_regimes(alpha, beta):
 
 
 def test_noisy_learning_curve_has_no_power_law():
-    """With label noise and no ridge the excess error tends to (alpha - 1) sigma^2: no power law (sheet 1.7)."""
+    """With label noise and no ridge the excess error tends to (alpha - 1) sigma^2: no power law (E0 -> alpha,
+    docs/models.md §6.5)."""
     fit = data_scaling(2.0, 2.0, noise=0.1)
     assert fit.y[-1] == pytest.approx(0.1, rel=5e-3)
     assert fit.exponent < 0.1

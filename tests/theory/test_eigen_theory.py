@@ -1,6 +1,9 @@
 """Tests of theory.eigen against checkpoint tables, closed forms and independent implementations.
 
-Sources: ../shared/reference/eigenframework.md (sheet) sections 1, 2, 5; random_features.md 2.2-2.6 (Mei-Montanari).
+Sources: checkpoint values computed by an independent implementation of the eigenframework equations
+(docs/models.md §6.1-6.10: Simon et al. arXiv:2110.03922; Atanasov et al. arXiv:2405.00592); Marchenko-Pastur and
+Hastie et al. (arXiv:1903.08560) closed forms; Mei & Montanari's theorem (arXiv:1908.05355, docs/models.md §3.3-3.4)
+and Simon's nested random-feature equations, implemented independently in tests/theory/_eigen_refs.py.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from rmt.theory.eigen import (EigenProblem, Eigensystem, evaluate, kare, krr, rf
 # checkpoint tables
 # ------------------------------------------------------------------------------------------------------------
 
-def test_krr_checkpoints_sheet_1_8():
-    """Sheet 1.8: lambda_i = v_i^2 = i^-2, M = 10 000, n = 100, noise 0.1."""
+def test_krr_checkpoints():
+    """KRR checkpoints (independent solve, §6.1): lambda_i = v_i^2 = i^-2, M = 10 000, n = 100, noise 0.1."""
     s = Eigensystem.power_law(2.0, 2.0, 10_000)
     r = krr(s, 100, np.array([0.0, 1e-3, 1e-1, 1.0]), 0.1)
     np.testing.assert_allclose(r.kappa, [2.422970833e-4, 2.618954462e-4, 1.623868451e-3, 1.163518755e-2], rtol=2e-9)
@@ -35,8 +38,9 @@ def test_krr_checkpoints_sheet_1_8():
     np.testing.assert_allclose(r.test_error, r.test_mse - 0.1, rtol=1e-12)
 
 
-def test_rf_checkpoints_sheet_2_9():
-    """Sheet 2.9 deterministic RF values: lambda_i = i^-1.5, v_i^2 = i^-1.8, M = 10 000, n = 100, noise 0.1."""
+def test_rf_checkpoints():
+    """Deterministic RF values (independent solve of §6.6-6.8 in both Simon's and Atanasov's forms, which agree to
+    1e-10): lambda_i = i^-1.5, v_i^2 = i^-1.8, M = 10 000, n = 100, noise 0.1."""
     s = Eigensystem.power_law(1.5, 1.8, 10_000)
     k = np.array([50, 50, 100, 100, 200, 200, 1000, 1000.0])
     d = np.array([1e-3, 1e-1] * 4)
@@ -58,8 +62,9 @@ def test_rf_checkpoints_sheet_2_9():
 
 @pytest.mark.parametrize("alpha,n,kappa,E0", [(2, 100, 2.44281e-4, 1.9901), (2, 1000, 2.46394e-6, 1.9994),
                                               (3, 100, 1.74179e-6, 2.9851)])
-def test_powerlaw_kappa_table_sheet_1_7(alpha, n, kappa, E0):
-    """Sheet 1.7 (M = 2e6, ridgeless): solver kappa and E0, and the Euler-Maclaurin asymptote (C/(n+1/2))^alpha."""
+def test_powerlaw_kappa_table(alpha, n, kappa, E0):
+    """Power laws (§6.5; independent solve, M = 2e6, ridgeless): kappa and E0, and the Euler-Maclaurin asymptote
+    (C/(n+1/2))^alpha."""
     s = Eigensystem.power_law(alpha, 2.0, 2_000_000)
     r = krr(s, n, 0.0)
     assert r.kappa == pytest.approx(kappa, rel=5e-6)
@@ -70,14 +75,14 @@ def test_powerlaw_kappa_table_sheet_1_7(alpha, n, kappa, E0):
 
 @pytest.mark.parametrize("alpha,beta,n,value", [(1.5, 2.0, 100, 0.028896), (1.5, 2.0, 1000, 0.0029033),
                                                 (2.0, 2.5, 1000, 6.9055e-5), (2.0, 3.5, 1000, 1.0839e-7)])
-def test_powerlaw_learning_curve_table_sheet_1_7(alpha, beta, n, value):
-    """Sheet 1.7 noise-free ridgeless learning-curve values (solver column, M = 2e6; values are given to 5 digits)."""
+def test_powerlaw_learning_curve_table(alpha, beta, n, value):
+    """Noise-free ridgeless learning-curve values (§6.5; independent solve, M = 2e6; values are given to 5 digits)."""
     s = Eigensystem.power_law(alpha, beta, 2_000_000)
     assert krr(s, n, 0.0).test_error == pytest.approx(value, rel=2e-4)
 
 
 # ------------------------------------------------------------------------------------------------------------
-# isotropic spectra: Marchenko-Pastur and Hastie et al. closed forms (sheet 1.6, cross-check 6)
+# isotropic spectra: Marchenko-Pastur and Hastie et al. closed forms (docs/models.md §6.4, §1.2, §2)
 # ------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n,d,lam_r", [(100, 200, 0.5), (300, 150, 0.1), (57, 900, 1e-3), (1000, 3, 2.5),
@@ -90,7 +95,7 @@ def test_isotropic_kappa_closed_form_and_mp_link(n, d, lam_r):
     assert lam_r * float(mp_G(lam_r, d / n)) == pytest.approx(kap / (1 + kap), rel=1e-11)
 
 
-def test_isotropic_mp_link_sheet_values():
+def test_isotropic_mp_link_values():
     for n, d, lam_r, val in [(100, 200, 0.5, 0.640388), (300, 150, 0.1, 0.148331)]:
         k = krr(Eigensystem.isotropic(d), n, n * lam_r).kappa
         assert k / (1 + k) == pytest.approx(val, abs=1e-6)
@@ -111,7 +116,7 @@ def test_isotropic_ridgeless_equals_hastie(n, d):
         assert r.kappa == 0.0 and r.E0 == pytest.approx(n / (n - d), rel=1e-14)
 
 
-def test_isotropic_ridgeless_sheet_values():
+def test_isotropic_ridgeless_values():
     assert krr(Eigensystem.isotropic(100), 200, 0.0, 0.3).test_mse == pytest.approx(0.6, rel=1e-14)
     assert krr(Eigensystem.isotropic(200), 100, 0.0, 0.3).test_mse == pytest.approx(1.1, rel=1e-12)
 
@@ -123,14 +128,14 @@ def test_isotropic_linear_rf_ridgeless_closed_forms(n, k, d):
 
 
 def test_isotropic_linear_rf_noise_free_duality():
-    """Noise-free ridgeless isotropic RF: E(n, k) = E(k, n) (sheet 2.6; 1.25 = 1.25 is the sheet's check)."""
+    """Noise-free ridgeless isotropic RF: E(n, k) = E(k, n) (the data-feature duality, docs/models.md §6.10)."""
     iso = Eigensystem.isotropic(500)
     for a, b in [(100, 300), (50, 400), (200, 210)]:
         assert rf(iso, a, b, 0.0).test_error == pytest.approx(rf(iso, b, a, 0.0).test_error, rel=1e-10)
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Mei-Montanari (random_features.md 2.2-2.6) through the eigenframework mapping (sheet 2.6, cross-check 13)
+# Mei-Montanari (arXiv:1908.05355; docs/models.md §3.3-3.4) through the eigenframework mapping (§6.10)
 # ------------------------------------------------------------------------------------------------------------
 
 def _mm_via_eigen(psi1, psi2, lam, act, d=1.0, noise=0.0):
@@ -144,7 +149,8 @@ def _mm_via_eigen(psi1, psi2, lam, act, d=1.0, noise=0.0):
     (6, 3, 1e-3, -2.024008, 0.161969, 1.137516), (3, 3, 1e-6, -2.131141, 15.0037, 102.563),
     (0.5, 2, 0.1, -0.135274, 0.822601, 0.200179)])
 def test_mei_montanari_checkpoint_table(psi1, psi2, lam, chi, B, V):
-    """random_features.md 2.6 (ReLU): B from the noise-free error, V = E0 - 1 (the noise coefficient)."""
+    """MM checkpoints (ReLU; the table of test_random_features.py): B from the noise-free error, V = E0 - 1 (the
+    noise coefficient)."""
     r = _mm_via_eigen(psi1, psi2, lam, "relu")
     assert r.test_error == pytest.approx(B, rel=2e-5)
     assert r.E0 - 1 == pytest.approx(V, rel=2e-5)
@@ -155,7 +161,7 @@ def test_mei_montanari_checkpoint_table(psi1, psi2, lam, chi, B, V):
                                                 (13.0, 0.6, 2.0, 1.0)])
 def test_mei_montanari_formula_unseen_points(act, psi1, psi2, lam, tau2):
     """The eigenframework mapping reproduces MM's fixed-point formula exactly in the proportional limit (it depends
-    on (psi1, psi2, lambda) only), at points outside the sheet's table and for several activations."""
+    on (psi1, psi2, lambda) only), at points outside the checkpoint table and for several activations."""
     c = constants(act)
     _, B, V = ref.mei_montanari(psi1, psi2, lam, c.mu1, c.mu_star2)
     for d in (1.0, 733.0):
@@ -175,7 +181,7 @@ def test_mei_montanari_ridgeless(psi1, psi2):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# RF: Simon's nested form, limits, ensembles (cross-checks 1, 2, 3)
+# RF: Simon's nested form, limits, ensembles (docs/models.md §6.6-6.10)
 # ------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n,k,ridge,noise", [(100, 50, 1e-3, 0.1), (100, 300, 1e-2, 0.0), (77, 77, 0.5, 0.3),
@@ -206,7 +212,8 @@ def test_rf_tends_to_krr_as_p_grows():
 
 
 def test_rf_large_n_limit():
-    """n -> inf at fixed p: E_te -> sum (1 - L) v^2 + noise with df1(gamma) = p (sheet 2.6, linear in 1 - L)."""
+    """n -> inf at fixed p: E_te -> sum (1 - L) v^2 + noise with df1(gamma) = p (docs/models.md §6.10, linear in
+    1 - L)."""
     s = Eigensystem.power_law(1.5, 1.8, 10_000)
     lim = rf_data_limit(s, np.array([50.0, 300.0]))
     big = rf(s, 1e11, np.array([50.0, 300.0]), 1e-3, 0.1)
@@ -220,7 +227,7 @@ def test_rf_large_n_limit():
 
 
 def test_rf_ensemble_limit_is_krr_at_inflated_ridge():
-    """Sheet cross-check 3 / Jacot et al. arXiv:2002.08404: E_inf = KRR at ridge delta / (1 - df1(gamma)/p), whose
+    """docs/models.md §6.7-6.8 / Jacot et al. arXiv:2002.08404: E_inf = KRR at ridge delta / (1 - df1(gamma)/p), whose
     kappa is gamma."""
     s = Eigensystem.power_law(1.3, 2.0, 4000)
     for n, p, ridge in [(100, 50, 1e-2), (100, 300, 0.1), (250, 260, 1.0)]:
@@ -256,7 +263,8 @@ def test_rf_ridgeless_edge_cases():
 @given(alpha=st.floats(1.1, 3.0), c=st.floats(0.01, 10.0), noise=st.floats(1e-3, 2.0), n=st.floats(5, 2000),
        M=st.integers(50, 3000))
 def test_bayes_optimal_identity(alpha, c, noise, n, M):
-    """Sheet 1.5: with v_i^2 = c lambda_i and ridge = noise / c, E_te = c n kappa (any spectrum)."""
+    """Bayes-optimal identity of the KRR equations (§6.1): with v_i^2 = c lambda_i and ridge = noise / c,
+    E_te = c n kappa (any spectrum)."""
     s = Eigensystem.power_law(alpha, alpha, M, target_scale=c)
     r = krr(s, n, noise / c, noise)
     assert r.test_mse == pytest.approx(c * n * r.kappa, rel=1e-9)
@@ -356,7 +364,7 @@ def test_powerlaw_tail_and_binning():
     limit = exact + (exact - quarter) * 0.5 / (1 - 0.5)
     plain = krr(Eigensystem.power_law(1.5, 2.0, 50_000), 1000, 0.0).test_error
     tail = krr(Eigensystem.power_law(1.5, 2.0, 50_000, tail=True), 1000, 0.0).test_error
-    assert abs(plain / limit - 1) > 0.04  # truncation at M = 50 n is visibly biased (sheet 1.2)
+    assert abs(plain / limit - 1) > 0.04  # truncation at M = 50 n is visibly biased (§6.2: needs lambda_M << kappa)
     assert abs(tail / limit - 1) < 0.15 * abs(plain / limit - 1)
     binned = Eigensystem.power_law(1.5, 2.0, 1_000_000, exact_modes=5000, bins_per_decade=200)
     assert binned.size < 6000
@@ -367,7 +375,7 @@ def test_powerlaw_tail_and_binning():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# KARE / GCV (Jacot et al.; sheet 1.3) on a given kernel matrix
+# KARE / GCV (Jacot et al. arXiv:2006.09796; docs/models.md §6.3) on a given kernel matrix
 # ------------------------------------------------------------------------------------------------------------
 
 def test_kare_matches_direct_linear_algebra():
@@ -448,7 +456,8 @@ def test_evaluate_keys():
 @pytest.mark.parametrize("psi1,psi2,lam,tau2,act", [(1.0, 3.0, 1e-3, 0.0, "relu"), (2.2, 1.3, 0.05, 0.5, "tanh"),
                                                     (6.0, 3.0, 0.1, 0.2, "erf"), (0.7, 4.0, 0.3, 1.0, "relu")])
 def test_mapping_matches_theory_random_features(psi1, psi2, lam, tau2, act):
-    """Cross-check 13 against the project's own Mei-Montanari implementation (theory.random_features, branch rf);
+    """The Mei-Montanari mapping of docs/models.md §6.10 against the project's own Mei-Montanari implementation
+    (theory.random_features, branch rf);
     skipped until that module is merged."""
     rfm = pytest.importorskip("rmt.theory.random_features")
     if not hasattr(rfm, "mm_test_error"):

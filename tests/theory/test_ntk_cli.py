@@ -33,7 +33,7 @@ def test_theory_ntk_json_matches_the_api(capsys):
     for key in ("test_error", "train_error", "bias", "variance", "noise_variance", "kappa", "d2"):
         assert rec[key] == pytest.approx(getattr(res, key), rel=1e-12)
     assert set(rec["fine_grained"]) == set(FINE_GRAINED_KEYS)
-    assert rec["test_error"] == pytest.approx(0.259046, abs=6e-7)  # table 2.9
+    assert rec["test_error"] == pytest.approx(0.259046, abs=6e-7)  # NTK checkpoint table of test_ntk.py
     assert rec["scaling"] == "quadratic" and rec["lr_ratio"] == 1.0
 
 

@@ -1,12 +1,12 @@
 """rmt.theory.ntk against Monte Carlo of the actual empirical-NTK kernel regression (montecarlo.ntk.simulate_ntk).
 
 Tolerance: ``|simulation - theory| <= 4 standard errors + a finite-size allowance``. The allowances are the
-deviations the reference measured at these sizes (../shared/reference/ntk_covariate_shift.md sections 2.3 and 6.5)
-and that we re-measured (numbers in the closing report of issue 5): the empirical NTK converges to its limit more
+deviations measured at these sizes in earlier simulations (docs/models.md §4.2, docs/validation.md) and re-measured
+here (numbers in the closing report of issue 5): the empirical NTK converges to its limit more
 slowly than random features, and most slowly at small width.
 
-* quadratic scaling, ``n0 = 400``: 2% of the theory value when ``n1 >= n0`` (the sheet measured 0.3-1.7% for tanh
-  and ReLU) and 8% when ``n1 < n0`` (the sheet: 3.8% for ReLU at ``(phi, psi) = (0.5, 2)``, and for tanh at
+* quadratic scaling, ``n0 = 400``: 2% of the theory value when ``n1 >= n0`` (earlier runs measured 0.3-1.7% for tanh
+  and ReLU) and 8% when ``n1 < n0`` (earlier runs: 3.8% for ReLU at ``(phi, psi) = (0.5, 2)``, and for tanh at
   ``(0.5, 2, 1e-3, 0.1)`` deviations of +0.006 to +0.009 on 0.1173, i.e. 5-8%, shrinking like ``1/n0``);
   fine-grained terms: 1% of the test error (absolute);
 * linear scaling, ``n0 = 400``: 4% (we measured +0 to +3% for ``n1 = 1, 2, 4, 8``; the limit drops the

