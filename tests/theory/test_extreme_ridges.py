@@ -191,7 +191,7 @@ THRESHOLD_RIDGES = np.logspace(-300, -10, 30)
 
 def _ntk_test_error_mp(act, phi, psi, ridge, lr, noise, dps=200):
     """Independent reference: the direct trace form ``d1 = N/m - kappa T``, ``d2 = N/m - 2 kappa T - kappa^2 T'``
-    (the literal formulas of tests/theory/test_ntk.py::_sheet_T, with their cancellation) in 200-digit arithmetic,
+    (the literal formulas of tests/theory/test_ntk.py::_trace_form_T, with their cancellation) in 200-digit arithmetic,
     ``kappa (1 - d1) = lam`` by bisection in ``log kappa`` to 1e-30, error ``(r - kappa r') / (1 - d2) +
     noise d2 / (1 - d2)`` (signal 1)."""
     import mpmath as mp
