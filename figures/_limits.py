@@ -22,7 +22,8 @@ the flag, the allowed range and (for the cost) the estimate:
 * **stores** (``--db`` that exists): the ``points`` table must have the expected columns and every row must be
   readable (UTF-8 text, valid JSON); otherwise the file and the row are named.
 
-Every limit is a module constant, so a caller (or a test) can see and change it.
+Every limit is a module constant, so a caller (or a test) can see and change it; the numbers are those of
+:mod:`rmt.limits`, which the simulators of :mod:`rmt.montecarlo` enforce too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Sequence
+
+# the caps live in rmt.limits (shared with the simulators of rmt.montecarlo); re-exported here for the CLI
+from rmt.limits import (DEFAULT_MAX_MEMORY, MAX_CELLS, MAX_DECAY, MAX_GRID, MAX_MODES, MAX_NODES, MAX_PRECISION,
+                        MAX_REPS, MAX_RIDGE, MAX_SIZE, MAX_SWEEP_POINTS, MAX_TRIALS, SPECTRUM_RATIO)
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
@@ -54,34 +59,6 @@ __all__ = [
     "preflight",
     "simulation_bytes",
 ]
-
-MAX_SIZE = 10**7
-"""Largest dimension, width, sample or test-set size of a simulation."""
-MAX_SWEEP_POINTS = 100_000
-"""Largest number of points in one sweep (product of the lengths of all list flags) and in one list flag."""
-MAX_REPS = 100_000
-"""Largest ``--reps``."""
-MAX_TRIALS = 10_000
-"""Largest draw count of one source in ``--trials``."""
-MAX_CELLS = 100_000
-"""Largest product of the ``--trials`` counts (fitted models per repetition)."""
-MAX_PRECISION = 2_000
-"""Largest mpmath precision (significant digits) of ``--precision``."""
-MAX_GRID = 10**6
-"""Largest ``--points`` of a density grid."""
-MAX_MODES = 10**7
-"""Largest ``--modes`` of a truncated power-law spectrum."""
-MAX_NODES = 10**5
-"""Largest ``--nodes`` of a quadrature."""
-MAX_RIDGE = 1e300
-"""Largest ridge (the theories are exact from 0 to here; beyond, squares of the effective ridges overflow)."""
-SPECTRUM_RATIO = (1e-3, 1e3)
-"""Range of ``--phi`` and ``--psi`` of ``rmt spectrum rf`` (the support of the kernel spectrum is delimited by
-continuation in the complex plane, which loses the physical root beyond)."""
-MAX_DECAY = 100.0
-"""Largest power-law exponent ``--alpha``/``--beta`` of the eigenframework (``2^-100 ~ 1e-30``)."""
-DEFAULT_MAX_MEMORY = 8 * 1024**3
-"""Default memory limit (bytes) of one fitted model of a simulation; ``--max-memory`` or ``RMT_MAX_MEMORY``."""
 
 _SIZE_FLAGS = ("n0", "n1", "m", "n", "d", "p")
 _STORE_COLUMNS = ("key", "model", "config", "seed", "version", "result", "stderr", "elapsed_s", "finished_at")

@@ -38,6 +38,8 @@ import numpy as np
 
 from rmt._validation import check_positive, check_positive_int
 from rmt.activations import Activation, constants
+from rmt.limits import DEFAULT_MAX_MEMORY as MEMORY_LIMIT
+from rmt.limits import MAX_CELLS, MAX_REPS, MAX_TRIALS
 from rmt.numerics import jax_float64
 from rmt.problem import CovarianceSpectrum
 from rmt.solvers import SolverError
@@ -48,6 +50,7 @@ __all__ = [
     "STREAM",
     "atom_counts",
     "centering_mean",
+    "check_count",
     "check_seed",
     "check_trials",
     "combine_columns",
@@ -126,6 +129,20 @@ def check_seed(seed: Any) -> int:
     return s
 
 
+def check_count(value: Any, name: str, *, minimum: int = 1, limit: int = MAX_REPS) -> int:
+    """A repetition count (``reps``, or the replicates a model calls ``trials``): an integer in ``[minimum, limit]``.
+
+    The one cost check of every simulator, made before any work: repetitions run one after another, so a count
+    above the cap (:data:`rmt.limits.MAX_REPS`, the command line's ``--reps`` cap) cannot finish; it is refused with
+    the request and the limit. :func:`run_repetitions` checks its ``reps`` here too.
+    """
+    k = check_positive_int(value, name, minimum=minimum)
+    if k > limit:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {limit}]: {k:.3g} repetitions requested, the "
+                         f"limit is {limit} (they run one after another)")
+    return k
+
+
 def check_trials(trials: Any, names: tuple[str, ...], *, inert: tuple[str, ...] = ()) -> tuple[int, ...]:
     """Validate the crossed design ``k_1 x ... x k_d``.
 
@@ -149,7 +166,12 @@ def check_trials(trials: Any, names: tuple[str, ...], *, inert: tuple[str, ...] 
         elif k < 2:
             raise ValueError(f"trials[{name}] must be an integer >= 2 (the unbiased variance estimators need two "
                              f"draws of each source), got {v!r}")
+        if k > MAX_TRIALS:
+            raise ValueError(f"trials[{name}] must be at most {MAX_TRIALS} (rmt.limits.MAX_TRIALS), got {v!r}")
         out.append(k)
+    if math.prod(out) > MAX_CELLS:
+        raise ValueError(f"trials: {math.prod(out)} fitted models per repetition ({' x '.join(map(str, out))}); the "
+                         f"limit is {MAX_CELLS} (rmt.limits.MAX_CELLS)")
     return tuple(out)
 
 
@@ -249,7 +271,15 @@ def choose_cell_batch(*, n_cells: int, cell_bytes: float, cell_flops: float, sha
     never takes its remainder path: with jaxlib 0.10 on CPU that path deadlocked the random-feature repetition
     (every thread waiting, e.g. n0=200, n1=m=400, trials (3, 3, 2), batch 5 of 9 fits; regression test in
     tests/montecarlo/test_mc_random_features.py).
+
+    Before any work, a fit that cannot be held is refused: one cell plus the shared arrays must fit in
+    ``max(max_memory, rmt.limits.DEFAULT_MAX_MEMORY)`` bytes (the command line's default ``--max-memory``; a larger
+    ``max_memory`` raises the limit), else a ``ValueError`` naming ``max_memory`` with the estimate and the limit.
     """
+    need, limit = float(shared_bytes) + float(cell_bytes), max(float(max_memory), float(MEMORY_LIMIT))
+    if not need <= limit:
+        raise ValueError(f"max_memory: one fitted model needs about {need / 1024**3:.3g} GiB (estimate from the "
+                         f"sizes), above the limit {limit / 1024**3:.3g} GiB; lower the sizes or raise max_memory")
     by_flops = max(1, int(flops_per_group // max(cell_flops, 1.0)))
     limit = int(max(1, min(n_cells, (max_memory - shared_bytes) // max(cell_bytes, 1.0), by_flops)))
     return max(d for d in range(1, limit + 1) if n_cells % d == 0)
@@ -346,6 +376,7 @@ def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps
         devices: number of devices to shard over (default: all of ``jax.devices()``).
         progress: called with the number of repetitions finished after each chunk.
     """
+    reps = check_count(reps, "reps")
     visible = len(jax.devices())
     n_dev = visible if devices is None else check_positive_int(devices, "devices")
     if n_dev > visible:

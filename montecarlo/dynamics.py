@@ -41,7 +41,8 @@ import numpy as np
 
 from rmt.records import Tabular
 from rmt._validation import check_positive, check_positive_int
-from rmt.montecarlo._engine import check_seed, run_repetitions
+from rmt.limits import MAX_TRIALS
+from rmt.montecarlo._engine import check_count, check_seed, run_repetitions
 from rmt.numerics import jax_float64
 
 __all__ = ["DynamicsSimulation", "gd_step_for_times", "simulate_dynamics", "simulate_runs"]
@@ -207,8 +208,8 @@ def simulate_runs(eigenvalues: Any, target_power: Any, algorithm: str, steps: An
         if n is None:
             raise ValueError(f"n is required for {algorithm}")
         n_ = check_positive_int(n, "n")
-    reps = check_positive_int(reps, "reps")
-    runs = check_positive_int(runs_per_rep, "runs_per_rep")
+    reps = check_count(reps, "reps")
+    runs = check_count(runs_per_rep, "runs_per_rep", limit=MAX_TRIALS)
     seed = check_seed(seed)
     K = int(st.max())
     fn = _rep_fn(algorithm, n_, lam.size, batch, K, tuple(int(s) for s in st), runs)

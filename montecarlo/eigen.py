@@ -54,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.limits import MAX_TRIALS
 from rmt.montecarlo import _engine as eng
 from rmt.numerics import jax_float64
 from rmt.records import Tabular
@@ -309,7 +310,7 @@ def simulate_eigen_krr(eigenvalues: Any, target_power: Any, n: int, ridge: float
     n = check_positive_int(n, "n")
     ridge = float(check_nonnegative(ridge, "ridge"))
     noise = float(check_nonnegative(noise, "noise"))
-    R = check_positive_int(trials, "trials", minimum=3)
+    R = eng.check_count(trials, "trials", minimum=3)
     check_positive_int(batch, "batch")
     if ridge == 0 and n == lam.size:
         raise ValueError("ridge = 0 with n equal to the number of modes is the singular interpolation point")
@@ -371,8 +372,8 @@ def simulate_eigen_rf(eigenvalues: Any, target_power: Any, n: int, p: int, ridge
     p = check_positive_int(p, "p")
     ridge = float(check_nonnegative(ridge, "ridge"))
     noise = float(check_nonnegative(noise, "noise"))
-    D = check_positive_int(datasets, "datasets", minimum=3)
-    F = check_positive_int(feature_draws, "feature_draws", minimum=2)
+    D = eng.check_count(datasets, "datasets", minimum=3)
+    F = eng.check_count(feature_draws, "feature_draws", minimum=2, limit=MAX_TRIALS)
     check_positive_int(batch, "batch")
     if ridge == 0 and n == p:
         raise ValueError("ridge = 0 with n = p is the singular interpolation point")
@@ -402,6 +403,7 @@ def simulate_eigen(problem: EigenProblemLike, *, trials: int = 40, feature_draws
     ``p`` (None for KRR), ``ridge``, ``noise``) and return estimates under the keys of
     :func:`theory.eigen.evaluate` with standard errors. Sizes are rounded to integers. This is the simulator of
     model ``"eigen"`` in :mod:`montecarlo.sweep` (``trials`` counts its repetitions)."""
+    trials = eng.check_count(trials, "trials", minimum=3)  # before the spectrum is expanded
     lam, v2 = problem.system.expanded()
     n = int(round(float(problem.n)))
     coords = {"model": "eigen-krr" if problem.p is None else "eigen-rf", "n": float(problem.n),

@@ -30,6 +30,7 @@ import numpy as np
 
 from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.montecarlo._engine import check_count
 from rmt.numerics import float64_jax
 
 __all__ = ["HEASimulation", "kernel_matrix", "simulate_hea"]
@@ -127,7 +128,7 @@ def simulate_hea(kernel: str, gammas: Any, target: Mapping[Any, float], n: int, 
     d = g.size
     n = check_positive_int(n, "n")
     n_test = check_positive_int(n_test, "n_test")
-    R = check_positive_int(trials, "trials", minimum=2)
+    R = check_count(trials, "trials", minimum=2)
     ridge = float(check_nonnegative(ridge, "ridge"))
     noise = float(check_nonnegative(noise, "noise"))
     bw = float(check_positive(bandwidth, "bandwidth"))

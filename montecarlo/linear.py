@@ -31,7 +31,6 @@ import numpy as np
 
 from rmt.montecarlo import _engine as eng
 from rmt.montecarlo.results import SimulationResult, decompose, make_result
-from rmt._validation import check_positive_int
 from rmt.numerics import Timer, jax_float64
 from rmt.problem import LinearProblem
 
@@ -130,7 +129,7 @@ def simulate_linear(problem: LinearProblem, *, trials: Any = (4, 2), reps: int =
     n, d = problem.integer_sizes()
     noisy = float(problem.noise) > 0
     k = eng.check_trials(trials, _SOURCES, inert=() if noisy else ("eps",))
-    reps = check_positive_int(reps, "reps", minimum=1)
+    reps = eng.check_count(reps, "reps")
     seed = eng.check_seed(seed)
     dtype = eng.resolve_dtype(dtype)
     ridge = float(problem.ridge)

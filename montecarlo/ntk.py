@@ -247,7 +247,7 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     """
     timer = Timer()
     lr = float(check_nonnegative(lr_ratio, "lr_ratio"))
-    reps = check_positive_int(reps, "reps", minimum=1)
+    reps = eng.check_count(reps, "reps")
     seed = eng.check_seed(seed)
     base, prm, options = rf.prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=False,
                                        solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1,

@@ -351,7 +351,7 @@ def run_rf(problem: Problem, *, trials: Any, reps: int, seed: int, n_test: int |
     training law, for :func:`montecarlo.covariate_shift.simulate_shift`) and return the per-repetition estimates
     (:func:`summarize_rf`), the configuration, the JSON options and the wall-clock seconds."""
     timer = Timer()
-    reps = check_positive_int(reps, "reps", minimum=1)
+    reps = eng.check_count(reps, "reps")
     seed = eng.check_seed(seed)
     cfg, prm, options = prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=taus, solver=solver,
                                    dtype=dtype, max_memory=max_memory, test_sets=test_sets)

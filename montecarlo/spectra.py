@@ -47,7 +47,7 @@ def wishart_eigenvalues(p: int, n: int, *, reps: int = 1, seed: int = 0, dtype: 
     """
     p = check_positive_int(p, "p")
     n = check_positive_int(n, "n")
-    reps = check_positive_int(reps, "reps")
+    reps = eng.check_count(reps, "reps")
     fn = _wishart_fn(p, n, eng.resolve_dtype(dtype))
     out = eng.run_repetitions(fn, {}, seed=eng.check_seed(seed), reps=reps, rep_flops=2.0 * p * p * n + 9.0 * p**3)
     return out["eig"].astype(np.float64)
@@ -77,7 +77,7 @@ def rf_gram_eigenvalues(problem: Problem, *, reps: int = 1, seed: int = 0, cente
     if not isinstance(problem, Problem) or problem.covariance is not None:
         raise ValueError("problem must be an rmt.problem.Problem with isotropic inputs (covariance=None)")
     n0, n1, m = problem.integer_sizes()
-    reps = check_positive_int(reps, "reps")
+    reps = eng.check_count(reps, "reps")
     mu0 = eng.centering_mean(problem.activation) if center else 0.0
     fn = _gram_fn(n0, n1, m, problem.activation, eng.resolve_dtype(dtype))
     out = eng.run_repetitions(fn, {"mu0": jnp.asarray(mu0)}, seed=eng.check_seed(seed), reps=reps,

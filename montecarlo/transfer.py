@@ -35,6 +35,7 @@ import numpy as np
 
 from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.montecarlo._engine import check_count
 from rmt.numerics import jax_float64
 from rmt.montecarlo.eigen import u_statistic_sq_norm
 
@@ -124,7 +125,7 @@ def simulate_transfer(eigenvalues: Any, target_power: Any, features: Any, n: int
     n = check_positive_int(n, "n")
     ridge = float(check_nonnegative(ridge, "ridge"))
     noise = float(check_nonnegative(noise, "noise"))
-    R = check_positive_int(trials, "trials", minimum=3)
+    R = check_count(trials, "trials", minimum=3)
     batch = check_positive_int(batch, "batch")
     kept = np.flatnonzero(b > 0)
     if kept.size == 0:

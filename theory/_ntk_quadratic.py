@@ -20,6 +20,22 @@ the Woodbury identity:
 which equals the direct forms ``N/m - kappa T`` and ``N/m - 2 kappa T - kappa^2 T'`` (a test checks both forms). The
 self-consistent equation ``(gamma + c2) phi/psi = kappa (1 - d1(kappa))`` has a right-hand side with derivative
 ``1 - d2 > 0`` on the physical branch.
+
+At an interpolation threshold ``d1, d2 -> 1`` as ``kappa -> 0`` (random features at ``n1 = m``: ``1 - d1 ~ kappa``;
+the linear activation at ``n0 = m``), and ``1 - d1`` formed from ``d1`` loses every digit once ``kappa`` is below
+about ``1e-16`` (ridges below about ``1e-30``). The complements are therefore evaluated directly, with
+``v = 1/psi - w = a r + 1/psi - 1`` (``= w / (b r)`` by the quadratic, the form used where the sum cancels), in the
+two equivalent forms
+
+    ``1 - d1 = (1 - phi/psi) + phi (kappa/nu) v - phi sk r = (1 - phi) + phi r - phi (ms2/nu) v``,
+    ``1 - d2 = d(kappa (1 - d1))/dkappa``
+    ``       = (1 - phi/psi) + phi (kappa/nu) [(1 + ms2/nu) v - kappa w'] - phi sk kappa r'``
+    ``       = (1 - phi) + phi (r + kappa r') - phi (ms2/nu)^2 v + phi (ms2/nu) kappa w'``
+
+(``sk = c1 / (psi kappa)``), taking for each point the form whose terms have the smaller sum of magnitudes (the
+rounding error of a sum is proportional to it). At ``n1 = m`` without ``c1`` the first form is a sum of non-negative
+terms, at ``n0 = m`` with the linear activation (``ms2 = 0``) the second one is, so both complements keep full
+relative accuracy down to ``kappa ~ 1e-150`` (ridge ``1e-300``).
 """
 
 from __future__ import annotations
@@ -44,7 +60,7 @@ def _positive_root(a: np.ndarray, b: np.ndarray, psi: np.ndarray) -> tuple[np.nd
     B = a + b * (1.0 / psi - 1.0)
     D = np.hypot(B, 2.0 * np.sqrt(a) * np.sqrt(b))  # sqrt(B^2 + 4ab), no overflow when kappa -> 0 (a, b ~ 1/kappa)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(B >= 0, 2.0 / (B + D), (D - B) / (2.0 * a * b))
+        r = np.where(B >= 0, 2.0 / (B + D), ((D - B) / (2.0 * a)) / b)  # not / (a b): that overflows at kappa 1e-155
     return r, D
 
 
@@ -61,6 +77,8 @@ class KappaState:
     w: np.ndarray  #: 1 - a r = b (1/n0) tr S (aI + bS)^-1
     d1: np.ndarray
     d2: np.ndarray
+    one_minus_d1: np.ndarray  #: ``1 - d1`` to full relative accuracy (also where ``d1 -> 1``)
+    one_minus_d2: np.ndarray  #: ``1 - d2`` to full relative accuracy (also where ``d2 -> 1``)
 
 
 def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) -> KappaState:
@@ -74,16 +92,20 @@ def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) ->
         b = zeta / nu
         r, D = _positive_root(a, b, psi)
         db = -zeta / (nu * nu)
-        # dr = -((b r^2 + r) da + (a r^2 + (1/psi - 1) r) db) / D with da = -sk/kappa, db = -zeta/nu^2, written with
-        # r/kappa and r/nu so that nothing overflows as kappa -> 0 (r ~ kappa while a, b, D ~ 1/kappa)
-        rk = np.where(c1 == 0, 0.0, r / kappa)
-        rn = r / nu
-        dr = ((b * r * rk + rk) * sk + (a * r * rn + (1.0 / psi - 1.0) * rn) * (zeta / nu)) / D
         # w = 1 - a r without cancellation: b r (a r + 1/psi - 1) is exact algebra (the quadratic), accurate unless
         # a r + 1/psi - 1 cancels, which can only happen for psi > 1 and a r well below 1.
         ar = a * r
         w_prod = b * r * (ar + 1.0 / psi - 1.0)
-        w = np.where((psi <= 1.0) | (ar >= 1.0 - 0.5 / psi), w_prod, 1.0 - ar)
+        direct = (psi <= 1.0) | (ar >= 1.0 - 0.5 / psi)
+        w = np.where(direct, w_prod, 1.0 - ar)
+        # v = 1/psi - w = a r + 1/psi - 1 (a sum of non-negative terms for psi <= 1), = w / (b r) where the sum cancels
+        v = np.where(direct, ar + (1.0 / psi - 1.0), w / (b * r))
+        # dr = -((b r^2 + r) da + (a r^2 + (1/psi - 1) r) db) / D with da = -sk/kappa, db = -zeta/nu^2, written with
+        # r/kappa and r/nu so that nothing overflows as kappa -> 0 (r ~ kappa while a, b, D ~ 1/kappa), and with
+        # a r + 1/psi - 1 = v (no cancellation): a sum of non-negative terms, each divided by D before it can overflow
+        rk = np.where(c1 == 0, 0.0, r / kappa)
+        rn = r / nu
+        dr = rk * (1.0 + b * r) * (sk / D) + rn * v * (b / D)  # sk / D <= 1 first: sk reaches 1e306
         kdw = sk * r - (a * kappa) * dr  # kappa dw/dkappa, dw = -(da r + a dr), da kappa = -sk (finite as kappa -> 0)
         t3 = phi * sk * r
         d1 = (phi / psi) * ms2 / nu + phi * (kappa / nu) * w + t3  # kappa / nu first: no overflow at 1e300
@@ -91,7 +113,32 @@ def kappa_state(kappa: Any, phi: Any, psi: Any, zeta: Any, ms2: Any, c1: Any) ->
         kn = kappa / nu
         kdd1 = -(phi / psi) * ms2 * kn / nu + phi * (w * ms2 * kn / nu + kn * kdw) + kdt3  # kappa dd1/dkappa
         d2 = d1 + kdd1
-    return KappaState(kappa=kappa, nu=nu, a=a, b=b, r=r, dr=dr, w=w, d1=d1, d2=d2)
+        om1, om2 = _complements(phi, psi, sk, r, kappa * dr, kn, ms2 / nu, v, kdw)
+    return KappaState(kappa=kappa, nu=nu, a=a, b=b, r=r, dr=dr, w=w, d1=d1, d2=d2, one_minus_d1=om1,
+                      one_minus_d2=om2)
+
+
+def _complements(phi: np.ndarray, psi: np.ndarray, sk: np.ndarray, r: np.ndarray, kdr: np.ndarray, kn: np.ndarray,
+                 mn: np.ndarray, v: np.ndarray, kdw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``1 - d1`` and ``1 - d2`` in the two forms of the module docstring, each point from the better-conditioned one.
+
+    Arguments: ``sk = c1/(psi kappa)``, ``kdr = kappa r'``, ``kn = kappa/nu``, ``mn = ms2/nu`` (``kn + mn = 1``),
+    ``v = 1/psi - w``, ``kdw = kappa w'`` (``= sk r - a kappa r'``, whose magnitude is bounded by
+    ``sk r + (1 + sk) kappa |r'|``).
+    """
+    ua, ub = 1.0 - phi / psi, 1.0 - phi
+    kdw_mag = sk * r + (1.0 + sk) * np.abs(kdr)
+    e1 = (ua + phi * kn * v) - phi * sk * r
+    m1 = np.abs(ua) + phi * kn * v + phi * sk * r
+    e2 = (ub + phi * r) - phi * mn * v
+    m2 = np.abs(ub) + phi * r + phi * mn * v
+    om1 = np.where(m1 <= m2, e1, e2)
+    f1 = (ua + phi * kn * (1.0 + mn) * v) - phi * kn * kdw - phi * sk * kdr
+    n1 = np.abs(ua) + phi * kn * (1.0 + mn) * v + phi * kn * kdw_mag + phi * sk * np.abs(kdr)
+    f2 = (ub + phi * (r + kdr)) - phi * mn * mn * v + phi * mn * kdw
+    n2 = np.abs(ub) + phi * (r + np.abs(kdr)) + phi * mn * mn * v + phi * mn * kdw_mag
+    om2 = np.where(n1 <= n2, f1, f2)
+    return om1, om2
 
 
 def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndarray, c1: np.ndarray,
@@ -124,7 +171,7 @@ def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndar
 
         def f(k: np.ndarray) -> np.ndarray:
             st = kappa_state(k, *p[:5])
-            return k * (1.0 - st.d1) - p[5]
+            return k * st.one_minus_d1 - p[5]
 
         sol = solve_monotone(f, p[5], p[5] + total[reg], log=True, what="NTK kappa (docs/models.md §4.3)")
         kappa[reg] = sol.value
@@ -133,7 +180,7 @@ def solve_kappa(phi: np.ndarray, psi: np.ndarray, zeta: np.ndarray, ms2: np.ndar
         p = [v[over] for v in (phi, psi, zeta, ms2, c1)]
 
         def g(k: np.ndarray) -> np.ndarray:
-            return 1.0 - kappa_state(k, *p).d1
+            return kappa_state(k, *p).one_minus_d1
 
         sol_over = solve_monotone(g, 1e-12 * total[over], total[over], log=True,
                                   what="ridgeless random-feature kappa (docs/models.md §4.6)")

@@ -76,7 +76,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from rmt.problem import Problem
-from rmt.solvers import Solution
+from rmt.solvers import Solution, SolverError, Status
 from rmt.numerics import ArrayLike, frozen_value, zero_safe_product
 from rmt.theory._ntk_common import FINE_GRAINED_KEYS, NTKConstants, NTKTabular, check_problem, ntk_constants
 from rmt.theory._ntk_linear import LinearScalingResult, linear_scaling
@@ -175,7 +175,8 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     Raises:
         ValueError: bad input (see :func:`ntk_constants`); ``ridge = 0`` where the kernel has no implicit ridge and
             ``mu_star = 0`` (linear activation), which has no ridgeless limit here.
-        SolverError: the bisection for ``kappa`` did not converge (with its residual).
+        SolverError: the bisection for ``kappa`` did not converge, or a point has no finite value (with the
+            residual of the ``kappa`` equation); never a silent NaN.
 
     Branches: ``kappa`` is the unique positive root of the monotone equation of docs/models.md §4.3 (bisection in
     ``log kappa``); ``r`` the positive root of its quadratic. Without any ridge (``ridge + c2 = 0``: random features)
@@ -205,7 +206,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
     kappa, sol = solve_kappa(phi, psi, zeta, ms2, c1, lam)
     st = kappa_state(kappa, phi, psi, zeta, ms2, c1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        one_minus_d2 = 1.0 - st.d2
+        one_minus_d2 = st.one_minus_d2  # not 1 - d2: that cancels at an interpolation threshold
         at_pole = one_minus_d2 <= 0
         inv = np.where(at_pole, np.inf, 1.0 / np.where(at_pole, 1.0, one_minus_d2))
         bbar = st.r - kappa * st.dr  # docs/models.md §4.3: Bbar = r - kappa r' (per unit signal)
@@ -221,11 +222,25 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
             dgf = -psi * dw / st.nu - gf / st.nu
             f0 = zero_safe_product(kappa ** 2 * (gf + kappa * dgf), inv)
         test = clean + noise_var + f0
+    if np.any(np.isnan(test)):  # never a silent NaN: name the point and the residual of the kappa equation
+        bad = np.flatnonzero(np.isnan(test))
+        res = np.abs(kappa * st.one_minus_d1 - lam).ravel()[bad]
+        worst = float(np.nanmax(res)) if np.any(np.isfinite(res)) else float("nan")
+        raise SolverError(f"NTK quadratic scaling: no finite value at {bad.size} point(s) (first at flat index "
+                          f"{bad[0]}, kappa {np.ravel(kappa)[bad[0]]:.3g}); worst residual of the kappa equation "
+                          f"{worst:.3g}", residual=worst, status=Status.NONFINITE)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         variance = test - bias
         ratio = np.where(ridge + c2 == 0, 1.0, ridge / np.where(ridge + c2 == 0, 1.0, ridge + c2))
-        gamma_tau1 = (1.0 - st.d1) * ratio
+        # ridge tau1 = (1 - d1) ridge / (ridge + c2) = ridge phi / (psi kappa) at the root kappa (1 - d1) = lam: the
+        # second form (accurate to the root's tolerance) where 1 - d1 < 0.01, whose evaluation cancels as it -> 0
+        # (over-parameterised, ridge -> 0: the training error ~ ridge^2 came out ~1e-29 at ridge 1e-100)
+        by_root = (kappa > 0) & (st.one_minus_d1 < 0.01)
+        gamma_tau1 = np.where(by_root, ridge * phi / (psi * np.where(kappa > 0, kappa, 1.0)), st.one_minus_d1 * ratio)
         train = zero_safe_product(gamma_tau1 ** 2, test + noise)
         tau1 = np.where(kappa > 0, phi / (psi * np.where(kappa > 0, kappa, 1.0)), np.inf)
+    # near a threshold d2 = 1 - O(sqrt(ridge)) rounds to 1.0: report the largest float below 1 where 1 - d2 > 0
+    d2_out = np.where((st.d2 >= 1.0) & (st.one_minus_d2 > 0), np.nextafter(1.0, 0.0), st.d2)
     alpha = 1.0 - st.r
     t = ensemble_ridge_t(st.r, phi)
     fine: Mapping[str, Any] | None = None
@@ -246,7 +261,7 @@ def quadratic_scaling(problem: Problem, *, lr_ratio: ArrayLike = 1.0, include_f0
                                  "PXeps": frozen_value(v_pxe)})
     return NTKResult(test_error=frozen_value(test), train_error=frozen_value(train), bias=frozen_value(bias),
                      variance=frozen_value(variance), noise_variance=frozen_value(noise_var), fine_grained=fine,
-                     kappa=frozen_value(kappa), d1=frozen_value(st.d1), d2=frozen_value(st.d2),
+                     kappa=frozen_value(kappa), d1=frozen_value(st.d1), d2=frozen_value(d2_out),
                      tau1=frozen_value(tau1), alpha=frozen_value(alpha), ensemble_ridge=frozen_value(t / phi),
                      f0_excess=frozen_value(f0), constants=c, include_f0=include_f0, solution=sol, problem=problem,
                      lr_ratio=lr_ratio)

@@ -180,3 +180,150 @@ def test_linear_threshold_diverges_as_inverse_square_root():
         r = linear_theory(LinearProblem.from_ratio(1.0, ridge=ridge, noise=0.5, signal=1.0))
     c = np.asarray(r.test_error) * np.sqrt(ridge)
     assert np.allclose(c, c[0], rtol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NTK at its interpolation thresholds (random features at n1 = m; the linear activation at n0 = m)
+# ---------------------------------------------------------------------------------------------------------------
+
+THRESHOLD_RIDGES = np.logspace(-300, -10, 30)
+
+
+def _ntk_test_error_mp(act, phi, psi, ridge, lr, noise, dps=200):
+    """Independent reference: the direct trace form ``d1 = N/m - kappa T``, ``d2 = N/m - 2 kappa T - kappa^2 T'``
+    (the literal formulas of tests/theory/test_ntk.py::_trace_form_T, with their cancellation) in 200-digit arithmetic,
+    ``kappa (1 - d1) = lam`` by bisection in ``log kappa`` to 1e-30, error ``(r - kappa r') / (1 - d2) +
+    noise d2 / (1 - d2)`` (signal 1)."""
+    import mpmath as mp
+
+    from rmt.theory.ntk import ntk_constants
+
+    c = ntk_constants(act, lr)
+    with mp.workdps(dps):
+        phi, psi, ridge, noise = (mp.mpf(x) for x in (phi, psi, ridge, noise))
+        z, ms2, c1, c2 = (mp.mpf(float(x)) for x in (c.zeta, c.mu_star2, c.c1, c.c2))
+        nm = phi / psi + phi
+
+        def parts(k):
+            nu, a, b = ms2 + k, 1 + c1 / (psi * k), z / (ms2 + k)
+            B = a + b * (1 / psi - 1)
+            r = (-B + mp.sqrt(B * B + 4 * a * b)) / (2 * a * b)
+            T = (phi / psi) / nu + phi / k - phi * ((1 - a * r) / nu + c1 * r / (psi * k ** 2))
+            ap, bp = -c1 / (psi * k ** 2), -z / nu ** 2
+            rp = -((b * r * r + r) * ap + (a * r * r + (1 / psi - 1) * r) * bp) / (2 * a * b * r + B)
+            Tp = (-(phi / psi) / nu ** 2 - phi / k ** 2
+                  - phi * ((-ap * r - a * rp) / nu - (1 - a * r) / nu ** 2 + c1 / psi * (rp / k ** 2 - 2 * r / k ** 3)))
+            return r, rp, nm - k * T, nm - 2 * k * T - k ** 2 * Tp
+
+        lam = (ridge + c2) * phi / psi
+        lo, hi = mp.log(lam) - 1, mp.log(lam + nm * (z + ms2 + c1)) + 1
+        while hi - lo > mp.mpf(10) ** -30:
+            mid = (lo + hi) / 2
+            k = mp.exp(mid)
+            if k * (1 - parts(k)[2]) > lam:
+                hi = mid
+            else:
+                lo = mid
+        k = mp.exp((lo + hi) / 2)
+        r, rp, _, d2 = parts(k)
+        return float((r - k * rp) / (1 - d2) + noise * d2 / (1 - d2))
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "erf", "gelu"])
+@pytest.mark.parametrize("phi", [1.0, 0.5, 2.0, 0.1])
+def test_ntk_lr_zero_equals_rf_theory_at_the_threshold(act, phi):
+    """Issue: lr_ratio 0 at n1 = m (phi = psi) gave 1.6e15 at ridge 1e-300 where 1.2e149 is due, and inf at some
+    ridges (tanh, phi = psi = 0.5, ridge 1e-100): 1 - d1 and 1 - d2 were formed from d1, d2 ~ 1 - kappa. The
+    random-feature theory (another route, Mei & Montanari's fixed point) must be reproduced to 1e-8 at every ridge
+    from 1e-10 down to 1e-300, and both follow C / sqrt(ridge)."""
+    p = Problem.from_ratios(phi, phi, ridge=THRESHOLD_RIDGES, activation=act, noise=0.1)
+    with _quiet():
+        n = quadratic_scaling(p, lr_ratio=0.0)
+        r = rf_theory(p)
+    te, ref = np.asarray(n.test_error), np.asarray(r.test_error)
+    assert np.all(np.isfinite(te))
+    np.testing.assert_allclose(te, ref, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(n.bias), np.asarray(r.bias), rtol=1e-8)
+    c = te * np.sqrt(THRESHOLD_RIDGES)
+    np.testing.assert_allclose(c[:-1], c[0], rtol=1e-6)  # the last point (1e-10) is still 1e-5 from the law
+
+
+@pytest.mark.parametrize("act,phi,psi,lr", [("linear", 1.0, 0.5, 1.0), ("linear", 1.0, 2.0, 10.0),
+                                            ("linear", 1.0, 1.0, 0.5), ("linear", 1.0, 0.5, 0.0),
+                                            ("linear", 2.0, 2.0, 0.0), ("relu", 1.0, 1.0, 0.0)])
+def test_ntk_threshold_against_high_precision(act, phi, psi, lr):
+    """The linear activation at n0 = m (any lr_ratio) and linear random features at n0 = m or n1 = m diverge too
+    (no implicit ridge); before, 1e-50 gave inf, NaN or ~9e14. Against the direct trace form in 200 digits, and
+    the fitted log-log slope is -1/2."""
+    ridges = np.array([1e-10, 1e-50, 1e-150, 1e-300])
+    with _quiet():
+        te = np.asarray(quadratic_scaling(Problem.from_ratios(phi, psi, ridge=THRESHOLD_RIDGES, activation=act,
+                                                              noise=0.1), lr_ratio=lr).test_error)
+        sel = np.asarray(quadratic_scaling(Problem.from_ratios(phi, psi, ridge=ridges, activation=act, noise=0.1),
+                                           lr_ratio=lr).test_error)
+    assert np.all(np.isfinite(te)) and np.all(np.diff(te) < 0)
+    slope = np.polyfit(np.log(THRESHOLD_RIDGES[:-5]), np.log(te[:-5]), 1)[0]  # ridges <= 1e-60
+    assert slope == pytest.approx(-0.5, abs=1e-9)
+    for g, v in zip(ridges, sel):
+        assert v == pytest.approx(_ntk_test_error_mp(act, phi, psi, g, lr, 0.1), rel=1e-10), g
+
+
+@pytest.mark.parametrize("phi", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("lr", [0.5, 10.0])
+def test_ntk_relu_at_n1_equal_m_is_continuous_in_the_ridge(phi, lr):
+    """relu at phi = psi with lr_ratio > 0 has the implicit ridge c2 > 0: no pole. Every tiny ridge gives the ridge-0
+    value, the approach is linear in the ridge (fitted slope 1 of |E(ridge) - E(0)| in log-log), and no term is inf
+    or NaN."""
+    p = Problem.from_ratios(phi, phi, ridge=np.concatenate([np.logspace(-300, -20, 15), np.logspace(-9, -5, 9)]),
+                            activation="relu", noise=0.1)
+    with _quiet():
+        r = quadratic_scaling(p, lr_ratio=lr)
+        r0 = quadratic_scaling(Problem.from_ratios(phi, phi, ridge=0.0, activation="relu", noise=0.1), lr_ratio=lr)
+    te = np.asarray(r.test_error)
+    assert np.all(np.isfinite(te)) and all(np.all(np.isfinite(v)) for v in r.fine_grained.values())
+    np.testing.assert_allclose(te[:15], r0.test_error, rtol=1e-12)
+    d = np.abs(te[15:] - r0.test_error)
+    assert np.polyfit(np.log(np.asarray(p.ridge)[15:]), np.log(d), 1)[0] == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "linear", "quadratic"])
+@pytest.mark.parametrize("lr", [0.0, 0.3, 3.0])
+def test_ntk_complements_equal_one_minus_d_away_from_thresholds(act, lr):
+    """Internal identities of the cancellation-free complements on a grid of kappa, phi, psi: 1 - d1 and 1 - d2
+    equal one minus the direct forms where those do not cancel, and 1 - d2 = d(kappa (1 - d1))/dkappa (a central
+    difference)."""
+    from rmt.theory._ntk_quadratic import kappa_state
+    from rmt.theory.ntk import ntk_constants
+
+    c = ntk_constants(act, lr)
+    kappa = np.logspace(-3, 2, 11)[:, None, None]
+    phi = np.array([0.2, 0.7, 1.0, 1.6, 5.0])[None, :, None]
+    psi = np.array([0.3, 0.9, 1.0, 2.5, 7.0])[None, None, :]
+    st = kappa_state(kappa, phi, psi, c.zeta, c.mu_star2, c.c1)
+    scale = 1 + phi / psi + phi  # N/m + 1: the size of the terms
+    assert np.max(np.abs(st.one_minus_d1 - (1.0 - st.d1)) / scale) < 1e-13
+    assert np.max(np.abs(st.one_minus_d2 - (1.0 - st.d2)) / scale) < 1e-12
+    h = 1e-5 * kappa
+
+    def ke(k):
+        return k * kappa_state(k, phi, psi, c.zeta, c.mu_star2, c.c1).one_minus_d1
+
+    fd = (ke(kappa + h) - ke(kappa - h)) / (2 * h)
+    assert np.max(np.abs(st.one_minus_d2 - fd) / scale) < 1e-7
+
+
+@pytest.mark.parametrize("act", ["relu", "erf"])
+def test_ntk_training_error_at_tiny_ridges(act):
+    """Over-parameterised (n1 > m) the training error vanishes like ridge^2; it was evaluated from 1 - d1 at the
+    root, which cancels (1.9e-29 at ridge 1e-100 where 2.5e-199 is due): against rf_theory (lr_ratio 0) to 1e-10.
+    At the threshold n1 = m it vanishes like sqrt(ridge)."""
+    ridge = np.logspace(-100, 0, 11)
+    with _quiet():
+        for phi, psi in ((2.0, 0.5), (3.0, 0.5), (0.5, 2.0)):
+            p = Problem.from_ratios(phi, psi, ridge=ridge, activation=act, noise=0.1)
+            np.testing.assert_allclose(quadratic_scaling(p, lr_ratio=0.0).train_error, rf_theory(p).train_error,
+                                       rtol=1e-10)
+        tr = np.asarray(quadratic_scaling(Problem.from_ratios(0.5, 0.5, ridge=THRESHOLD_RIDGES, activation=act,
+                                                              noise=0.1), lr_ratio=0.0).train_error)
+    c = tr / np.sqrt(THRESHOLD_RIDGES)
+    np.testing.assert_allclose(c[:-1], c[0], rtol=1e-6)

@@ -59,12 +59,8 @@ def test_ntk_stress(act, lr):
     if act == "linear" and lr == 0.0:
         pytest.skip("linear random features: no ridgeless limit")
     phi, psi, ridge = _grid(RIDGES)
-    # the interpolation thresholds (random features at n1 = m; the linear activation at n0 = m) diverge as
-    # C/sqrt(ridge), which this route does not resolve below ridge ~1e-30 (inf or a capped value: not done)
-    if lr == 0.0:
-        phi = np.where(phi == psi, phi * 1.5, phi)
-    if act == "linear":
-        phi = np.where(np.abs(phi - 1.0) < 1e-9, 1.5, phi)
+    # the interpolation thresholds (random features at n1 = m; the linear activation at n0 = m) are included: they
+    # diverge as C/sqrt(ridge) down to ridge 1e-300 (1 - d1 and 1 - d2 evaluated without cancellation)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         r = quadratic_scaling(Problem.from_ratios(phi, psi, ridge=ridge, activation=act, noise=0.2, signal=1.3),
@@ -74,6 +70,13 @@ def test_ntk_stress(act, lr):
     for k in NTK_KEYS:  # rounding of differences of O(signal) terms
         assert np.all(np.asarray(r.fine_grained[k]) >= -1e-12 * np.maximum(te, 1.3)), k
     assert np.allclose(te[..., RIDGES >= 1e30], 1.3, rtol=1e-12)
+    pole = (phi == psi)[..., 0] if lr == 0.0 else np.zeros(te.shape[:2], bool)
+    if act == "linear":
+        pole = pole | (np.abs(phi - 1.0) < 1e-9)[..., 0] & np.ones(te.shape[:2], bool)
+    tiny = RIDGES <= 1e-40
+    c = te[pole][:, tiny] * np.sqrt(RIDGES[tiny])
+    assert pole.any() == (lr == 0.0 or act == "linear")
+    assert np.allclose(c, c[:, :1], rtol=1e-7)  # the square-root law over 260 decades
 
 
 @pytest.mark.parametrize("lr", [1.0, 10.0])
