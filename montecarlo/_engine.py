@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_positive, check_positive_int
-from rmt.activations import Activation, constants
+from rmt.activations import Activation, gaussian_mean
 from rmt.numerics import jax_float64
 from rmt.problem import CovarianceSpectrum
 from rmt.solvers import SolverError
@@ -194,12 +194,10 @@ def diagonal_covariances(spectrum: CovarianceSpectrum | None, n: int) -> tuple[n
 
 
 def centering_mean(activation: Activation, variance: float = 1.0) -> float:
-    """``mu0 = E sigma(u)`` for ``u ~ N(0, variance)``: exact (or 20-digit quadrature) for named activations,
-    200-node Gauss-Hermite for custom callables (about 1e-3 accurate across a kink)."""
-    variance = float(check_positive(variance, "variance"))
-    if activation.is_named:
-        return float(constants(activation, variance).mu0)
-    return float(constants(activation, variance, method="gauss-hermite").mu0)
+    """``mu0 = E sigma(u)`` for ``u ~ N(0, variance)`` (:func:`rmt.activations.gaussian_mean`): float64 closed forms
+    for named activations (20-digit quadrature for softplus), 200-node Gauss-Hermite for custom callables (about
+    1e-3 accurate across a kink)."""
+    return gaussian_mean(activation, float(check_positive(variance, "variance")))
 
 
 def unit_norm_rows(g: jax.Array, norm: Any) -> jax.Array:
