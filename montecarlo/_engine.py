@@ -350,13 +350,13 @@ def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps
         raise ValueError(f"devices must be at most {visible} (the visible devices), got {devices}")
     chunk = n_dev  # one repetition per device per call: one compiled program whatever ``reps`` is
     fn, mesh = _compiled(rep_fn, n_dev, compiler_options(rep_flops))
-    seed_arr = jnp.asarray(seed, dtype=jnp.int64)
+    seed_arr = np.asarray(seed, dtype=np.int64)  # numpy arguments: jnp.asarray would compile a conversion program
     outs: list[dict[str, np.ndarray]] = []
     with lapack_threads(LAPACK_THREADS):
         for start in range(0, reps, chunk):
             idx = np.arange(start, start + chunk, dtype=np.int64)  # the last chunk is padded, extra reps dropped
             if mesh is None:
-                idx_dev = jnp.asarray(idx)
+                idx_dev = idx
             else:
                 sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("reps"))
                 idx_dev = jax.make_array_from_callback(idx.shape, sharding, lambda index: idx[index])
