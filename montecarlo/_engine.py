@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt._validation import check_positive, check_positive_int
-from rmt.activations import Activation, constants
+from rmt.activations import Activation, gaussian_mean
 from rmt.limits import DEFAULT_MAX_MEMORY as MEMORY_LIMIT
 from rmt.limits import MAX_CELLS, MAX_REPS, MAX_TRIALS
 from rmt.numerics import jax_float64
@@ -216,12 +216,10 @@ def diagonal_covariances(spectrum: CovarianceSpectrum | None, n: int) -> tuple[n
 
 
 def centering_mean(activation: Activation, variance: float = 1.0) -> float:
-    """``mu0 = E sigma(u)`` for ``u ~ N(0, variance)``: exact (or 20-digit quadrature) for named activations,
-    200-node Gauss-Hermite for custom callables (about 1e-3 accurate across a kink)."""
-    variance = float(check_positive(variance, "variance"))
-    if activation.is_named:
-        return float(constants(activation, variance).mu0)
-    return float(constants(activation, variance, method="gauss-hermite").mu0)
+    """``mu0 = E sigma(u)`` for ``u ~ N(0, variance)`` (:func:`rmt.activations.gaussian_mean`): float64 closed forms
+    for named activations (20-digit quadrature for softplus), 200-node Gauss-Hermite for custom callables (about
+    1e-3 accurate across a kink)."""
+    return gaussian_mean(activation, float(check_positive(variance, "variance")))
 
 
 def unit_norm_rows(g: jax.Array, norm: Any) -> jax.Array:
@@ -383,13 +381,13 @@ def run_repetitions(rep_fn: RepFn, params: Mapping[str, Any], *, seed: int, reps
         raise ValueError(f"devices must be at most {visible} (the visible devices), got {devices}")
     chunk = n_dev  # one repetition per device per call: one compiled program whatever ``reps`` is
     fn, mesh = _compiled(rep_fn, n_dev, compiler_options(rep_flops))
-    seed_arr = jnp.asarray(seed, dtype=jnp.int64)
+    seed_arr = np.asarray(seed, dtype=np.int64)  # numpy arguments: jnp.asarray would compile a conversion program
     outs: list[dict[str, np.ndarray]] = []
     with lapack_threads(LAPACK_THREADS):
         for start in range(0, reps, chunk):
             idx = np.arange(start, start + chunk, dtype=np.int64)  # the last chunk is padded, extra reps dropped
             if mesh is None:
-                idx_dev = jnp.asarray(idx)
+                idx_dev = idx
             else:
                 sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("reps"))
                 idx_dev = jax.make_array_from_callback(idx.shape, sharding, lambda index: idx[index])

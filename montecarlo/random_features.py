@@ -333,10 +333,12 @@ def prepare_rf(problem: Problem, *, trials: Any, n_test: int | None, center: boo
                    taus=bool(taus), test_sets=test_sets, nonlinear=float(problem.nonlinear_signal) > 0, noisy=noisy,
                    covariance=problem.covariance is not None, dtype=dtype, cell_batch=cell_batch)
     test_sd = np.sqrt(np.stack([test_var, train_var][:test_sets]))
-    prm = {"ridge": jnp.asarray(ridge, dtype), "noise_sd": jnp.asarray(math.sqrt(float(problem.noise)), dtype),
-           "signal": jnp.asarray(float(problem.signal), dtype),
-           "fstar": jnp.asarray(math.sqrt(float(problem.nonlinear_signal)), dtype), "mu0": jnp.asarray(mu0, dtype),
-           "train_sd": jnp.asarray(np.sqrt(train_var), dtype), "test_sd": jnp.asarray(test_sd, dtype)}
+    # numpy arrays (converted when the program is called): jnp.asarray(x, dtype) compiles a conversion program per
+    # process, which costs more start-up than it is worth
+    prm = {"ridge": np.asarray(ridge, dtype), "noise_sd": np.asarray(math.sqrt(float(problem.noise)), dtype),
+           "signal": np.asarray(float(problem.signal), dtype),
+           "fstar": np.asarray(math.sqrt(float(problem.nonlinear_signal)), dtype), "mu0": np.asarray(mu0, dtype),
+           "train_sd": np.asarray(np.sqrt(train_var), dtype), "test_sd": np.asarray(test_sd, dtype)}
     options = {"model": "rf", "problem": problem.as_dict(), "trials": list(k), "n_test": n_test,
                "center": bool(center), "mu0": mu0, "taus": bool(taus), "solver": mode, "dtype": dtype,
                "cell_batch": cell_batch, "rep_flops": c["rep_flops"]}

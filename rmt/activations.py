@@ -19,6 +19,9 @@ Three evaluation paths:
 * ``method="mpmath"``: adaptive tanh-sinh quadrature split at the kinks, at ``precision`` significant digits.
 * ``method="gauss-hermite"``: float64 Gauss-Hermite quadrature with an even number of nodes (fast path; about
   1e-3 accurate on a kink such as relu's, machine precision for smooth activations).
+* ``method="float"``: the same closed forms as ``"exact"``, evaluated in float64 with :mod:`math` (no sympy; within
+  a few units in the last place of the exact values). :func:`gaussian_mean` gives ``mu0`` this way for every named
+  activation (the centring constant of the simulations, which then never load sympy).
 
 ``method="auto"`` uses the closed form when one exists and mpmath quadrature at 20 digits otherwise.
 
@@ -34,15 +37,15 @@ import functools
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Union
 
-import mpmath
 import numpy as np
-import scipy.special
-import sympy as sp
 
 from rmt._validation import check_positive, check_positive_int
 from rmt.numerics import float64_jax
+
+if TYPE_CHECKING:  # sympy, mpmath and scipy.special are imported where they are used (start-up of the simulation)
+    import sympy as sp
 
 __all__ = [
     "Activation",
@@ -51,12 +54,13 @@ __all__ = [
     "KNOWN_ACTIVATIONS",
     "constants",
     "exact_moments",
+    "gaussian_mean",
     "get_activation",
     "hermite_coefficients",
 ]
 
 ArrayFn = Callable[[Any], Any]
-Method = Literal["auto", "exact", "mpmath", "gauss-hermite"]
+Method = Literal["auto", "exact", "float", "mpmath", "gauss-hermite"]
 
 
 class _Namespace:
@@ -75,7 +79,13 @@ class _Namespace:
         self.erf = erf
 
 
-_NUMPY = _Namespace(np, scipy.special.erf)
+def _scipy_erf(x: Any) -> Any:
+    import scipy.special  # imported on first use: it takes about a quarter of a second
+
+    return scipy.special.erf(x)
+
+
+_NUMPY = _Namespace(np, _scipy_erf)
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -145,18 +155,22 @@ def _dgelu(x, xp):
     return 0.5 * (1.0 + xp.erf(x / _SQRT2)) + x * _INV_SQRT2PI * xp.exp(-0.5 * x * x)
 
 
-# mpmath versions (for quadrature at arbitrary precision)
-_MP_FUNCS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (lambda x: x if x > 0 else mpmath.mpf(0), lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0)),
-    "tanh": (mpmath.tanh, lambda x: 1 - mpmath.tanh(x) ** 2),
-    "erf": (mpmath.erf, lambda x: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x * x)),
-    "linear": (lambda x: x, lambda x: mpmath.mpf(1)),
-    "sign": (mpmath.sign, lambda x: mpmath.mpf(0)),
-    "quadratic": (lambda x: x * x, lambda x: 2 * x),
-    "softplus": (lambda x: mpmath.log1p(mpmath.exp(x)) if x < 30 else x + mpmath.log1p(mpmath.exp(-x)),
-                 lambda x: 1 / (1 + mpmath.exp(-x))),
-    "gelu": (lambda x: x * mpmath.ncdf(x), lambda x: mpmath.ncdf(x) + x * mpmath.npdf(x)),
-}
+@functools.lru_cache(maxsize=1)
+def _mp_funcs() -> dict[str, tuple[Callable, Callable]]:
+    """mpmath versions of the named activations and their derivatives (for quadrature at arbitrary precision)."""
+    import mpmath
+
+    return {
+        "relu": (lambda x: x if x > 0 else mpmath.mpf(0), lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0)),
+        "tanh": (mpmath.tanh, lambda x: 1 - mpmath.tanh(x) ** 2),
+        "erf": (mpmath.erf, lambda x: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x * x)),
+        "linear": (lambda x: x, lambda x: mpmath.mpf(1)),
+        "sign": (mpmath.sign, lambda x: mpmath.mpf(0)),
+        "quadratic": (lambda x: x * x, lambda x: 2 * x),
+        "softplus": (lambda x: mpmath.log1p(mpmath.exp(x)) if x < 30 else x + mpmath.log1p(mpmath.exp(-x)),
+                     lambda x: 1 / (1 + mpmath.exp(-x))),
+        "gelu": (lambda x: x * mpmath.ncdf(x), lambda x: mpmath.ncdf(x) + x * mpmath.npdf(x)),
+    }
 
 # Points where the activation or its derivative is not smooth (quadrature is split there).
 _KINKS: dict[str, tuple[float, ...]] = {"relu": (0.0,), "sign": (0.0,)}
@@ -169,7 +183,9 @@ def exact_moments(name: str) -> dict[str, sp.Expr] | None:
     ``E_dsigma2`` (E sigma'(u)^2, ``oo`` for ``sign``), or ``None`` when no closed form is tabulated
     (``tanh``, ``softplus``, ``gelu``). Each entry is checked against 30-digit quadrature in the tests.
     """
-    s = _S
+    import sympy as sp
+
+    s = _s_symbol()
     pi = sp.pi
     table: dict[str, dict[str, sp.Expr]] = {
         "relu": {"E_sigma": sp.sqrt(s / (2 * pi)), "mu1": sp.Rational(1, 2), "E_sigma2": s / 2,
@@ -184,7 +200,47 @@ def exact_moments(name: str) -> dict[str, sp.Expr] | None:
     return table.get(name)
 
 
-_S = sp.Symbol("s", positive=True)
+def _float_moments(name: str, s: float) -> dict[str, float] | None:
+    """The closed forms of :func:`exact_moments` evaluated in float64 (``None`` where there is none).
+
+    Same formulas, written so that float64 loses nothing: ``asin(2s / (1 + 2s)) = atan(2s / sqrt(1 + 4s))``
+    (the arcsine's argument tends to 1 as ``s`` grows, where it is ill-conditioned; the arctangent is not).
+    """
+    pi = math.pi
+    if name == "relu":
+        return {"E_sigma": math.sqrt(s / (2.0 * pi)), "mu1": 0.5, "E_sigma2": s / 2.0, "E_dsigma2": 0.5}
+    if name == "erf":
+        return {"E_sigma": 0.0, "mu1": 2.0 / math.sqrt(pi * (1.0 + 2.0 * s)),
+                "E_sigma2": 2.0 / pi * math.atan(2.0 * s / math.sqrt(1.0 + 4.0 * s)),
+                "E_dsigma2": 4.0 / (pi * math.sqrt(1.0 + 4.0 * s))}
+    if name == "linear":
+        return {"E_sigma": 0.0, "mu1": 1.0, "E_sigma2": s, "E_dsigma2": 1.0}
+    if name == "sign":
+        return {"E_sigma": 0.0, "mu1": math.sqrt(2.0 / (pi * s)), "E_sigma2": 1.0, "E_dsigma2": math.inf}
+    if name == "quadratic":
+        return {"E_sigma": s, "mu1": 0.0, "E_sigma2": 3.0 * s * s, "E_dsigma2": 4.0 * s}
+    return None
+
+
+# E sigma(u), u ~ N(0, s), in closed form: zero for odd activations; gelu by Stein's lemma,
+# E[u Phi(u)] = s E[phi(u)] = s / sqrt(2 pi (1 + s)). Softplus has none.
+_FLOAT_MEANS: dict[str, Callable[[float], float]] = {
+    "relu": lambda s: math.sqrt(s / (2.0 * math.pi)),
+    "tanh": lambda s: 0.0,
+    "erf": lambda s: 0.0,
+    "linear": lambda s: 0.0,
+    "sign": lambda s: 0.0,
+    "quadratic": lambda s: s,
+    "gelu": lambda s: s / math.sqrt(2.0 * math.pi * (1.0 + s)),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _s_symbol() -> sp.Symbol:
+    """The variance ``s`` of the closed forms (a positive sympy symbol)."""
+    import sympy as sp
+
+    return sp.Symbol("s", positive=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,8 +403,10 @@ class ActivationConstants:
 
     @property
     def mu_star(self) -> Any:
-        return mpmath.sqrt(self.mu_star2) if isinstance(self.mu_star2, mpmath.mpf) else math.sqrt(
-            max(float(self.mu_star2), 0.0))
+        mp = sys.modules.get("mpmath")  # an mpf value means mpmath is loaded; never import it for floats
+        if mp is not None and isinstance(self.mu_star2, mp.mpf):
+            return mp.sqrt(self.mu_star2)
+        return math.sqrt(max(float(self.mu_star2), 0.0))
 
     @property
     def zeta_mm(self) -> Any:
@@ -381,11 +439,14 @@ def _constants_cached(act: Activation, s: float, method: str, precision: int | N
         if moments is None:
             raise ValueError(f"method='exact' needs a closed form; {act.name!r} has none "
                              f"(closed forms: relu, erf, linear, sign, quadratic); use method='mpmath'")
+        import mpmath
+        import sympy as sp
+
         s_exact = sp.Rational(repr(s))  # the shortest decimal of the float, exactly
         dps = (precision or 17) + 5
 
         def ev(key: str) -> Any:
-            expr = moments[key].subs(_S, s_exact)
+            expr = moments[key].subs(_s_symbol(), s_exact)
             if expr is sp.oo:
                 return mpmath.inf if precision else math.inf
             return mpmath.mpf(str(sp.N(expr, dps))) if precision else float(sp.N(expr, dps))
@@ -394,6 +455,15 @@ def _constants_cached(act: Activation, s: float, method: str, precision: int | N
             s_out = mpmath.mpf(s_exact.p) / s_exact.q if precision else s
             e1, mu1, e2, ed2 = (ev(k) for k in ("E_sigma", "mu1", "E_sigma2", "E_dsigma2"))
             return _from_moments(act.name, s_out, e1, mu1, e2, mu1, ed2, "exact", clip=not precision)
+    if method == "float":
+        fm = _float_moments(act.name, s) if act.is_named else None
+        if fm is None:
+            raise ValueError(f"method='float' needs a closed form; {act.name!r} has none "
+                             f"(closed forms: relu, erf, linear, sign, quadratic); use method='mpmath'")
+        if precision is not None:
+            raise ValueError("method='float' is float64; for precision= use method='exact'")
+        return _from_moments(act.name, s, fm["E_sigma"], fm["mu1"], fm["E_sigma2"], fm["mu1"], fm["E_dsigma2"],
+                             "float", clip=True)
     if method == "mpmath":
         return _mpmath_constants(act, s, precision or 20, float_out=precision is None)
     if method == "gauss-hermite":
@@ -409,13 +479,15 @@ def _constants_cached(act: Activation, s: float, method: str, precision: int | N
         else:
             ed, ed2 = float(w @ du), float(w @ (du * du))
         return _from_moments(act.name, s, e1, mu1, e2, ed, ed2, "gauss-hermite", clip=True)
-    raise ValueError(f"method must be one of auto, exact, mpmath, gauss-hermite; got {method!r}")
+    raise ValueError(f"method must be one of auto, exact, float, mpmath, gauss-hermite; got {method!r}")
 
 
 @functools.lru_cache(maxsize=16)
 def _gh_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Probabilists' Gauss-Hermite nodes and weights normalised to the N(0,1) measure (scipy's Golub-Welsch
     construction, stable for thousands of nodes where numpy's ``hermegauss`` overflows)."""
+    import scipy.special
+
     x, w = scipy.special.roots_hermitenorm(n)
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(w))):
         raise ArithmeticError(f"Gauss-Hermite rule with {n} nodes is not finite")
@@ -423,8 +495,10 @@ def _gh_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mp_callables(act: Activation) -> tuple[Callable, Callable]:
+    import mpmath
+
     if act.is_named:
-        return _MP_FUNCS[act.name]
+        return _mp_funcs()[act.name]
 
     def f(x):  # custom callables are evaluated in float64 (named activations carry mpmath versions)
         return mpmath.mpf(float(act(np.array(float(x)))))
@@ -436,6 +510,8 @@ def _mp_callables(act: Activation) -> tuple[Callable, Callable]:
 
 
 def _mpmath_constants(act: Activation, s: float, dps: int, float_out: bool) -> ActivationConstants:
+    import mpmath
+
     f, df = _mp_callables(act)
     kinks = _KINKS.get(act.name, ()) if act.is_named else ()
     with mpmath.workdps(dps + 10):
@@ -471,13 +547,14 @@ def constants(activation: ActivationLike, variance: float = 1.0, *, method: Meth
         activation: a name from ``KNOWN_ACTIVATIONS``, an :class:`Activation` or a callable.
         variance: pre-activation variance ``s > 0`` (``u ~ N(0, s)``); 1 for isotropic inputs, ``tr Sigma / n0``
             under covariate shift (Tripuraneni, Adlam & Pennington, arXiv:2111.08234).
-        method: ``"auto"`` (closed form if available, else 20-digit mpmath), ``"exact"``, ``"mpmath"`` or
-            ``"gauss-hermite"``.
+        method: ``"auto"`` (closed form if available, else 20-digit mpmath), ``"exact"``, ``"float"`` (the closed
+            form in float64, without sympy), ``"mpmath"`` or ``"gauss-hermite"``.
         precision: significant digits for ``exact``/``mpmath``; when given, values are mpmath numbers.
         nodes: number of Gauss-Hermite nodes.
 
     Raises:
-        ValueError: unknown activation, non-positive variance, or ``method="exact"`` without a closed form.
+        ValueError: unknown activation, non-positive variance, or ``method="exact"``/``"float"`` without a closed
+            form.
     """
     act = get_activation(activation)
     s = float(check_positive(variance, "variance"))
@@ -487,6 +564,27 @@ def constants(activation: ActivationLike, variance: float = 1.0, *, method: Meth
     if method == "auto":
         method = "exact" if act.is_named and exact_moments(act.name) is not None else "mpmath"
     return _constants_cached(act, s, method, precision, nodes)
+
+
+def gaussian_mean(activation: ActivationLike, variance: float = 1.0) -> float:
+    r"""``mu0 = E sigma(u)`` for ``u ~ N(0, variance)`` in float64, without sympy: the centring constant of the
+    simulations (Adlam & Pennington, arXiv:2011.03321, centre the activation by it).
+
+    Named activations: closed forms (``sqrt(s / (2 pi))`` for relu, ``s`` for quadratic, ``s / sqrt(2 pi (1 + s))``
+    for gelu by Stein's lemma, exactly 0 for the odd ``tanh``, ``erf``, ``linear``, ``sign``), equal to
+    ``constants(..., method="exact")`` (or 30-digit quadrature) to a few units in the last place; ``softplus``, which
+    has none, by 20-digit mpmath quadrature (``method="mpmath"``). Custom callables: 200-node Gauss-Hermite (about
+    1e-3 accurate across a kink).
+
+    Raises:
+        ValueError: unknown activation or non-positive variance.
+    """
+    act = get_activation(activation)
+    s = float(check_positive(variance, "variance"))
+    if act.is_named and act.name in _FLOAT_MEANS:
+        return float(_FLOAT_MEANS[act.name](s))
+    method = "mpmath" if act.is_named else "gauss-hermite"
+    return float(_constants_cached(act, s, method, None, 200).mu0)
 
 
 def hermite_coefficients(activation: ActivationLike, degree: int, variance: float = 1.0, *,
@@ -509,6 +607,8 @@ def hermite_coefficients(activation: ActivationLike, degree: int, variance: floa
         return out
     if method != "mpmath":
         raise ValueError(f"method must be 'mpmath' or 'gauss-hermite', got {method!r}")
+    import mpmath
+
     f, _ = _mp_callables(act)
     kinks = _KINKS.get(act.name, ()) if act.is_named else ()
     with mpmath.workdps(check_positive_int(precision, "precision") + 10):

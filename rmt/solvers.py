@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import mpmath
 import numpy as np
+
+if TYPE_CHECKING:  # imported where used: the float solvers (and the simulations) never load mpmath
+    import mpmath
 
 __all__ = [
     "SolverError",
@@ -321,6 +323,8 @@ def polyroots_mp(coeffs: Sequence[Any], *, precision: int = 50, maxsteps: int = 
     Leading zero coefficients are dropped. Raises :class:`SolverError` if mpmath's Durand-Kerner iteration does not
     converge.
     """
+    import mpmath
+
     with mpmath.workdps(precision + 10):
         cs = [mpmath.mpmathify(x) for x in coeffs]
         while cs and cs[0] == 0:
@@ -723,6 +727,8 @@ def bracket_root_mp(f: Callable[[Any], Any], lo: Any, hi: Any, *, tol: Any, maxi
     if fhi == 0:
         return Solution(value=hi, residual=abs(fhi), status=ok, branch=branch)
     if flo * fhi > 0:
+        import mpmath
+
         raise SolverError(f"{what}: no sign change on [{mpmath.nstr(lo, 8)}, {mpmath.nstr(hi, 8)}]",
                           status=Status.NO_BRACKET)
     side = 0
