@@ -1,6 +1,7 @@
 """The ``rmt`` command line (the contract of docs/cli.md).
 
-``rmt constants``, ``rmt spectrum``, ``rmt theory``, ``rmt simulate``, ``rmt figure`` and ``rmt validate``; each
+``rmt models``, ``rmt constants``, ``rmt spectrum``, ``rmt theory``, ``rmt simulate``, ``rmt figure``, ``rmt validate``
+and ``rmt explore``; each
 model's sub-commands live in :mod:`figures.commands`. Bad input exits with code 2 and one line on stderr naming the
 argument; a solver that fails exits with code 1 and one line giving its residual.
 

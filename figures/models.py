@@ -38,7 +38,8 @@ Adding a model is three pieces and no change elsewhere:
 For example, a model ``"my-rf"`` would add ``theory/my_rf.py`` with ``my_rf_theory(problem) -> MyRFResult``,
 ``montecarlo/my_rf.py`` with ``simulate_my_rf(problem, ...) -> SimulationResult`` and the row
 ``ModelSpec("my-rf", "rmt.Problem", "...", theory="rmt.theory.my_rf:my_rf_theory",
-simulation="rmt.montecarlo.my_rf:simulate_my_rf", quantities=HEADLINE, coordinates=RF_COORDINATES)``.
+simulation="rmt.montecarlo.my_rf:simulate_my_rf", sweep=None, quantities=HEADLINE, coordinates=RF_COORDINATES)``
+(``sweep="my-rf"`` once ``rmt.montecarlo.sweep`` registers its simulator).
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ MODELS: tuple[ModelSpec, ...] = (
         "eigen-krr", "rmt.EigenProblem (p=None)",
         "kernel ridge regression from an eigensystem (Simon et al. arXiv:2110.03922; Canatar, Bordelon & Pehlevan "
         "arXiv:2006.13198)",
-        theory="rmt.theory.eigen:krr", simulation="rmt.montecarlo.eigen:simulate_eigen", sweep=None,
+        theory="rmt.theory.eigen:krr", simulation="rmt.montecarlo.eigen:simulate_eigen", sweep="eigen",
         quantities=HEADLINE + ("test_mse", "kappa", "E0", "kare"),
         coordinates=("model", "n", "ridge", "noise"),
         validation="rmt.figures.validate_eigen:cases", validation_group="eigen",
@@ -154,7 +155,7 @@ MODELS: tuple[ModelSpec, ...] = (
         "eigen-rf", "rmt.EigenProblem (p = number of features)",
         "random-feature ridge regression from an eigensystem (Simon, Karkada, Ghosh & Belkin arXiv:2311.14646; "
         "Atanasov, Zavatone-Veth & Pehlevan arXiv:2405.00592)",
-        theory="rmt.theory.eigen:rf", simulation="rmt.montecarlo.eigen:simulate_eigen", sweep=None,
+        theory="rmt.theory.eigen:rf", simulation="rmt.montecarlo.eigen:simulate_eigen", sweep="eigen",
         quantities=HEADLINE + ("test_mse", "kappa", "E0", "ensemble_limit_error", "feature_variance"),
         coordinates=("model", "n", "p", "ridge", "noise"),
         validation="rmt.figures.validate_eigen:cases", validation_group="eigen"),

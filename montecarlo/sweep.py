@@ -70,7 +70,7 @@ def _simulators() -> dict[str, Callable[..., Any]]:
 
 MODELS = ("rf", "linear", "ntk", "shift", "eigen", "dynamics")
 """Model names a :class:`SweepPoint` may use (``simulate_rf``, ``simulate_linear``, ``simulate_ntk``,
-``simulate_shift``, ``montecarlo.eigen.simulate_eigen``)."""
+``simulate_shift``, ``montecarlo.eigen.simulate_eigen``, ``montecarlo.dynamics.simulate_dynamics``)."""
 
 
 @dataclass(frozen=True)

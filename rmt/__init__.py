@@ -3,7 +3,11 @@
 Public modules: :mod:`rmt.activations` (Gaussian moments), :mod:`rmt.stieltjes` (Marchenko-Pastur and Stieltjes
 inversion), :mod:`rmt.kernel_spectrum` (the nonlinear random-feature Gram spectrum), :mod:`rmt.symbolic` (elimination
 of polynomial self-consistent systems), :mod:`rmt.solvers` (roots with physical-branch rules, continuation,
-bracketing, mpmath path) and :mod:`rmt.problem`.
+bracketing, mpmath path, one minimiser), :mod:`rmt.problem` (``Problem``, ``LinearProblem``, ``CovarianceSpectrum``,
+``JointSpectrum``), :mod:`rmt.eigensystem` (``Eigensystem``, ``EigenProblem``), :mod:`rmt.quantities` (the one
+vocabulary of quantity names), :mod:`rmt.records` (flat records, CSV, DataFrames), :mod:`rmt.numerics` (read-only
+results, ``0 * inf = 0``, timers, the scoped float64 mode of JAX) and :mod:`rmt.limits` (the caps every command and
+simulator checks before any work). ``python -m rmt`` runs the command line (:mod:`rmt.figures.cli`).
 """
 
 from __future__ import annotations

@@ -659,7 +659,7 @@ def finite_size_allowance(problem: EigenProblem) -> float:
 
     The eigenframework is a deterministic equivalent: at finite ``n`` (and ``p``) the simulated means deviate by
     ``O(1/size)``. Measured with montecarlo.eigen on ``lambda_i = i^-1.5``, ``v_i^2 = i^-1.8`` (200-400 datasets;
-    tests/test_eigen_montecarlo.py): test error, bias and variance 1-2 % at ``n = 50-100`` and 0.5-1 % at
+    tests/montecarlo/test_eigen_montecarlo.py): test error, bias and variance 1-2 % at ``n = 50-100`` and 0.5-1 % at
     ``n = 200``; the ``kappa-hat`` estimator -0.2 to -1 %. Next to an interpolation peak (``p ~ n`` for RF,
     ``n ~ rank`` for KRR) the deviations are larger: ``kappa-hat`` -3.5 %, -1.6 %, -0.15 % at ``n = p = 100, 200,
     400`` (per-sample ridge 1e-5), and the test error deviates by 3-4 % at ``n = p = 100``. Hence
