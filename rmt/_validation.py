@@ -53,6 +53,22 @@ def check_positive(value: Any, name: str, *, allow_inf: bool = False) -> np.ndar
     return arr
 
 
+SMALLEST_RIDGE = float(np.finfo(float).tiny)
+"""The smallest positive ridge accepted: float64's smallest normal number (about 2.2e-308). Below it the ridge is a
+subnormal number without float64's precision, and the ridge-dependent terms of the theories underflow."""
+
+
+def check_ridge(value: Any, name: str = "ridge") -> np.ndarray:
+    """A ridge: finite, ``>= 0``, and either 0 (the exact ridgeless limit) or at least :data:`SMALLEST_RIDGE`."""
+    arr = check_nonnegative(value, name)
+    sub = (arr > 0) & (arr < SMALLEST_RIDGE)
+    if np.any(sub):
+        bad = float(arr[sub].ravel()[0])
+        raise ValueError(f"{name} must be 0 or at least {SMALLEST_RIDGE:.6g} (float64's smallest normal number; a "
+                         f"subnormal ridge has no float64 precision), got {bad!r}")
+    return arr
+
+
 def check_nonnegative(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:
     """Values must be >= 0 (and finite unless ``allow_inf``)."""
     arr = _as_float_array(value, name)

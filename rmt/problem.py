@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from rmt._validation import check_nonnegative, check_positive
+from rmt._validation import check_nonnegative, check_positive, check_ridge
 from rmt.activations import Activation, ActivationLike, get_activation
 from rmt.numerics import ArrayLike, frozen_value, readonly_array
 
@@ -258,7 +258,8 @@ class Problem:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         for name in ("n0", "n1", "m"):
             set_(name, frozen_value(check_positive(getattr(self, name), name)))
-        for name in ("ridge", "noise", "signal", "nonlinear_signal"):
+        set_("ridge", frozen_value(check_ridge(self.ridge)))
+        for name in ("noise", "signal", "nonlinear_signal"):
             set_(name, frozen_value(check_nonnegative(getattr(self, name), name)))
         set_("activation", get_activation(self.activation))
         if self.covariance is not None and not isinstance(self.covariance, CovarianceSpectrum):
@@ -414,7 +415,8 @@ class LinearProblem:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         for name in ("n", "d"):
             set_(name, frozen_value(check_positive(getattr(self, name), name)))
-        for name in ("ridge", "noise", "signal"):
+        set_("ridge", frozen_value(check_ridge(self.ridge)))
+        for name in ("noise", "signal"):
             set_(name, frozen_value(check_nonnegative(getattr(self, name), name)))
         if self.spectrum is not None and not isinstance(self.spectrum, CovarianceSpectrum):
             raise ValueError("spectrum must be a CovarianceSpectrum or None")

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rmt._validation import check_nonnegative
+from rmt._validation import check_ridge
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.numerics import ArrayLike, frozen_value
 from rmt.problem import Problem
@@ -73,7 +73,7 @@ def ntk_constants(activation: ActivationLike, lr_ratio: ArrayLike = 1.0) -> NTKC
             ``lr_ratio > 0`` (its first-layer kernel does not exist).
     """
     act = get_activation(activation)
-    lr = check_nonnegative(lr_ratio, "lr_ratio")
+    lr = check_ridge(lr_ratio, "lr_ratio")  # 0 or a normal float: it scales the implicit ridge r (eta' - zeta)
     c = constants(act)
     zeta, ms2, eta, etap = float(c.zeta), float(c.mu_star2), float(c.eta), float(c.mean_sq_derivative)
     if np.any(lr > 0) and not np.isfinite(etap):

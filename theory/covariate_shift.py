@@ -54,7 +54,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int
+from rmt._validation import check_finite, check_nonnegative, check_positive, check_positive_int, check_ridge
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.problem import Problem
 from rmt.records import Tabular
@@ -386,7 +386,7 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
     act = get_activation(activation)
     phi = check_positive(phi, "phi")
     psi = check_positive(psi, "psi")
-    ridge = check_nonnegative(ridge, "ridge")
+    ridge = check_ridge(ridge)
     if np.any(ridge > 1e300):  # the bracket of rho (ridge times the ratios) would overflow float64
         raise ValueError(f"ridge must be in [0, 1e300], got {float(np.max(ridge)):g}")
     noise = check_nonnegative(noise, "noise")

@@ -21,6 +21,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rmt._validation import SMALLEST_RIDGE
 from rmt import Problem, SolverError, constants
 from rmt.kernel_spectrum import GAMMA, PHI, PSI, ETA, ZETA, TAU1, TAU2, ap_equations, rf_kernel_polynomial
 from rmt.theory._ntk_quadratic import kappa_state
@@ -304,8 +305,11 @@ def test_ensemble_ridge_equals_direct_deterministic_equivalent(act, phi, psi, ga
 
 
 @settings(max_examples=60, deadline=None)
-@given(phi=st.floats(0.05, 8.0), psi=st.floats(0.05, 8.0), gamma=st.floats(0.0, 2.0), s2=st.floats(0.0, 2.0),
-       signal=st.floats(0.1, 3.0), lr=st.floats(0.0, 3.0), act=st.sampled_from(["relu", "tanh", "erf", "gelu"]))
+# ridges are 0 or normal floats (a subnormal ridge is refused: test_subnormal_ridges_are_refused)
+@given(phi=st.floats(0.05, 8.0), psi=st.floats(0.05, 8.0),
+       gamma=st.one_of(st.just(0.0), st.floats(SMALLEST_RIDGE, 2.0)), s2=st.floats(0.0, 2.0),
+       signal=st.floats(0.1, 3.0), lr=st.one_of(st.just(0.0), st.floats(SMALLEST_RIDGE, 3.0)),
+       act=st.sampled_from(["relu", "tanh", "erf", "gelu"]))
 def test_identities(phi, psi, gamma, s2, signal, lr, act):
     if lr == 0.0 and gamma == 0.0 and abs(phi / psi - 1.0) < 1e-3:
         return  # the ridgeless random-feature pole; covered separately
@@ -322,6 +326,17 @@ def test_identities(phi, psi, gamma, s2, signal, lr, act):
     inf = infinite_width(prob(act, phi, psi, gamma, s2, signal), lr_ratio=lr)
     assert inf.bias + inf.variance == pytest.approx(inf.test_error, abs=tol)
     assert -tol <= inf.noise_variance <= inf.variance + tol
+
+
+@pytest.mark.parametrize("ridge", [5e-324, 1e-315, 2.2e-308])
+def test_subnormal_ridges_are_refused(ridge):
+    """A positive ridge below float64's smallest normal number is refused by name (it used to give an infinite test
+    error at the random-feature threshold without a word); the smallest normal one is answered."""
+    with pytest.raises(ValueError, match="ridge must be 0 or at least"):
+        Problem.from_ratios(phi=0.5, psi=0.5, ridge=ridge, activation="relu")
+    r = quadratic_scaling(Problem.from_ratios(phi=0.5, psi=0.5, ridge=SMALLEST_RIDGE, activation="relu"),
+                          lr_ratio=0.0)
+    assert np.isfinite(r.test_error) and r.d2 < 1
 
 
 def test_vectorized_grid_equals_pointwise():
