@@ -7,12 +7,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rmt._validation import check_ridge
+from rmt._validation import check_nonnegative
 from rmt.activations import ActivationLike, constants, get_activation
 from rmt.numerics import ArrayLike, frozen_value
 from rmt.problem import Problem
 from rmt.quantities import FINE_GRAINED_KEYS  # ``P`` = both layers' initial weights
 from rmt.records import Tabular, coordinate_columns, rows_of
+
+SMALLEST_LR_RATIO = 1e-300
+"""The smallest positive first-to-second-layer learning-rate ratio accepted."""
 
 __all__ = ["FINE_GRAINED_KEYS", "NTKConstants", "check_problem", "ntk_constants"]
 
@@ -73,7 +76,11 @@ def ntk_constants(activation: ActivationLike, lr_ratio: ArrayLike = 1.0) -> NTKC
             ``lr_ratio > 0`` (its first-layer kernel does not exist).
     """
     act = get_activation(activation)
-    lr = check_ridge(lr_ratio, "lr_ratio")  # 0 or a normal float: it scales the implicit ridge r (eta' - zeta)
+    lr = check_nonnegative(lr_ratio, "lr_ratio")
+    tiny = (lr > 0) & (lr < SMALLEST_LR_RATIO)
+    if np.any(tiny):  # r scales the implicit ridge r (eta' - zeta), which would underflow
+        raise ValueError(f"lr_ratio must be 0 or at least {SMALLEST_LR_RATIO:g} (smaller ratios underflow the implicit "
+                         f"ridge r (eta' - zeta) of the kernel), got {float(lr[tiny].ravel()[0])!r}")
     c = constants(act)
     zeta, ms2, eta, etap = float(c.zeta), float(c.mu_star2), float(c.eta), float(c.mean_sq_derivative)
     if np.any(lr > 0) and not np.isfinite(etap):

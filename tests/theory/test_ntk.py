@@ -308,7 +308,7 @@ def test_ensemble_ridge_equals_direct_deterministic_equivalent(act, phi, psi, ga
 # ridges are 0 or normal floats (a subnormal ridge is refused: test_subnormal_ridges_are_refused)
 @given(phi=st.floats(0.05, 8.0), psi=st.floats(0.05, 8.0),
        gamma=st.one_of(st.just(0.0), st.floats(SMALLEST_RIDGE, 2.0)), s2=st.floats(0.0, 2.0),
-       signal=st.floats(0.1, 3.0), lr=st.one_of(st.just(0.0), st.floats(SMALLEST_RIDGE, 3.0)),
+       signal=st.floats(0.1, 3.0), lr=st.one_of(st.just(0.0), st.floats(1e-300, 3.0)),
        act=st.sampled_from(["relu", "tanh", "erf", "gelu"]))
 def test_identities(phi, psi, gamma, s2, signal, lr, act):
     if lr == 0.0 and gamma == 0.0 and abs(phi / psi - 1.0) < 1e-3:
@@ -337,6 +337,8 @@ def test_subnormal_ridges_are_refused(ridge):
     r = quadratic_scaling(Problem.from_ratios(phi=0.5, psi=0.5, ridge=SMALLEST_RIDGE, activation="relu"),
                           lr_ratio=0.0)
     assert np.isfinite(r.test_error) and r.d2 < 1
+    with pytest.raises(ValueError, match="lr_ratio must be 0 or at least"):
+        quadratic_scaling(Problem.from_ratios(phi=0.5, psi=0.5, ridge=0.0, activation="relu"), lr_ratio=1e-310)
 
 
 def test_vectorized_grid_equals_pointwise():
