@@ -17,6 +17,8 @@ are spread over the devices by :func:`montecarlo._engine.run_repetitions`):
   data: gradient descent ``theta <- theta - lr (A Lambda A^T/N theta - A Lambda w*/sqrt N)`` on the population loss
   of ``N = n`` random projections ``A x / sqrt N`` (a fresh ``A`` per run), test error
   ``|Lambda^{1/2}(w* - A^T theta/sqrt N)|^2``;
+* :func:`simulate_scaling_model`: the same model with ``P`` samples: full-batch gradient descent on
+  ``F = X A^T / sqrt(N)`` (a fresh ``A`` and data set per run), test and training error;
 * ``sgd``: multi-pass SGD on ``n`` fixed samples per run, a batch of ``B`` indices drawn uniformly with replacement
   every step, ``w <- w - (lr/B) X_b^T (X_b w - y_b) - lr ridge w`` (Paquette, Paquette, Adlam & Pennington
   arXiv:2206.07252).

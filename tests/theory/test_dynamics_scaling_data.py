@@ -5,8 +5,9 @@ two-point ridge equivalent; P -> inf: the projected one-point contour; t -> inf:
 eigenframework rmt.theory.eigen.rf), internal identities, and simulated gradient descent on X A^T / sqrt(N)
 (rmt.montecarlo.dynamics.simulate_scaling_model).
 
-Simulation criterion: |sim - theory| <= 4 sqrt(se^2 + (allowance * theory)^2), allowance 3/min(N, P) (the O(1/size)
-corrections of a deterministic equivalent, the rule of the other finite-size dynamics checks). Not compared: the
+Simulation criterion: |sim - theory| <= 4 se + allowance * theory, allowance 1/min(N, P) (the O(1/size) corrections
+of a deterministic equivalent; measured: the simulated test error lies 1.1 to 2.2 % above at N = 30, P = 60 (2000
+runs, up to 4.7 se) and 0.2 to 0.9 % at N = 120, P = 240, so the offset shrinks with the size). Not compared: the
 training error in the interpolating regime (N > P) once it has decayed by orders of magnitude, where it is set by
 the smallest eigenvalues of F^T F / P, whose finite-size fluctuations the equivalent does not describe (measured
 +35 % at 3e-4 for N = 100, P = 50, step 8000; docs/dynamics.md).
@@ -81,11 +82,11 @@ def test_bad_input():
 
 
 def _check(sim, th, allowance, train_until=None):
-    te_tol = 4 * np.sqrt(sim.test_stderr ** 2 + (allowance * th.test_error) ** 2) + 1e-9 * th.test_error
+    te_tol = 4 * sim.test_stderr + allowance * th.test_error + 1e-9 * th.test_error
     dev = np.abs(sim.test_error - th.test_error)
     assert np.all(dev <= te_tol), (sim.test_error, th.test_error, sim.test_stderr)
     k = slice(None) if train_until is None else sim.x <= train_until
-    tr_tol = 4 * np.sqrt(sim.train_stderr[k] ** 2 + (allowance * th.train_error[k]) ** 2) + 1e-12
+    tr_tol = 4 * sim.train_stderr[k] + allowance * th.train_error[k] + 1e-12
     assert np.all(np.abs(sim.train_error[k] - th.train_error[k]) <= tr_tol), (sim.train_error, th.train_error)
     return float(np.max(dev / th.test_error)), float(np.max(np.abs(sim.train_error[k] / th.train_error[k] - 1)))
 
@@ -96,7 +97,7 @@ def _run(M, N, P, noise, runs, steps, seed, train_until=None):
     sim = simulate_scaling_model(*s.expanded(), N, P, steps, lr=lr, noise=noise, reps=max(runs // 50, 1),
                                  runs_per_rep=min(runs, 50), seed=seed)
     th = D.scaling_model_loss(s, N, P, np.asarray(steps) * lr, noise, lr=lr)
-    return _check(sim, th, 3.0 / min(N, P), train_until)
+    return _check(sim, th, 1.0 / min(N, P), train_until)
 
 
 def test_simulation_tiny():
