@@ -55,9 +55,9 @@ from rmt._validation import check_nonnegative, check_positive
 from rmt.solvers import SolverError
 from rmt.theory._dynamics_contour import contour_nodes
 from rmt.theory._dynamics_gf import Curve, times_array
-from rmt.theory.eigen import Eigensystem, solve_gamma
+from rmt.theory.eigen import Eigensystem, rf, solve_gamma, solve_kappa
 
-__all__ = ["scaling_model_loss"]
+__all__ = ["lower_edge", "scaling_model_loss"]
 
 _MAX_NODES_EPS = 6.4e-5  # margin/radius below this would need more than 4000 nodes
 
@@ -95,6 +95,40 @@ def _newton(system: Eigensystem, N: float, P: float, a: complex, g0: complex) ->
     return g, abs(g * (1.0 - d / N) * (1.0 - d / P) - a) / scale
 
 
+def lower_edge(system: Eigensystem, width: float, samples: float) -> float:
+    r"""The lower edge ``s_-`` of the deterministic nonzero spectrum of ``F^T F/P`` (0 at ``N = P``; 0 also where the
+    rank is at most ``min(N, P)``, meaning "not computed").
+
+    On the physical branch the per-sample ridge ``a(gamma) = gamma (1 - df1/N)(1 - df1/P)`` is negative for ``gamma``
+    between the roots of ``df1 = max(N, P)`` and ``df1 = min(N, P)`` (one factor negative); ``-s_-`` is its minimum
+    there (the spectral edge is the critical point of the inverse map), found by a bounded search in ``log gamma``.
+    """
+    import scipy.optimize
+
+    N, P = float(width), float(samples)
+    lo_n, hi_n = min(N, P), max(N, P)
+    if lo_n == hi_n:
+        return 0.0
+    ev, mult = system.eigenvalues, system.multiplicities
+    if not math.isfinite(system.rank) or system.rank > lo_n:
+        g_hi = float(solve_kappa(system, lo_n, 0.0).value)
+    else:
+        return 0.0
+    g_lo = float(solve_kappa(system, hi_n, 0.0).value) if system.rank > hi_n else 0.0
+    if g_hi <= 0:
+        return 0.0
+
+    def a(u: float) -> float:
+        g = math.exp(u)
+        d = float(np.sum(mult * ev / (ev + g))) + system.flat_mass / g
+        return g * (1.0 - d / N) * (1.0 - d / P)
+
+    left = math.log(g_lo) if g_lo > 0 else math.log(g_hi) - 60.0
+    res = scipy.optimize.minimize_scalar(a, bounds=(left, math.log(g_hi)), method="bounded",
+                                         options={"xatol": 1e-10})
+    return max(-float(res.fun), 0.0)
+
+
 def scaling_model_loss(system: Eigensystem, width: float, samples: float, times: Any, noise: float = 0.0, *,
                        lr: float | None = None, refine: float = 1.0) -> Curve:
     r"""Test and train error of gradient flow on ``width = N`` random projections with ``samples = P`` data points
@@ -126,6 +160,16 @@ def scaling_model_loss(system: Eigensystem, width: float, samples: float, times:
     if lr is not None:
         lr = float(check_positive(lr, "lr"))
         t = np.round(t / lr) * lr
+    # beyond t_c = 20 / s_- (s_- the lower edge of the nonzero spectrum of F^T F/P) the flow has converged to
+    # e^{-40}: the t -> inf value, the ridgeless random-feature eigenframework
+    s_lo = lower_edge(system, N, P)
+    t_c = 20.0 / s_lo if s_lo > 0 else math.inf
+    late = t >= t_c
+    if np.all(late):
+        r_inf = rf(system, P, N, 0.0, noise)
+        return Curve("gf", "time", t, np.full(t.size, float(r_inf.test_error)),
+                     np.full(t.size, float(r_inf.train_error)), {"width": N, "samples": P, "noise": noise, "nodes": 0})
+    t_all, t = t, t[~late]
     lam_max = float(np.max(system.eigenvalues))
     tr = system.trace
     e_N = (math.sqrt(lam_max) + math.sqrt(tr / N)) ** 2
@@ -171,4 +215,10 @@ def scaling_model_loss(system: Eigensystem, width: float, samples: float, times:
     V = q * r / kappa
     test = np.einsum("tj,tj->t", W @ Q, W).real - noise * np.sum(W, axis=1).real ** 2
     train = np.einsum("tj,tj->t", V @ Q, V).real
-    return Curve("gf", "time", t, test, train, {"width": N, "samples": P, "noise": noise, "nodes": int(z.size)})
+    if np.any(late):
+        r_inf = rf(system, P, N, 0.0, noise)
+        test_all = np.full(t_all.size, float(r_inf.test_error))
+        train_all = np.full(t_all.size, float(r_inf.train_error))
+        test_all[~late], train_all[~late] = test, train
+        test, train = test_all, train_all
+    return Curve("gf", "time", t_all, test, train, {"width": N, "samples": P, "noise": noise, "nodes": int(z.size)})

@@ -48,10 +48,47 @@ def test_limits_wide_and_infinite_data():
 
 @pytest.mark.parametrize("N,P", [(30, 60), (60, 30)])
 def test_long_time_is_ridgeless_random_features(N, P):
-    c = D.scaling_model_loss(S100, N, P, [2e4], 0.1)
+    # just before t_c = 20 / s_- the contour is still used (nodes > 0); from t_c on, the t -> inf value itself
+    from rmt.theory._dynamics_rfp import lower_edge
+
+    t_c = 20.0 / lower_edge(S100, N, P)
+    c = D.scaling_model_loss(S100, N, P, [0.999 * t_c], 0.1)
+    assert c.params["nodes"] > 0
     r = rf(S100, P, N, 0.0, 0.1)
     assert c.test_error[0] == pytest.approx(float(r.test_error), rel=1e-7)
     assert c.train_error[0] == pytest.approx(float(r.train_error), rel=1e-6, abs=1e-9)
+    late = D.scaling_model_loss(S100, N, P, [t_c, 10 * t_c], 0.1)
+    np.testing.assert_allclose(late.test_error, float(r.test_error), rtol=1e-12)
+
+
+def test_lower_edge_against_sampled_spectra():
+    # the deterministic lower edge of the nonzero spectrum of F^T F / P lies below the sampled smallest eigenvalues
+    # on average and within their spread (N = 30, P = 60: sampled mean 0.0018, edge 0.00146)
+    from rmt.theory._dynamics_rfp import lower_edge
+
+    lam, _ = S100.expanded()
+    rng = np.random.default_rng(0)
+    mins = []
+    for _ in range(30):
+        A = rng.standard_normal((30, lam.size))
+        X = rng.standard_normal((60, lam.size)) * np.sqrt(lam)
+        F = X @ A.T / np.sqrt(30)
+        mins.append(np.linalg.eigvalsh(F.T @ F / 60)[0])
+    e = lower_edge(S100, 30, 60)
+    assert 0.5 * np.mean(mins) < e < np.mean(mins)
+    assert lower_edge(S100, 40, 40) == 0.0
+
+
+def test_compute_optimal_finite_data():
+    C, W = np.geomspace(10, 1e3, 6), np.geomspace(4, 64, 7)
+    inf = D.compute_optimal(1.5, 1.3, C, W, modes=300)
+    big = D.compute_optimal(1.5, 1.3, C, W, modes=300, samples=1e9)
+    np.testing.assert_allclose(big.grid_loss, inf.grid_loss, rtol=1e-6)
+    fin = D.compute_optimal(1.5, 1.3, C, W, modes=300, samples=200)
+    assert np.all(fin.loss > inf.loss)
+    s = Eigensystem.power_law(1.5, 1.3, 300, exact_modes=300, bins_per_decade=40, tail=False)  # compute_optimal's
+    np.testing.assert_allclose(fin.grid_loss[:, 2], D.scaling_model_loss(s, W[2], 200, C / W[2]).test_error,
+                               rtol=1e-12)
 
 
 def test_identities_and_quadrature():
