@@ -50,6 +50,7 @@ import math
 from typing import Any
 
 import numpy as np
+import scipy.optimize
 
 from rmt._validation import check_nonnegative, check_positive
 from rmt.solvers import SolverError
@@ -103,8 +104,6 @@ def lower_edge(system: Eigensystem, width: float, samples: float) -> float:
     between the roots of ``df1 = max(N, P)`` and ``df1 = min(N, P)`` (one factor negative); ``-s_-`` is its minimum
     there (the spectral edge is the critical point of the inverse map), found by a bounded search in ``log gamma``.
     """
-    import scipy.optimize
-
     N, P = float(width), float(samples)
     lo_n, hi_n = min(N, P), max(N, P)
     if lo_n == hi_n:

@@ -10,7 +10,7 @@ of a deterministic equivalent; measured: the simulated test error lies 1.1 to 2.
 runs, up to 4.7 se) and 0.2 to 0.9 % at N = 120, P = 240, so the offset shrinks with the size). Not compared: the
 training error in the interpolating regime (N > P) once it has decayed by orders of magnitude, where it is set by
 the smallest eigenvalues of F^T F / P, whose finite-size fluctuations the equivalent does not describe (measured
-+35 % at 3e-4 for N = 100, P = 50, step 8000; docs/dynamics.md).
++35 to +39 % at 3e-4 for N = 100, P = 50, step 8000; docs/dynamics.md).
 """
 
 import math
