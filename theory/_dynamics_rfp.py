@@ -137,14 +137,17 @@ def scaling_model_loss(system: Eigensystem, width: float, samples: float, times:
     two-point ridge quantity of random-feature regression, all times from one contour (cost
     ``O(nodes x modes + times x nodes^2)``). ``N -> inf`` gives :func:`gradient_flow` with ``P`` samples,
     ``P -> inf`` gives :func:`projected_gradient_flow`, ``t -> inf`` the ridgeless random-feature eigenframework
-    :func:`theory.eigen.rf` (``n = P``, ``p = N``).
+    :func:`theory.eigen.rf` (``n = P``, ``p = N``), which is returned from ``t_c = 20 / s_-`` on
+    (:func:`lower_edge`; the remainder is below ``e^{-40}``).
 
     Args:
         system: eigensystem (``lambda_i``, ``v_i^2 = lambda_i w*_i^2``).
         width: ``N > 0`` projections. samples: ``P > 0`` samples. times: ``t >= 0``.
         noise: label-noise variance ``>= 0``. refine: multiplies the number of quadrature nodes.
         lr: if given, full-batch gradient descent ``theta <- theta - lr (F^T F theta - F^T y)/P`` instead of the
-            flow, at the steps ``times / lr`` (rounded; filter ``(1 - lr z)^k``, exact in ``lr``).
+            flow, at the steps ``times / lr`` (rounded; filter ``(1 - lr z)^k``, exact in ``lr``). Keep ``lr`` at
+            most about ``1 / s_R`` (``s_R`` the contour's right end, module docstring) so the filter stays bounded
+            on the contour.
 
     Returns:
         :class:`Curve` with ``algorithm = "gf"``, ``test_error`` (excess) and ``train_error`` (noisy labels).
