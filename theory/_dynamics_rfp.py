@@ -42,6 +42,11 @@ the diagonal ``a = b`` by the derivative. Limits: ``N -> inf`` (``kappa = gamma`
 of ridge regression, i.e. :func:`gradient_flow`; ``P -> inf`` (``G = 0``) gives the projected model
 :func:`projected_gradient_flow`; ``t -> inf`` gives the ridgeless random-feature eigenframework
 (:func:`theory.eigen.rf` with ``n = P`` samples, ``p = N`` features).
+
+Numerics: the contour of :func:`theory._dynamics_contour.contour_nodes` through ``-m`` (``m = min(4/t_max,
+s_R/20)``) and ``s_R = 2 (sqrt(e_N) + sqrt(trace/P))^2 + trace/P``, ``e_N = (sqrt(lambda_max) + sqrt(trace/N))^2``
+(beyond the spectrum of ``F^T F/P``); ``gamma(-z)`` followed by damped Newton steps from the real root at ``z = -m``
+(:func:`theory.eigen.solve_gamma`) and mirrored to the lower half.
 """
 
 from __future__ import annotations
