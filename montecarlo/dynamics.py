@@ -17,6 +17,8 @@ are spread over the devices by :func:`montecarlo._engine.run_repetitions`):
   data: gradient descent ``theta <- theta - lr (A Lambda A^T/N theta - A Lambda w*/sqrt N)`` on the population loss
   of ``N = n`` random projections ``A x / sqrt N`` (a fresh ``A`` per run), test error
   ``|Lambda^{1/2}(w* - A^T theta/sqrt N)|^2``;
+* :func:`simulate_scaling_model`: the same model with ``P`` samples: full-batch gradient descent on
+  ``F = X A^T / sqrt(N)`` (a fresh ``A`` and data set per run), test and training error;
 * ``sgd``: multi-pass SGD on ``n`` fixed samples per run, a batch of ``B`` indices drawn uniformly with replacement
   every step, ``w <- w - (lr/B) X_b^T (X_b w - y_b) - lr ridge w`` (Paquette, Paquette, Adlam & Pennington
   arXiv:2206.07252).
@@ -45,7 +47,7 @@ from rmt.limits import MAX_TRIALS
 from rmt.montecarlo._engine import check_count, check_seed, run_repetitions
 from rmt.numerics import jax_float64
 
-__all__ = ["DynamicsSimulation", "gd_step_for_times", "simulate_dynamics", "simulate_runs"]
+__all__ = ["DynamicsSimulation", "gd_step_for_times", "simulate_dynamics", "simulate_runs", "simulate_scaling_model"]
 
 
 @dataclass(frozen=True)
@@ -259,3 +261,78 @@ def simulate_dynamics(problem: Any, *, reps: int = 20, runs_per_rep: int = 10, s
                                                                              list(problem.times)})
         return simulate_runs(lam, v2, "gd", problem.steps, lr=problem.lr, **common)
     return simulate_runs(lam, v2, alg, problem.steps, lr=problem.lr, **common)
+
+
+@functools.lru_cache(maxsize=16)
+def _scaling_rep_fn(P: int, N: int, M: int, K: int, slots: tuple[int, ...], runs: int
+                    ) -> Callable[[jax.Array, Mapping[str, Any]], Mapping[str, jax.Array]]:
+    n_rec = len(slots)
+    slot_of_step = np.full(K + 1, n_rec, dtype=np.int32)
+    for i, s in enumerate(slots):
+        slot_of_step[s] = i
+    slot_arr = jnp.asarray(slot_of_step)
+
+    def one_run(key, p):
+        sl, ws, lr, noise = p["sqrt_lam"], p["wstar"], p["lr"], p["noise"]
+        ka, kx, ke = jax.random.split(key, 3)
+        A = jax.random.normal(ka, (N, M), jnp.float64)
+        X = jax.random.normal(kx, (P, M), jnp.float64) * sl
+        y = X @ ws + jnp.sqrt(noise) * jax.random.normal(ke, (P,), jnp.float64)
+        F = X @ A.T / math.sqrt(N)
+        H = F.T @ F / P
+        b = F.T @ y / P
+
+        def body(carry, k):
+            th, rec = carry
+            rec = rec.at[slot_arr[k]].set(th, mode="drop")
+            return (th - lr * (H @ th - b), rec), None
+
+        (_, rec), _ = jax.lax.scan(body, (jnp.zeros(N, jnp.float64), jnp.zeros((n_rec, N), jnp.float64)),
+                                   jnp.arange(K + 1))
+        e = (rec @ A) / math.sqrt(N) - ws
+        test = jnp.sum(e * e * sl * sl, axis=1)
+        r = rec @ F.T - y
+        return {"test": test, "train": jnp.mean(r * r, axis=1)}
+
+    def rep(key, p):
+        return jax.vmap(lambda k: one_run(k, p))(jax.random.split(key, runs))
+
+    return rep
+
+
+@jax_float64
+def simulate_scaling_model(eigenvalues: Any, target_power: Any, width: int, samples: int, steps: Any, *, lr: float,
+                           noise: float = 0.0, reps: int = 20, runs_per_rep: int = 10, seed: int = 0,
+                           devices: int | None = None, progress: Callable[[int], None] | None = None
+                           ) -> DynamicsSimulation:
+    """Full-batch gradient descent ``theta <- theta - lr (F^T F theta - F^T y)/P`` on ``width = N`` random
+    projections ``F = X A^T / sqrt(N)`` of ``samples = P`` Gaussian samples (the dynamical scaling-law model of
+    Bordelon, Atanasov & Pehlevan arXiv:2402.01092 with finite data), a fresh ``A`` and data set per run, from
+    ``theta = 0``. Records ``test_error = |Lambda^{1/2}(A^T theta/sqrt N - w*)|^2`` and
+    ``train_error = |F theta - y|^2/P`` at ``steps`` (strictly increasing non-negative integers)."""
+    lam = np.asarray(check_positive(eigenvalues, "eigenvalues"), dtype=float).ravel()
+    v2 = np.asarray(target_power, dtype=float).ravel()
+    if v2.shape != lam.shape or np.any(v2 < 0):
+        raise ValueError("target_power must be non-negative with one entry per eigenvalue")
+    st = np.asarray(steps, dtype=np.int64).ravel()
+    if st.size == 0 or np.any(st < 0) or np.any(np.diff(st) <= 0):
+        raise ValueError(f"steps must be strictly increasing non-negative integers, got {st.tolist()}")
+    lr = float(check_positive(lr, "lr"))
+    N = check_positive_int(width, "width")
+    P = check_positive_int(samples, "samples")
+    reps = check_positive_int(reps, "reps")
+    runs = check_positive_int(runs_per_rep, "runs_per_rep")
+    seed = check_seed(seed)
+    fn = _scaling_rep_fn(P, N, lam.size, int(st.max()), tuple(int(s) for s in st), runs)
+    params = {"sqrt_lam": jnp.asarray(np.sqrt(lam)), "wstar": jnp.asarray(np.sqrt(v2 / lam)),
+              "lr": jnp.asarray(lr), "noise": jnp.asarray(float(noise))}
+    raw = run_repetitions(fn, params, seed=seed, reps=reps, rep_flops=1e12, devices=devices, progress=progress)
+    test = raw["test"].reshape(-1, st.size)
+    train = raw["train"].reshape(-1, st.size)
+    if not np.all(np.isfinite(test)):
+        raise ValueError(f"lr = {lr:g}: the simulated runs diverged (non-finite risk); lower lr")
+    total = test.shape[0]
+    se = lambda a: a.std(axis=0, ddof=1) / math.sqrt(total)  # noqa: E731
+    cfg = {"algorithm": "scaling", "width": N, "samples": P, "lr": lr, "noise": float(noise), "steps": st.tolist(),
+           "modes": int(lam.size)}
+    return DynamicsSimulation("step", st, test.mean(0), se(test), train.mean(0), se(train), total, seed, cfg)

@@ -51,7 +51,7 @@ import numpy as np
 from rmt.solvers import SolverError
 from rmt.theory.eigen import Eigensystem, solve_kappa
 
-__all__ = ["Contour", "build_contour", "spectral_edge"]
+__all__ = ["Contour", "build_contour", "contour_nodes", "spectral_edge"]
 
 
 def spectral_edge(system: Eigensystem, n: float) -> float:
@@ -121,19 +121,16 @@ def _newton(system: Eigensystem, n: float, lam: complex, k0: complex) -> tuple[c
     return k, abs(F) / scale
 
 
-def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *, nodes: int | None = None,
-                  refine: float = 1.0, two_point: bool = True) -> Contour:
-    """Build the contour of the module docstring for ``n`` samples, label noise ``noise`` and left margin
-    ``margin`` (``-margin`` is the leftmost point). ``nodes`` overrides the rule ``N ~ 32 refine / sqrt(m/R)``;
-    ``two_point=False`` skips the ``(N, N)`` matrices (one-point functions only)."""
-    s_R = spectral_edge(system, n)
-    m = float(margin)
+def contour_nodes(right: float, margin: float, *, nodes: int | None = None, refine: float = 1.0,
+                  cap: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-half nodes and weights of the circle through ``-margin`` and ``right`` (the rule of the module
+    docstring; the lower half is the mirror image). ``cap`` bounds the total number of nodes."""
+    s_R, m = float(right), float(margin)
     c, R = 0.5 * (s_R - m), 0.5 * (s_R + m)
     eps = m / R
     delta = min(1.0, max(eps, 2.0 * math.sqrt(eps)))
     a = -1.0 + delta
     if nodes is None:
-        cap = 4000 if two_point else 40000  # (N, N) complex matrices vs N-vectors
         nodes = int(min(cap, max(128, math.ceil(32.0 * refine / math.sqrt(eps)))))
     half = int(nodes) // 2 + (int(nodes) // 2) % 2
     N = 2 * half
@@ -142,6 +139,18 @@ def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *,
     u = (w + a) / (1.0 + a * w)
     zu = c + R * u
     qu = R * (1.0 - a * a) / (1.0 + a * w) ** 2 * w / N
+    return zu, qu
+
+
+def build_contour(system: Eigensystem, n: float, noise: float, margin: float, *, nodes: int | None = None,
+                  refine: float = 1.0, two_point: bool = True) -> Contour:
+    """Build the contour of the module docstring for ``n`` samples, label noise ``noise`` and left margin
+    ``margin`` (``-margin`` is the leftmost point). ``nodes`` overrides the rule ``N ~ 32 refine / sqrt(m/R)``;
+    ``two_point=False`` skips the ``(N, N)`` matrices (one-point functions only)."""
+    s_R = spectral_edge(system, n)
+    m = float(margin)
+    zu, qu = contour_nodes(s_R, m, nodes=nodes, refine=refine, cap=4000 if two_point else 40000)
+    half = zu.size
     # follow kappa(-z) from the real positive ridge at z = -m
     k_real = float(solve_kappa(system, n, n * m).value)
     kap = np.empty(half, dtype=complex)

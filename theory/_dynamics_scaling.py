@@ -29,6 +29,7 @@ import numpy as np
 from rmt._validation import check_positive
 from rmt.theory._dynamics_contour import build_contour, spectral_edge
 from rmt.theory._dynamics_gf import Curve, steps_array, times_array
+from rmt.theory._dynamics_rfp import scaling_model_loss
 from rmt.theory.eigen import Eigensystem, solve_kappa
 
 __all__ = ["ComputeFrontier", "compute_optimal", "projected_gradient_descent", "projected_gradient_flow"]
@@ -99,19 +100,30 @@ class ComputeFrontier:
     grid_loss: np.ndarray
 
 
-def compute_optimal(alpha: float, beta: float, compute: Any, widths: Any, *, modes: int | None = None
-                    ) -> ComputeFrontier:
+def compute_optimal(alpha: float, beta: float, compute: Any, widths: Any, *, modes: int | None = None,
+                    samples: float | None = None) -> ComputeFrontier:
     """The frontier on a grid of widths (log-spaced): for each compute ``C`` the width minimising
     ``L(C/N, N)``, refined by a parabola through the three grid points around the minimum in ``log N``.
     The spectrum is ``lambda_i = i^-alpha``, ``v_i^2 = i^-beta`` with ``modes`` modes (default ``100 max(widths)``,
-    binned beyond 1000, with its tail)."""
+    binned beyond 1000, with its tail).
+
+    ``samples = P``: the frontier at a fixed finite data set, with ``L`` from :func:`scaling_model_loss` (gradient
+    flow on the empirical loss of ``P`` samples; compute ``C = N t`` as before). It saturates at the best
+    ridgeless random-feature loss over the widths once ``N*`` nears ``P``; ``predicted`` stays the ``P = inf``
+    balance, meaningful only while ``N* << P``. Times ``C/N`` beyond the quadrature's reach raise ``ValueError``
+    (:func:`scaling_model_loss`)."""
     Cs = np.sort(np.atleast_1d(check_positive(compute, "compute")).astype(float))
+    if samples is not None:
+        samples = float(check_positive(samples, "samples"))
     Ns = np.sort(np.atleast_1d(check_positive(widths, "widths")).astype(float))
     M = int(modes or max(1e4, 100 * Ns.max()))
     system = Eigensystem.power_law(alpha, beta, M, exact_modes=min(M, 1000), bins_per_decade=40, tail=modes is None)
     table = np.empty((Cs.size, Ns.size))
     for j, N in enumerate(Ns):
-        table[:, j] = projected_gradient_flow(system, N, Cs / N).test_error
+        if samples is None:
+            table[:, j] = projected_gradient_flow(system, N, Cs / N).test_error
+        else:
+            table[:, j] = scaling_model_loss(system, N, samples, Cs / N).test_error
     bestN, bestL = np.empty(Cs.size), np.empty(Cs.size)
     x = np.log(Ns)
     for i in range(Cs.size):

@@ -26,6 +26,9 @@ Theories:
 * :func:`projected_gradient_flow` and :func:`compute_optimal`: the dynamical scaling-law model of Bordelon, Atanasov
   & Pehlevan (arXiv:2402.01092) with unlimited data: gradient flow on ``N`` random projections, and the
   compute-optimal frontier ``min_{N t = C} L`` with fitted against predicted exponents.
+* :func:`scaling_model_loss`: the same model with ``N`` projections AND ``P`` samples (gradient flow or descent on
+  the empirical loss): a double contour integral of the two-point random-feature ridge quantity, whose finite-``N``
+  two-point terms are divided differences of one-point functions (derived in :mod:`theory._dynamics_rfp`).
 
 :class:`DynamicsProblem` bundles one configuration for the command line, the simulator
 (:func:`montecarlo.dynamics.simulate_dynamics` reads it by duck typing) and validation.
@@ -45,13 +48,14 @@ from rmt.theory._dynamics_sgd import (HSGDData, hsgd, kernel_mass_data, multipas
                                       online_sgd_mass, online_sgd_threshold, sgd_threshold_data)
 from rmt.theory._dynamics_scaling import (ComputeFrontier, compute_optimal, projected_gradient_descent,
                                           projected_gradient_flow)
+from rmt.theory._dynamics_rfp import scaling_model_loss
 from rmt.theory.eigen import Eigensystem
 
 __all__ = ["ALGORITHMS", "ComputeFrontier", "Curve", "compute_optimal", "projected_gradient_descent",
            "projected_gradient_flow", "DynamicsProblem", "EarlyStopping", "HSGDData", "early_stopping", "evaluate",
            "finite_size_allowance", "gradient_descent", "gradient_flow", "hsgd", "kernel_mass_data",
            "multipass_sgd", "online_sgd", "online_sgd_loop", "online_sgd_mass", "online_sgd_threshold",
-           "population_gradient_flow", "sgd_threshold_data"]
+           "population_gradient_flow", "scaling_model_loss", "sgd_threshold_data"]
 
 ALGORITHMS = ("gf", "online-sgd", "sgd")
 
