@@ -53,11 +53,12 @@ def test_solve_monotone_converges_on_the_float_grid_far_from_one():
 # NTK (the falsifying example of tests/theory/test_ntk.py::test_identities and its neighbours)
 # ---------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("gamma", [3e-45, 1e-30, 1e-100, 1e-300, 5e-324])
+@pytest.mark.parametrize("gamma", [3e-45, 1e-30, 1e-100, 1e-300, 2.2250738585072014e-308])
 @pytest.mark.parametrize("lr", [0.0, 1.0])
 def test_ntk_tiny_ridge_is_continuous_into_ridge_zero(gamma, lr):
     """Found by hypothesis: relu, lr_ratio 0, ridge ~1e-45 raised 'NTK kappa: max iterations ... worst residual
-    2.96e-60'. A tiny ridge must give the ridgeless value (n1 < m: finite) to rounding."""
+    2.96e-60'. A tiny ridge, down to float64's smallest normal number, must give the ridgeless value (n1 < m:
+    finite) to rounding; a subnormal ridge is refused by name (rmt._validation.check_ridge)."""
     p0 = Problem.from_ratios(0.5, 2.0, ridge=0.0, activation="relu", noise=0.1)
     r0 = quadratic_scaling(p0, lr_ratio=lr)
     with _quiet():
