@@ -61,6 +61,11 @@ def stored(db: Path) -> dict[str, str]:
         con.close()
 
 
+ENDGAME_S = 0.5
+"""A run that exits 0, silently, within this long after SIGINT was sent had finished its work when the signal came (a
+swallowed interrupt shows instead as a run that goes on for seconds, through the rest of its sweep)."""
+
+
 def interrupt(cmd: list[str], delay: float, *, after_points: int = 0, db: Path | None = None
               ) -> subprocess.CompletedProcess:
     """Start ``cmd``, wait until it handles SIGINT (and until ``after_points`` points are stored), wait ``delay``
@@ -76,7 +81,10 @@ def interrupt(cmd: list[str], delay: float, *, after_points: int = 0, db: Path |
         sent = proc.poll() is None
         if sent:
             proc.send_signal(signal.SIGINT)
+            sent_at = time.time()
         out, err = proc.communicate(timeout=30)  # an interrupt that is swallowed would run on and time out
+        if sent and proc.returncode == 0 and not err and time.time() - sent_at < ENDGAME_S:
+            sent = False  # the signal met a process in its last moments (all its work done): it finished first
     finally:
         if proc.poll() is None:
             proc.kill()

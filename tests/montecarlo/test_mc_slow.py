@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_benchmark_quick_prints_the_matmul_fraction():
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rmt.montecarlo.py"), "--quick"], cwd=ROOT,
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "montecarlo.py"), "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
