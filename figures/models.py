@@ -160,7 +160,7 @@ MODELS: tuple[ModelSpec, ...] = (
         coordinates=("model", "n", "p", "ridge", "noise"),
         validation="rmt.figures.validate_eigen:cases", validation_group="eigen"),
     ModelSpec(
-        "dynamics", "rmt.theory.dynamics.DynamicsProblem",
+        "dynamics", "rmt.DynamicsProblem",
         "risk trajectories of gradient flow, online and multi-pass SGD on Gaussian features (Paquette, Paquette, "
         "Adlam & Pennington arXiv:2205.07069, 2206.07252; Bordelon & Pehlevan arXiv:2106.02713)",
         theory="rmt.theory.dynamics:evaluate", simulation="rmt.montecarlo.dynamics:simulate_dynamics",
