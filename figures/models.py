@@ -171,15 +171,17 @@ MODELS: tuple[ModelSpec, ...] = (
                  "the dynamical scaling-law model and its compute-optimal frontier (Bordelon, Atanasov & Pehlevan "
                  "arXiv:2402.01092): rmt.theory.dynamics.compute_optimal")),
     ModelSpec(
-        "transfer", "rmt.theory.transfer.TransferSetting (+ featurisation b)",
+        "transfer", "rmt.TransferProblem",
         "ridge regression on transferred linear features, fine-grained (Li, Sen & Adlam arXiv:2404.12481, "
         "spectrum-only case)",
-        theory="rmt.theory.transfer:transfer", simulation="rmt.montecarlo.transfer:simulate_transfer", sweep=None,
+        theory="rmt.theory.transfer:transfer_theory", simulation="rmt.montecarlo.transfer:simulate_transfer",
+        sweep=None,
         quantities=("test_error", "bias", "variance", "fine_grained.X", "fine_grained.eps", "kappa", "df2",
                     "kept_features"),
         coordinates=("model", "n", "ridge", "noise"),
         validation="rmt.figures.validate_transfer:cases", validation_group="transfer",
-        options=("the optimal featurisation: rmt.theory.transfer.optimal_features",
+        options=("grids of n, ridge and noise: rmt.theory.transfer.transfer(setting, b, n, ridge, noise)",
+                 "the optimal featurisation: rmt.theory.transfer.optimal_features",
                  "hard (PCR) against soft selection: rmt.theory.transfer.selection_transition")),
     ModelSpec(
         "hea", "rmt.theory.hea.HEASpectrum",

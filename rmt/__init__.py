@@ -5,8 +5,8 @@ inversion), :mod:`rmt.kernel_spectrum` (the nonlinear random-feature Gram spectr
 of polynomial self-consistent systems), :mod:`rmt.solvers` (roots with physical-branch rules, continuation,
 bracketing, mpmath path, one minimiser), :mod:`rmt.problem` (``Problem``, ``LinearProblem``, ``CovarianceSpectrum``,
 ``JointSpectrum``), :mod:`rmt.eigensystem` (``Eigensystem``, ``EigenProblem``), :mod:`rmt.dynamics_problem`
-(``DynamicsProblem``), :mod:`rmt.quantities` (the one
-vocabulary of quantity names), :mod:`rmt.records` (flat records, CSV, DataFrames), :mod:`rmt.numerics` (read-only
+(``DynamicsProblem``), :mod:`rmt.transfer_problem` (``TransferProblem``, ``TransferSetting``), :mod:`rmt.quantities`
+(the one vocabulary of quantity names), :mod:`rmt.records` (flat records, CSV, DataFrames), :mod:`rmt.numerics` (read-only
 results, ``0 * inf = 0``, timers, the scoped float64 mode of JAX) and :mod:`rmt.limits` (the caps every command and
 simulator checks before any work). ``python -m rmt`` runs the command line (:mod:`rmt.figures.cli`).
 """
@@ -26,6 +26,7 @@ _LAZY = {
     "CovarianceSpectrum": "rmt.problem", "JointSpectrum": "rmt.problem", "LinearProblem": "rmt.problem",
     "Problem": "rmt.problem", "Eigensystem": "rmt.eigensystem", "EigenProblem": "rmt.eigensystem",
     "DynamicsProblem": "rmt.dynamics_problem",
+    "TransferProblem": "rmt.transfer_problem", "TransferSetting": "rmt.transfer_problem",
     "Solution": "rmt.solvers", "SolverError": "rmt.solvers", "Status": "rmt.solvers",
 }
 
@@ -61,6 +62,8 @@ __all__ = [
     "Solution",
     "SolverError",
     "Status",
+    "TransferProblem",
+    "TransferSetting",
     "__version__",
     "constants",
     "get_activation",
