@@ -184,12 +184,14 @@ MODELS: tuple[ModelSpec, ...] = (
                  "the optimal featurisation: rmt.theory.transfer.optimal_features",
                  "hard (PCR) against soft selection: rmt.theory.transfer.selection_transition")),
     ModelSpec(
-        "hea", "rmt.theory.hea.HEASpectrum",
+        "hea", "rmt.HEAProblem",
         "kernel learning curves from the Hermite eigenstructure ansatz on anisotropic Gaussian data (Karkada, "
         "Turnbull, Liu & Simon arXiv:2510.14878)",
-        theory="rmt.theory.hea:learning_curve", simulation="rmt.montecarlo.hea:simulate_hea", sweep=None,
+        theory="rmt.theory.hea:hea_theory", simulation="rmt.montecarlo.hea:simulate_hea", sweep=None,
         quantities=("test_error", "learnability"), coordinates=("model", "n", "ridge", "noise"),
-        validation="rmt.figures.validate_hea:cases", validation_group="hea"),
+        validation="rmt.figures.validate_hea:cases", validation_group="hea",
+        options=("the ansatz's spectrum on grids of n, ridge and noise: rmt.theory.hea.hea_spectrum + learning_curve",
+                 "the exact Gaussian-kernel eigensystem: rmt.theory.hea.gaussian_exact_spectrum")),
 )
 """The model table, one :class:`ModelSpec` per model."""
 
