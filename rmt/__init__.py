@@ -8,7 +8,8 @@ bracketing, mpmath path, one minimiser), :mod:`rmt.problem` (``Problem``, ``Line
 (``DynamicsProblem``), :mod:`rmt.transfer_problem` (``TransferProblem``, ``TransferSetting``), :mod:`rmt.hea_problem`
 (``HEAProblem``), :mod:`rmt.quantities` (the one vocabulary of quantity names), :mod:`rmt.records` (flat records,
 CSV, DataFrames), :mod:`rmt.numerics` (read-only results, ``0 * inf = 0``, timers, the scoped float64 mode of JAX)
-and :mod:`rmt.limits` (the caps every command and simulator checks before any work). ``python -m rmt`` runs the command line (:mod:`rmt.figures.cli`).
+and :mod:`rmt.limits` (the caps every command and simulator checks before any work). ``python -m rmt`` runs the
+command line (:mod:`rmt.figures.cli`).
 """
 
 from __future__ import annotations

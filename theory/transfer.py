@@ -60,7 +60,8 @@ from rmt.solvers import SolverError, Status, solve_monotone
 from rmt.theory.eigen import Eigensystem, compress, krr
 from rmt.transfer_problem import TransferProblem, TransferSetting, feature_scales  # the problem lives in rmt
 
-__all__ = ["OptimalFeatures", "TransferProblem", "TransferResult", "TransferSetting", "features", "optimal_features", "risk_gradient",
+__all__ = ["OptimalFeatures", "TransferProblem", "TransferResult", "TransferSetting", "features", "optimal_features",
+           "risk_gradient",
            "SelectionTransition", "ridgeless_branches", "selection_transition",
            "transfer", "transfer_theory"]
 

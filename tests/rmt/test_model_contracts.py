@@ -75,8 +75,8 @@ def test_transfer_one_problem_drives_theory_and_simulation():
     assert len(merged) == 1 and merged["kept_features_theory"][0] == merged["kept_features_sim"][0] == 10
     row = merged.iloc[0]
     assert row["test_error_theory"] == float(th.test_error) and row["test_error_sim"] == sim.values["test_error"]
-    # the same problem on both sides: agreement within 4 standard errors plus a 3/n finite-size allowance (the bias,
-    # whose estimate is sharp, tells apart the featurisations: identity features would give a bias of 0.07 against 0.40)
+    # the same problem on both sides: agreement within 4 standard errors plus a 3/n finite-size allowance (the
+    # bias, whose estimate is sharp, tells the featurisations apart: identity features would give 0.07, not 0.40)
     for q in ("test_error", "bias"):
         assert abs(row[f"{q}_sim"] - row[f"{q}_theory"]) <= 4 * row[f"stderr.{q}"] + 3 / p.n * row[f"{q}_theory"]
     # the older call forms: the same numbers
