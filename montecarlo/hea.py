@@ -32,11 +32,11 @@ from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.montecarlo._engine import check_count
 from rmt.numerics import float64_jax
-from rmt.hea_problem import HEAProblem
+from rmt.hea_problem import HEA_KERNELS, HEAProblem
 
 __all__ = ["HEASimulation", "kernel_matrix", "simulate_hea"]
 
-KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
+KERNELS = HEA_KERNELS  # defined once, beside the problem
 
 
 @dataclass(frozen=True)

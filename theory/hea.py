@@ -50,14 +50,14 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
-from rmt.hea_problem import HEAProblem, hea_target  # the problem lives in rmt
+from rmt.hea_problem import HEA_KERNELS, HEAProblem, hea_target  # the problem lives in rmt
 from rmt.records import Tabular, broadcast_records
 from rmt.theory.eigen import Eigensystem, KRRResult, compress, krr
 
 __all__ = ["KERNELS", "HEAProblem", "HEAResult", "HEASpectrum", "hea_theory", "gaussian_exact_spectrum", "gaussian_kernel_eigenvalue", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
            "level_masses", "multi_index"]
 
-KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
+KERNELS = HEA_KERNELS  # defined once, beside the problem
 
 
 def _taylor(f: Callable[[Any], Any], L: int) -> np.ndarray:
