@@ -160,7 +160,7 @@ MODELS: tuple[ModelSpec, ...] = (
         coordinates=("model", "n", "p", "ridge", "noise"),
         validation="rmt.figures.validate_eigen:cases", validation_group="eigen"),
     ModelSpec(
-        "dynamics", "rmt.theory.dynamics.DynamicsProblem",
+        "dynamics", "rmt.DynamicsProblem",
         "risk trajectories of gradient flow, online and multi-pass SGD on Gaussian features (Paquette, Paquette, "
         "Adlam & Pennington arXiv:2205.07069, 2206.07252; Bordelon & Pehlevan arXiv:2106.02713)",
         theory="rmt.theory.dynamics:evaluate", simulation="rmt.montecarlo.dynamics:simulate_dynamics",
@@ -171,23 +171,27 @@ MODELS: tuple[ModelSpec, ...] = (
                  "the dynamical scaling-law model and its compute-optimal frontier (Bordelon, Atanasov & Pehlevan "
                  "arXiv:2402.01092): rmt.theory.dynamics.compute_optimal")),
     ModelSpec(
-        "transfer", "rmt.theory.transfer.TransferSetting (+ featurisation b)",
+        "transfer", "rmt.TransferProblem",
         "ridge regression on transferred linear features, fine-grained (Li, Sen & Adlam arXiv:2404.12481, "
         "spectrum-only case)",
-        theory="rmt.theory.transfer:transfer", simulation="rmt.montecarlo.transfer:simulate_transfer", sweep=None,
+        theory="rmt.theory.transfer:transfer_theory", simulation="rmt.montecarlo.transfer:simulate_transfer",
+        sweep=None,
         quantities=("test_error", "bias", "variance", "fine_grained.X", "fine_grained.eps", "kappa", "df2",
                     "kept_features"),
         coordinates=("model", "n", "ridge", "noise"),
         validation="rmt.figures.validate_transfer:cases", validation_group="transfer",
-        options=("the optimal featurisation: rmt.theory.transfer.optimal_features",
+        options=("grids of n, ridge and noise: rmt.theory.transfer.transfer(setting, b, n, ridge, noise)",
+                 "the optimal featurisation: rmt.theory.transfer.optimal_features",
                  "hard (PCR) against soft selection: rmt.theory.transfer.selection_transition")),
     ModelSpec(
-        "hea", "rmt.theory.hea.HEASpectrum",
+        "hea", "rmt.HEAProblem",
         "kernel learning curves from the Hermite eigenstructure ansatz on anisotropic Gaussian data (Karkada, "
         "Turnbull, Liu & Simon arXiv:2510.14878)",
-        theory="rmt.theory.hea:learning_curve", simulation="rmt.montecarlo.hea:simulate_hea", sweep=None,
+        theory="rmt.theory.hea:hea_theory", simulation="rmt.montecarlo.hea:simulate_hea", sweep=None,
         quantities=("test_error", "learnability"), coordinates=("model", "n", "ridge", "noise"),
-        validation="rmt.figures.validate_hea:cases", validation_group="hea"),
+        validation="rmt.figures.validate_hea:cases", validation_group="hea",
+        options=("the ansatz's spectrum on grids of n, ridge and noise: rmt.theory.hea.hea_spectrum + learning_curve",
+                 "the exact Gaussian-kernel eigensystem: rmt.theory.hea.gaussian_exact_spectrum")),
 )
 """The model table, one :class:`ModelSpec` per model."""
 

@@ -237,7 +237,7 @@ def simulate_runs(eigenvalues: Any, target_power: Any, algorithm: str, steps: An
 def simulate_dynamics(problem: Any, *, reps: int = 20, runs_per_rep: int = 10, seed: int = 0,
                       devices: int | None = None, progress: Callable[[int], None] | None = None
                       ) -> DynamicsSimulation:
-    """Simulate a :class:`theory.dynamics.DynamicsProblem` (duck-typed). Gradient flow at ``times`` runs gradient
+    """Simulate a :class:`rmt.DynamicsProblem` (read by duck typing). Gradient flow at ``times`` runs gradient
     descent with the small step of :func:`gd_step_for_times` and reports the times ``lr x steps``; gradient flow
     with ``steps`` and ``lr`` runs gradient descent with that step.
 

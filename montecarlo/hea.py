@@ -32,10 +32,11 @@ from rmt.records import Tabular
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.montecarlo._engine import check_count
 from rmt.numerics import float64_jax
+from rmt.hea_problem import HEA_KERNELS, HEAProblem
 
 __all__ = ["HEASimulation", "kernel_matrix", "simulate_hea"]
 
-KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
+KERNELS = HEA_KERNELS  # defined once, beside the problem
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,16 @@ class HEASimulation(Tabular):
     replicates: int
     n_test: int
     seed: int
+    n: float | None = None
+    ridge: float | None = None
+    noise: float | None = None
 
     def nested_records(self) -> list[dict[str, Any]]:
-        """One record: ``model``, ``test_error``, ``learnability`` (keyed by the multi-index as text) and ``stderr``."""
+        """One record: ``model``, the coordinates ``n``, ``ridge``, ``noise`` (those of the theory's rows),
+        ``test_error``, ``learnability`` (keyed by the multi-index as text) and ``stderr``."""
         key = lambda idx: ",".join(str(i) for i in idx)  # noqa: E731
-        return [{"model": "hea", "test_error": self.test_error,
+        coords = {k: getattr(self, k) for k in ("n", "ridge", "noise") if getattr(self, k) is not None}
+        return [{"model": "hea", **coords, "test_error": self.test_error,
                  "learnability": {key(k): v for k, v in self.learnability.items()},
                  "stderr": {"test_error": self.test_error_stderr,
                             "learnability": {key(k): v for k, v in self.learnability_stderr.items()}},
@@ -114,16 +120,36 @@ def _one(key, sqrt_g, alphas, coefs, kernel: str, n: int, n_test: int, kmax: int
     return (err * err).mean(), proj
 
 
-def simulate_hea(kernel: str, gammas: Any, target: Mapping[Any, float], n: int, ridge: float, noise: float = 0.0,
-                 *, bandwidth: float = 1.0, trials: int = 10, n_test: int = 2000, seed: int = 0) -> HEASimulation:
+def simulate_hea(kernel: str | HEAProblem, gammas: Any = None, target: Mapping[Any, float] | None = None,
+                 n: int | None = None, ridge: float | None = None, noise: float = 0.0, *, bandwidth: float = 1.0,
+                 trials: int = 10, n_test: int = 2000, seed: int = 0) -> HEASimulation:
     r"""Kernel ridge regression on ``n`` samples of ``N(0, diag(gammas))`` (module docstring).
 
+    Two call forms: ``simulate_hea(problem, trials=..., n_test=..., seed=...)`` with a :class:`rmt.HEAProblem` (the
+    object :func:`rmt.theory.hea.hea_theory` takes), or the kernel, covariance, target and numbers one by one.
+
     Args:
-        kernel: one of ``linear``, ``gaussian``, ``laplace``, ``relu-nngp``, ``relu-ntk``.
+        kernel: one of ``linear``, ``gaussian``, ``laplace``, ``relu-nngp``, ``relu-ntk``; or a
+            :class:`rmt.HEAProblem` (then no other positional argument, nor ``bandwidth``).
         gammas: covariance eigenvalues ``> 0``. target: ``{sorted coordinate tuple: coefficient}``.
         n: samples. ridge: sum-convention ridge ``>= 0``. noise: label-noise variance. bandwidth: ``s``.
         trials: replicates (``>= 2``). n_test: test points per replicate. seed: PRNG seed.
+
+    Raises:
+        ValueError: bad input (named).
     """
+    if isinstance(kernel, HEAProblem):
+        given = [k for k, v in (("gammas", gammas), ("target", target), ("n", n), ("ridge", ridge))
+                 if v is not None] + (["noise"] if noise != 0.0 else []) + (["bandwidth"] if bandwidth != 1.0 else [])
+        if given:
+            raise ValueError(f"{given[0]}: give an HEAProblem alone (it holds {', '.join(given)})")
+        p = kernel
+        kernel, gammas, target, n, ridge, noise, bandwidth = (p.kernel, p.gammas, p.target, p.n, p.ridge, p.noise,
+                                                              p.bandwidth)
+    else:
+        for k, v in (("gammas", gammas), ("target", target), ("n", n), ("ridge", ridge)):
+            if v is None:
+                raise ValueError(f"{k} is required (or pass an HEAProblem as the first argument)")
     g = check_positive(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas").ravel()
     d = g.size
     n = check_positive_int(n, "n")
@@ -160,4 +186,5 @@ def simulate_hea(kernel: str, gammas: Any, target: Mapping[Any, float], n: int, 
     learn = {k: float(np.nanmean(P[:, t])) for t, k in enumerate(keys_)}
     learn_se = {k: float(np.nanstd(P[:, t], ddof=1) / math.sqrt(R)) for t, k in enumerate(keys_)}
     return HEASimulation(test_error=float(tests_a.mean()), test_error_stderr=float(tests_a.std(ddof=1) / math.sqrt(R)),
-                         learnability=learn, learnability_stderr=learn_se, replicates=R, n_test=n_test, seed=seed)
+                         learnability=learn, learnability_stderr=learn_se, replicates=R, n_test=n_test, seed=seed,
+                         n=float(n), ridge=ridge, noise=noise)

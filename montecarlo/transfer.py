@@ -38,6 +38,7 @@ from rmt._validation import check_nonnegative, check_positive, check_positive_in
 from rmt.montecarlo._engine import check_count
 from rmt.numerics import jax_float64
 from rmt.montecarlo.eigen import u_statistic_sq_norm
+from rmt.transfer_problem import TransferProblem
 
 __all__ = ["TransferSimulation", "simulate_transfer"]
 
@@ -53,10 +54,15 @@ class TransferSimulation(Tabular):
     replicates: int
     seed: int
     kept: int
+    n: float | None = None
+    ridge: float | None = None
+    noise: float | None = None
 
     def nested_records(self) -> list[dict[str, Any]]:
-        """One record: ``model`` and :meth:`as_dict` (flat rows by :meth:`records`)."""
-        return [{"model": "transfer", **self.as_dict()}]
+        """One record: ``model``, the coordinates ``n``, ``ridge``, ``noise`` (those of the theory's rows, so that
+        the two merge on them) and :meth:`as_dict` (flat rows by :meth:`records`)."""
+        coords = {k: getattr(self, k) for k in ("n", "ridge", "noise") if getattr(self, k) is not None}
+        return [{"model": "transfer", **coords, **self.as_dict()}]
 
     def as_dict(self) -> dict[str, Any]:
         v, s = self.values, self.stderr
@@ -103,12 +109,17 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
 
 
 @jax_float64
-def simulate_transfer(eigenvalues: Any, target_power: Any, features: Any, n: int, ridge: float,
-                      noise: float = 0.0, *, trials: int = 40, seed: int = 0, batch: int = 8) -> TransferSimulation:
+def simulate_transfer(eigenvalues: Any, target_power: Any = None, features: Any = None, n: int | None = None,
+                      ridge: float | None = None, noise: float = 0.0, *, trials: int = 40, seed: int = 0,
+                      batch: int = 8) -> TransferSimulation:
     r"""Simulate ridge regression on the features ``z_i = b_i x_i`` (module docstring).
 
+    Two call forms: ``simulate_transfer(problem, trials=..., seed=...)`` with a :class:`rmt.TransferProblem` (the
+    object :func:`rmt.theory.transfer.transfer_theory` takes), or the arrays and numbers one by one.
+
     Args:
-        eigenvalues: ``lambda_i > 0``. target_power: ``w_i >= 0`` (prior power per mode). features: ``b_i >= 0``.
+        eigenvalues: ``lambda_i > 0``, or a :class:`rmt.TransferProblem` (then no other positional argument).
+        target_power: ``w_i >= 0`` (prior power per mode). features: ``b_i >= 0``.
         n: samples (integer). ridge: sum-convention ridge ``>= 0``. noise: label-noise variance ``>= 0``.
         trials: independent replicates (``>= 3``; each draws a task, a dataset and label noise). seed: PRNG seed.
 
@@ -116,6 +127,18 @@ def simulate_transfer(eigenvalues: Any, target_power: Any, features: Any, n: int
         ValueError: bad input (named), or ``ridge = 0`` with as many kept features as samples (the divergence).
         FloatingPointError: a singular system produced non-finite values.
     """
+    if isinstance(eigenvalues, TransferProblem):
+        given = [k for k, v in (("target_power", target_power), ("features", features), ("n", n),
+                                ("ridge", ridge)) if v is not None] + (["noise"] if noise != 0.0 else [])
+        if given:
+            raise ValueError(f"{given[0]}: give a TransferProblem alone (it holds {', '.join(given)})")
+        p = eigenvalues
+        eigenvalues, target_power, features, n, ridge, noise = (p.eigenvalues, p.target_power, p.features, p.n,
+                                                                p.ridge, p.noise)
+    else:
+        for k, v in (("target_power", target_power), ("features", features), ("n", n), ("ridge", ridge)):
+            if v is None:
+                raise ValueError(f"{k} is required (or pass a TransferProblem as the first argument)")
     lam = check_positive(np.atleast_1d(np.asarray(eigenvalues, dtype=float)), "eigenvalues").ravel()
     w = check_nonnegative(np.atleast_1d(np.asarray(target_power, dtype=float)), "target_power").ravel()
     b = check_nonnegative(np.atleast_1d(np.asarray(features, dtype=float)), "features").ravel()
@@ -155,4 +178,5 @@ def simulate_transfer(eigenvalues: Any, target_power: Any, features: Any, n: int
     vals["V_X"], ses["V_X"] = m0 - vals["bias"], math.hypot(s0, ses["bias"])
     vals["variance"] = vals["test_error"] - vals["bias"]
     ses["variance"] = math.hypot(ses["test_error"], ses["bias"])
-    return TransferSimulation(values=vals, stderr=ses, replicates=R, seed=seed, kept=int(kept.size))
+    return TransferSimulation(values=vals, stderr=ses, replicates=R, seed=seed, kept=int(kept.size), n=float(n),
+                              ridge=ridge, noise=noise)

@@ -4,10 +4,12 @@ Public modules: :mod:`rmt.activations` (Gaussian moments), :mod:`rmt.stieltjes` 
 inversion), :mod:`rmt.kernel_spectrum` (the nonlinear random-feature Gram spectrum), :mod:`rmt.symbolic` (elimination
 of polynomial self-consistent systems), :mod:`rmt.solvers` (roots with physical-branch rules, continuation,
 bracketing, mpmath path, one minimiser), :mod:`rmt.problem` (``Problem``, ``LinearProblem``, ``CovarianceSpectrum``,
-``JointSpectrum``), :mod:`rmt.eigensystem` (``Eigensystem``, ``EigenProblem``), :mod:`rmt.quantities` (the one
-vocabulary of quantity names), :mod:`rmt.records` (flat records, CSV, DataFrames), :mod:`rmt.numerics` (read-only
-results, ``0 * inf = 0``, timers, the scoped float64 mode of JAX) and :mod:`rmt.limits` (the caps every command and
-simulator checks before any work). ``python -m rmt`` runs the command line (:mod:`rmt.figures.cli`).
+``JointSpectrum``), :mod:`rmt.eigensystem` (``Eigensystem``, ``EigenProblem``), :mod:`rmt.dynamics_problem`
+(``DynamicsProblem``), :mod:`rmt.transfer_problem` (``TransferProblem``, ``TransferSetting``), :mod:`rmt.hea_problem`
+(``HEAProblem``), :mod:`rmt.quantities` (the one vocabulary of quantity names), :mod:`rmt.records` (flat records,
+CSV, DataFrames), :mod:`rmt.numerics` (read-only results, ``0 * inf = 0``, timers, the scoped float64 mode of JAX)
+and :mod:`rmt.limits` (the caps every command and simulator checks before any work). ``python -m rmt`` runs the
+command line (:mod:`rmt.figures.cli`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ _LAZY = {
     "constants": "rmt.activations", "get_activation": "rmt.activations",
     "CovarianceSpectrum": "rmt.problem", "JointSpectrum": "rmt.problem", "LinearProblem": "rmt.problem",
     "Problem": "rmt.problem", "Eigensystem": "rmt.eigensystem", "EigenProblem": "rmt.eigensystem",
+    "DynamicsProblem": "rmt.dynamics_problem",
+    "TransferProblem": "rmt.transfer_problem", "TransferSetting": "rmt.transfer_problem",
+    "HEAProblem": "rmt.hea_problem",
     "Solution": "rmt.solvers", "SolverError": "rmt.solvers", "Status": "rmt.solvers",
 }
 
@@ -49,8 +54,10 @@ __all__ = [
     "Activation",
     "ActivationConstants",
     "CovarianceSpectrum",
+    "DynamicsProblem",
     "EigenProblem",
     "Eigensystem",
+    "HEAProblem",
     "JointSpectrum",
     "KNOWN_ACTIVATIONS",
     "LinearProblem",
@@ -58,6 +65,8 @@ __all__ = [
     "Solution",
     "SolverError",
     "Status",
+    "TransferProblem",
+    "TransferSetting",
     "__version__",
     "constants",
     "get_activation",

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.optimize
 
 from rmt.records import Tabular
+from rmt.dynamics_problem import steps_array, times_array
 from rmt._validation import check_nonnegative, check_positive
 from rmt.theory._dynamics_contour import Contour, build_contour, spectral_edge
 from rmt.theory.eigen import Eigensystem, krr
@@ -67,24 +68,6 @@ class Curve(Tabular):
                 rec["train_error"] = float(self.train_error[i])
             out.append(rec)
         return out
-
-
-def times_array(times: Any, name: str = "times") -> np.ndarray:
-    t = np.atleast_1d(check_nonnegative(times, name)).astype(float).ravel()
-    if t.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    return t
-
-
-def steps_array(steps: Any, name: str = "steps") -> np.ndarray:
-    s = np.atleast_1d(np.asarray(steps, dtype=float)).ravel()
-    if s.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if np.any(~np.isfinite(s)) or np.any(s < 0) or np.any(s != np.round(s)):
-        raise ValueError(f"{name} must be non-negative integers, got {steps!r}")
-    if np.any(np.diff(s) <= 0):
-        raise ValueError(f"{name} must be strictly increasing, got {s.astype(int).tolist()}")
-    return s.astype(np.int64)
 
 
 def population_gradient_flow(system: Eigensystem, times: Any, ridge: float = 0.0) -> Curve:

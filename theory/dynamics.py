@@ -30,18 +30,13 @@ Theories:
   the empirical loss): a double contour integral of the two-point random-feature ridge quantity, whose finite-``N``
   two-point terms are divided differences of one-point functions (derived in :mod:`theory._dynamics_rfp`).
 
-:class:`DynamicsProblem` bundles one configuration for the command line, the simulator
-(:func:`montecarlo.dynamics.simulate_dynamics` reads it by duck typing) and validation.
+:class:`DynamicsProblem` (defined in :mod:`rmt.dynamics_problem`, re-exported here) bundles one configuration for
+the command line, the simulator (:func:`rmt.montecarlo.dynamics.simulate_dynamics`) and validation.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
-
-
-from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt._validation import check_positive_int
 from rmt.theory._dynamics_gf import (Curve, EarlyStopping, early_stopping, gradient_descent, gradient_flow,
                                      population_gradient_flow, steps_array, times_array)
 from rmt.theory._dynamics_sgd import (HSGDData, hsgd, kernel_mass_data, multipass_sgd, online_sgd, online_sgd_loop,
@@ -50,84 +45,13 @@ from rmt.theory._dynamics_scaling import (ComputeFrontier, compute_optimal, proj
                                           projected_gradient_flow)
 from rmt.theory._dynamics_rfp import scaling_model_loss
 from rmt.theory.eigen import Eigensystem
+from rmt.dynamics_problem import ALGORITHMS, DynamicsProblem  # the problem lives in rmt; kept importable here
 
 __all__ = ["ALGORITHMS", "ComputeFrontier", "Curve", "compute_optimal", "projected_gradient_descent",
            "projected_gradient_flow", "DynamicsProblem", "EarlyStopping", "HSGDData", "early_stopping", "evaluate",
            "finite_size_allowance", "gradient_descent", "gradient_flow", "hsgd", "kernel_mass_data",
            "multipass_sgd", "online_sgd", "online_sgd_loop", "online_sgd_mass", "online_sgd_threshold",
            "population_gradient_flow", "scaling_model_loss", "sgd_threshold_data"]
-
-ALGORITHMS = ("gf", "online-sgd", "sgd")
-
-
-@dataclass(frozen=True, eq=False)
-class DynamicsProblem:
-    """One training-dynamics configuration.
-
-    Attributes:
-        system: the eigensystem (``lambda_i``, ``v_i^2``).
-        algorithm: ``"gf"`` (gradient flow; with ``lr`` set: gradient descent with that step), ``"online-sgd"`` or
-            ``"sgd"`` (multi-pass, needs ``n``).
-        times: gradient-flow times (``gf`` without ``lr``), else ``None``.
-        steps: step counts (SGD, gradient descent), strictly increasing, else ``None``.
-        n: training samples (``None``: population flow / online SGD).
-        lr, batch, ridge, noise: learning rate, batch size, per-sample ridge, label-noise variance.
-
-    Raises:
-        ValueError: naming the argument (``--times`` with SGD, steps not increasing, missing ``n`` for ``sgd``, ...).
-    """
-
-    system: Eigensystem
-    algorithm: str
-    times: tuple[float, ...] | None = None
-    steps: tuple[int, ...] | None = None
-    n: int | None = None
-    lr: float | None = None
-    batch: int = 1
-    ridge: float = 0.0
-    noise: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
-        if self.times is not None and self.steps is not None:
-            raise ValueError("give times or steps, not both")
-        if self.algorithm != "gf" and self.times is not None:
-            raise ValueError(f"times: the {self.algorithm} algorithm counts steps; give steps instead of times")
-        if self.algorithm == "gf" and self.times is None and self.steps is None:
-            raise ValueError("times (or steps with lr) are required for gradient flow")
-        if self.algorithm != "gf" and self.steps is None:
-            raise ValueError("steps are required for SGD")
-        if self.times is not None:
-            object.__setattr__(self, "times", tuple(float(t) for t in times_array(self.times)))
-        if self.steps is not None:
-            object.__setattr__(self, "steps", tuple(int(s) for s in steps_array(self.steps)))
-            if self.lr is None:
-                raise ValueError("lr is required with steps")
-        if self.lr is not None:
-            object.__setattr__(self, "lr", float(check_positive(self.lr, "lr")))
-        if self.n is not None:
-            object.__setattr__(self, "n", int(check_positive_int(self.n, "n")))
-        elif self.algorithm == "sgd":
-            raise ValueError("n is required for multi-pass SGD (omit it for online SGD)")
-        if self.algorithm == "online-sgd" and self.n is not None:
-            raise ValueError("n: online SGD draws a fresh batch every step; omit n (or use sgd for multi-pass)")
-        object.__setattr__(self, "batch", int(check_positive_int(self.batch, "batch")))
-        object.__setattr__(self, "ridge", float(check_nonnegative(self.ridge, "ridge")))
-        object.__setattr__(self, "noise", float(check_nonnegative(self.noise, "noise")))
-        if self.algorithm == "online-sgd" and self.ridge > 0:
-            raise ValueError("ridge: online SGD is implemented without a ridge")
-
-    @property
-    def axis(self) -> str:
-        return "time" if self.steps is None else "step"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, "n": self.n, "lr": self.lr, "batch": self.batch, "ridge": self.ridge,
-                "noise": self.noise, "times": None if self.times is None else list(self.times),
-                "steps": None if self.steps is None else list(self.steps),
-                "modes": int(self.system.rank) if math.isfinite(self.system.rank) else "inf",
-                "signal": self.system.signal, "trace": self.system.trace}
 
 
 def evaluate(problem: DynamicsProblem) -> Curve:

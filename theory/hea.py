@@ -50,12 +50,14 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt.hea_problem import HEA_KERNELS, HEAProblem, hea_target  # the problem lives in rmt
+from rmt.records import Tabular, broadcast_records
 from rmt.theory.eigen import Eigensystem, KRRResult, compress, krr
 
-__all__ = ["KERNELS", "HEASpectrum", "gaussian_exact_spectrum", "gaussian_kernel_eigenvalue", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
+__all__ = ["KERNELS", "HEAProblem", "HEAResult", "HEASpectrum", "hea_theory", "gaussian_exact_spectrum", "gaussian_kernel_eigenvalue", "hea_spectrum", "kernel_diagonal", "learning_curve", "level_coefficients",
            "level_masses", "multi_index"]
 
-KERNELS = ("linear", "gaussian", "laplace", "relu-nngp", "relu-ntk")
+KERNELS = HEA_KERNELS  # defined once, beside the problem
 
 
 def _taylor(f: Callable[[Any], Any], L: int) -> np.ndarray:
@@ -209,15 +211,7 @@ class HEASpectrum:
 
 
 def _normalise_target(target: Mapping[Any, float] | None, d: int) -> dict[tuple[int, ...], float]:
-    out: dict[tuple[int, ...], float] = {}
-    for k, v in (target or {}).items():
-        key = tuple(sorted(int(i) for i in k))
-        if any(i < 0 or i >= d for i in key):
-            raise ValueError(f"target multi-index {k!r} has a coordinate outside 0..{d - 1}")
-        if not math.isfinite(float(v)):
-            raise ValueError(f"target coefficient of {k!r} must be finite, got {v!r}")
-        out[key] = out.get(key, 0.0) + float(v)
-    return out
+    return hea_target(target, d)
 
 
 def hea_spectrum(kernel: str | Callable[[Any], Any], gammas: Any, modes: int, *,
@@ -302,6 +296,55 @@ def learning_curve(spectrum: HEASpectrum, n: Any, ridge: Any, noise: Any = 0.0) 
         with np.errstate(divide="ignore", invalid="ignore"):
             learn[key] = np.where(kap > 0, lam / (lam + kap), 1.0 if lam > 0 else 0.0)
     return res, learn
+
+
+def _index_key(index: tuple[int, ...]) -> str:
+    return ",".join(str(i) for i in index)
+
+
+@dataclass(frozen=True, eq=False)
+class HEAResult(Tabular):
+    """The ansatz's prediction at one :class:`rmt.HEAProblem` (:func:`hea_theory`).
+
+    Attributes:
+        krr: the eigenframework result on the ansatz's eigensystem (``test_error`` excludes the test label's noise).
+        learnability: ``{multi-index: L_alpha}`` for every target monomial. spectrum: the :class:`HEASpectrum`.
+        problem: the problem.
+    """
+
+    krr: KRRResult
+    learnability: Mapping[tuple[int, ...], float]
+    spectrum: HEASpectrum = field(repr=False)
+    problem: HEAProblem = field(repr=False)
+
+    @property
+    def test_error(self) -> float:
+        return float(np.asarray(self.krr.test_error))
+
+    def nested_records(self) -> list[dict[str, Any]]:
+        """One record: ``model``, ``n``, ``ridge``, ``noise``, ``test_error`` and ``learnability`` keyed by the
+        multi-index as text (``"0,3"``), as in the simulation's rows (:mod:`rmt.records`)."""
+        p = self.problem
+        return broadcast_records({"model": "hea", "n": p.n, "ridge": p.ridge, "noise": p.noise},
+                                 {"test_error": self.test_error,
+                                  "learnability": {_index_key(k): float(v) for k, v in self.learnability.items()}})
+
+
+def hea_theory(problem: HEAProblem, modes: int = 20_000, *, max_level: int = 10,
+               compressed: bool | None = None) -> HEAResult:
+    """The theory entry point of the model table: :func:`hea_spectrum` (``modes`` leading eigenvalues, levels up to
+    ``max_level``) and :func:`learning_curve` at one :class:`rmt.HEAProblem` (the same object
+    :func:`rmt.montecarlo.hea.simulate_hea` takes).
+
+    Raises:
+        ValueError: ``problem`` is not a :class:`rmt.HEAProblem`, or bad ``modes``/``max_level`` (named).
+    """
+    if not isinstance(problem, HEAProblem):
+        raise ValueError(f"problem must be an HEAProblem, got {type(problem).__name__}")
+    spec = hea_spectrum(problem.kernel, problem.gammas, modes, target=problem.target, max_level=max_level,
+                        bandwidth=problem.bandwidth, compressed=compressed)
+    res, learn = learning_curve(spec, problem.n, problem.ridge, problem.noise)
+    return HEAResult(krr=res, learnability={k: float(v) for k, v in learn.items()}, spectrum=spec, problem=problem)
 
 
 def _hermite_functions(u: np.ndarray, K: int) -> np.ndarray:

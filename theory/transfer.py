@@ -54,57 +54,16 @@ from typing import Any
 import numpy as np
 
 from rmt.records import Tabular, broadcast_records
-from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt._validation import check_nonnegative, check_positive
 from rmt.numerics import float64_jax
 from rmt.solvers import SolverError, Status, solve_monotone
 from rmt.theory.eigen import Eigensystem, compress, krr
+from rmt.transfer_problem import TransferProblem, TransferSetting, feature_scales  # the problem lives in rmt
 
-__all__ = ["OptimalFeatures", "TransferResult", "TransferSetting", "features", "optimal_features", "risk_gradient",
+__all__ = ["OptimalFeatures", "TransferProblem", "TransferResult", "TransferSetting", "features", "optimal_features",
+           "risk_gradient",
            "SelectionTransition", "ridgeless_branches", "selection_transition",
-           "transfer"]
-
-
-@dataclass(frozen=True, eq=False)
-class TransferSetting:
-    """Downstream spectrum and task prior in the co-diagonal basis.
-
-    Attributes:
-        eigenvalues: ``lambda_i > 0`` (input covariance).
-        target_power: ``w_i = omega_i lambda_i >= 0`` (prior power of the task in mode ``i``).
-
-    Raises:
-        ValueError: non-positive eigenvalues, negative power, mismatched lengths.
-    """
-
-    eigenvalues: np.ndarray
-    target_power: np.ndarray
-
-    def __post_init__(self) -> None:
-        lam = check_positive(np.atleast_1d(np.asarray(self.eigenvalues, dtype=float)), "eigenvalues")
-        w = check_nonnegative(np.atleast_1d(np.asarray(self.target_power, dtype=float)), "target_power")
-        if lam.ndim != 1 or w.shape != lam.shape:
-            raise ValueError(f"eigenvalues and target_power must be 1-d of equal length, got {lam.shape}, {w.shape}")
-        lam.setflags(write=False)
-        w.setflags(write=False)
-        object.__setattr__(self, "eigenvalues", lam)
-        object.__setattr__(self, "target_power", w)
-
-    @classmethod
-    def power_law(cls, alpha: float, beta: float, modes: int) -> "TransferSetting":
-        """``lambda_i = i^-alpha``, ``w_i = i^-beta``, ``i = 1..modes`` (the convention of ``rmt theory eigen``)."""
-        a = float(check_positive(alpha, "alpha"))
-        b = float(check_positive(beta, "beta"))
-        m = check_positive_int(modes, "modes")
-        i = np.arange(1, m + 1, dtype=float)
-        return cls(i ** -a, i ** -b)
-
-    @property
-    def modes(self) -> int:
-        return int(self.eigenvalues.size)
-
-    @property
-    def signal(self) -> float:
-        return float(self.target_power.sum())
+           "transfer", "transfer_theory"]
 
 
 def features(spec: Any, setting: TransferSetting) -> np.ndarray:
@@ -114,34 +73,7 @@ def features(spec: Any, setting: TransferSetting) -> np.ndarray:
     Raises:
         ValueError: an unknown specification (named ``features``), ``K`` not in ``1..M``, a non-finite ``P``.
     """
-    lam = setting.eigenvalues
-    if not isinstance(spec, str):
-        b = check_nonnegative(np.asarray(spec, dtype=float), "features")
-        if b.shape != lam.shape:
-            raise ValueError(f"features must have one scale per mode ({lam.size}), got shape {b.shape}")
-        return b
-    kind, _, arg = spec.partition(":")
-    if kind == "identity" and not arg:
-        return np.ones_like(lam)
-    if kind == "top" and arg:
-        try:
-            K = check_positive_int(int(arg), "features top:K")
-        except ValueError:
-            raise ValueError(f"features top:K needs an integer K >= 1, got {arg!r}") from None
-        if K > lam.size:
-            raise ValueError(f"features top:K needs K <= modes = {lam.size}, got {K}")
-        b = np.zeros_like(lam)
-        b[np.argsort(-lam, kind="stable")[:K]] = 1.0
-        return b
-    if kind == "power" and arg:
-        try:
-            P = float(arg)
-        except ValueError:
-            raise ValueError(f"features power:P needs a number P, got {arg!r}") from None
-        if not math.isfinite(P):
-            raise ValueError(f"features power:P needs a finite P, got {arg!r}")
-        return lam ** P
-    raise ValueError(f"features must be identity, top:K, power:P or optimal, got {spec!r}")
+    return feature_scales(spec, setting.eigenvalues)
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,6 +160,18 @@ def transfer(setting: TransferSetting, b: Any, n: Any, ridge: Any, noise: Any = 
     return TransferResult(test_error=np.asarray(res.test_error), bias=np.asarray(res.bias),
                           variance=np.asarray(res.variance), V_X=vx, V_eps=veps, kappa=np.asarray(res.kappa),
                           df2=np.asarray(res.df2), kept=kept, discarded_power=tail, n=n_, ridge=r_, noise=s_)
+
+
+def transfer_theory(problem: TransferProblem, *, fast: bool | None = None) -> TransferResult:
+    """The theory entry point of the model table: :func:`transfer` at one :class:`rmt.TransferProblem` (the same
+    object :func:`rmt.montecarlo.transfer.simulate_transfer` takes).
+
+    Raises:
+        ValueError: ``problem`` is not a :class:`rmt.TransferProblem`.
+    """
+    if not isinstance(problem, TransferProblem):
+        raise ValueError(f"problem must be a TransferProblem, got {type(problem).__name__}")
+    return transfer(problem.setting, problem.features, problem.n, problem.ridge, problem.noise, fast=fast)
 
 
 # ----------------------------------------------------------------------------------------------------------------
