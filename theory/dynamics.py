@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from rmt._validation import check_positive_int
 from rmt.theory._dynamics_gf import (Curve, EarlyStopping, early_stopping, gradient_descent, gradient_flow,
-                                     population_gradient_flow, steps_array, times_array)
+                                     population_gradient_flow)
 from rmt.theory._dynamics_sgd import (HSGDData, hsgd, kernel_mass_data, multipass_sgd, online_sgd, online_sgd_loop,
                                       online_sgd_mass, online_sgd_threshold, sgd_threshold_data)
 from rmt.theory._dynamics_scaling import (ComputeFrontier, compute_optimal, projected_gradient_descent,
