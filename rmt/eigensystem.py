@@ -238,7 +238,12 @@ class Eigensystem:
         """
         kappa = np.asarray(kappa, dtype=float)
         sums = direct_sums(self.eigenvalues, self.multiplicities, self.target_power, kappa)
-        out = dict(zip(SUM_KEYS, np.moveaxis(sums, -1, 0)))
+        return self.with_flat_and_tail(dict(zip(SUM_KEYS, np.moveaxis(sums, -1, 0))), kappa)
+
+    def with_flat_and_tail(self, sums: dict[str, np.ndarray], kappa: np.ndarray) -> dict[str, np.ndarray]:
+        """The sums over the listed modes completed by the flat part (``flat_mass / kappa`` in ``z`` and ``zq``) and
+        the target tail (in ``b2``): what :meth:`spectral_sums` returns, for any way of summing the listed modes."""
+        out = dict(sums)
         if self.flat_mass > 0:
             with np.errstate(divide="ignore"):
                 fk = self.flat_mass / kappa

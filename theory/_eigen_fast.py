@@ -230,14 +230,7 @@ class CompressedEigensystem(Eigensystem):
         (the contract of the direct sums in :mod:`rmt.theory.eigen`)."""
         kappa = np.asarray(kappa, dtype=float)
         raw = self._raw(kappa, slice(0, 5))
-        out = {key: raw[:, c].reshape(kappa.shape) for c, key in enumerate(_KEYS)}
-        if self.flat_mass > 0:
-            with np.errstate(divide="ignore"):
-                fk = self.flat_mass / kappa
-            out["z"] = out["z"] + fk
-            out["zq"] = out["zq"] + fk
-        out["b2"] = out["b2"] + self.target_tail
-        return out
+        return self.with_flat_and_tail({key: raw[:, c].reshape(kappa.shape) for c, key in enumerate(_KEYS)}, kappa)
 
     def spectral_z(self, kappa: Any) -> np.ndarray:
         """``df1(kappa) = z`` alone (flat part included): the function the ``kappa`` and ``gamma`` solves call."""
