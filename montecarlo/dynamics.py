@@ -181,6 +181,19 @@ def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int
     return rep
 
 
+def _spectrum_and_steps(eigenvalues: Any, target_power: Any, steps: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(lambda, v^2, steps)``: positive eigenvalues, non-negative target power of the same length, strictly
+    increasing non-negative integer steps."""
+    lam = np.asarray(check_positive(eigenvalues, "eigenvalues"), dtype=float).ravel()
+    v2 = np.asarray(target_power, dtype=float).ravel()
+    if v2.shape != lam.shape or np.any(v2 < 0):
+        raise ValueError("target_power must be non-negative with one entry per eigenvalue")
+    st = np.asarray(steps, dtype=np.int64).ravel()
+    if st.size == 0 or np.any(st < 0) or np.any(np.diff(st) <= 0):
+        raise ValueError(f"steps must be strictly increasing non-negative integers, got {st.tolist()}")
+    return lam, v2, st
+
+
 @jax_float64
 def simulate_runs(eigenvalues: Any, target_power: Any, algorithm: str, steps: Any, *, lr: float, n: int | None = None,
                   batch: int = 1, ridge: float = 0.0, noise: float = 0.0, reps: int = 20, runs_per_rep: int = 10,
@@ -195,13 +208,7 @@ def simulate_runs(eigenvalues: Any, target_power: Any, algorithm: str, steps: An
     """
     if algorithm not in ("gd", "online-sgd", "sgd", "projected"):
         raise ValueError(f"algorithm must be gd, online-sgd, sgd or projected, got {algorithm!r}")
-    lam = np.asarray(check_positive(eigenvalues, "eigenvalues"), dtype=float).ravel()
-    v2 = np.asarray(target_power, dtype=float).ravel()
-    if v2.shape != lam.shape or np.any(v2 < 0):
-        raise ValueError("target_power must be non-negative with one entry per eigenvalue")
-    st = np.asarray(steps, dtype=np.int64).ravel()
-    if st.size == 0 or np.any(st < 0) or np.any(np.diff(st) <= 0):
-        raise ValueError(f"steps must be strictly increasing non-negative integers, got {st.tolist()}")
+    lam, v2, st = _spectrum_and_steps(eigenvalues, target_power, steps)
     lr = float(check_positive(lr, "lr"))
     batch = check_positive_int(batch, "batch")
     if algorithm == "online-sgd":
@@ -310,13 +317,7 @@ def simulate_scaling_model(eigenvalues: Any, target_power: Any, width: int, samp
     Bordelon, Atanasov & Pehlevan arXiv:2402.01092 with finite data), a fresh ``A`` and data set per run, from
     ``theta = 0``. Records ``test_error = |Lambda^{1/2}(A^T theta/sqrt N - w*)|^2`` and
     ``train_error = |F theta - y|^2/P`` at ``steps`` (strictly increasing non-negative integers)."""
-    lam = np.asarray(check_positive(eigenvalues, "eigenvalues"), dtype=float).ravel()
-    v2 = np.asarray(target_power, dtype=float).ravel()
-    if v2.shape != lam.shape or np.any(v2 < 0):
-        raise ValueError("target_power must be non-negative with one entry per eigenvalue")
-    st = np.asarray(steps, dtype=np.int64).ravel()
-    if st.size == 0 or np.any(st < 0) or np.any(np.diff(st) <= 0):
-        raise ValueError(f"steps must be strictly increasing non-negative integers, got {st.tolist()}")
+    lam, v2, st = _spectrum_and_steps(eigenvalues, target_power, steps)
     lr = float(check_positive(lr, "lr"))
     N = check_positive_int(width, "width")
     P = check_positive_int(samples, "samples")
