@@ -105,14 +105,19 @@ def gd_step_for_times(eigenvalues: Any, n: int, times: Any, *, accuracy: float =
     return lr, steps
 
 
+def _record_slots(K: int, slots: tuple[int, ...]) -> tuple[int, jax.Array]:
+    """``(number of recorded steps, slot of each step 0..K)``: step ``slots[i]`` is recorded in slot ``i``, every
+    other step in the spare slot ``len(slots)`` (written and dropped)."""
+    slot_of_step = np.full(K + 1, len(slots), dtype=np.int32)
+    for i, s in enumerate(slots):
+        slot_of_step[s] = i
+    return len(slots), jnp.asarray(slot_of_step)
+
+
 @functools.lru_cache(maxsize=32)
 def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int, ...], runs: int
             ) -> Callable[[jax.Array, Mapping[str, Any]], Mapping[str, jax.Array]]:
-    n_rec = len(slots)
-    slot_of_step = np.full(K + 1, n_rec, dtype=np.int32)
-    for i, s in enumerate(slots):
-        slot_of_step[s] = i
-    slot_arr = jnp.asarray(slot_of_step)
+    n_rec, slot_arr = _record_slots(K, slots)
 
     def one_run(key, p):
         sl, ws, lr, noise, ridge = p["sqrt_lam"], p["wstar"], p["lr"], p["noise"], p["ridge"]
@@ -273,11 +278,7 @@ def simulate_dynamics(problem: Any, *, reps: int = 20, runs_per_rep: int = 10, s
 @functools.lru_cache(maxsize=16)
 def _scaling_rep_fn(P: int, N: int, M: int, K: int, slots: tuple[int, ...], runs: int
                     ) -> Callable[[jax.Array, Mapping[str, Any]], Mapping[str, jax.Array]]:
-    n_rec = len(slots)
-    slot_of_step = np.full(K + 1, n_rec, dtype=np.int32)
-    for i, s in enumerate(slots):
-        slot_of_step[s] = i
-    slot_arr = jnp.asarray(slot_of_step)
+    n_rec, slot_arr = _record_slots(K, slots)
 
     def one_run(key, p):
         sl, ws, lr, noise = p["sqrt_lam"], p["wstar"], p["lr"], p["noise"]
