@@ -10,7 +10,8 @@ centred by ``mu0`` as in :mod:`montecarlo.random_features` (``center=False`` kee
 (features ``f(x) = sigma(W x / sqrt n0) - mu0``; ``r = 0`` is random features). The predictor is kernel ridge
 regression ``yhat(x) = Theta(x, X) (Theta(X, X) + ridge I)^{-1} Y`` or, with ``include_f0``, the linearised
 network trained to convergence from its initial function: ``yhat(x) = f0(x) + Theta_x (Theta + ridge)^{-1}
-(Y - f0(X))``. Inputs, teacher, noise and the estimators are those of :func:`montecarlo.random_features.simulate_rf`;
+(Y - f0(X))``; at ``ridge = 0`` the pseudo-inverse ``Theta(X, X)^+`` (the ``ridge -> 0`` limit: min-norm
+interpolation, or least squares where the kernel is singular). Inputs, teacher, noise and the estimators are those of :func:`montecarlo.random_features.simulate_rf`;
 the sources are ``P = (W, a)``, ``X`` and ``eps``, and ``W``, ``X``, ``eps`` and the test set are the very draws of
 ``simulate_rf`` with the same seed, so ``lr_ratio = 0`` reproduces it (for ``n1 >= m``).
 """
@@ -109,6 +110,7 @@ class _Config:
     rf: rf.RFConfig
     include_f0: bool
     fixed_a: bool = False
+    ridgeless: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -145,8 +147,11 @@ def _rep_fn(cfg: _Config) -> Callable:
                      + r * gram * (rf.symmetric_gram(g * jnp.abs(a[p]), parts) / n1))
             if cfg.include_f0:
                 y = y.at[:, 0].add(-(f @ a[p]) / math.sqrt(n1))
-            chol = jnp.linalg.cholesky(theta + ridge * jnp.eye(m, dtype=theta.dtype))
-            alpha = jax.scipy.linalg.cho_solve((chol, True), y)
+            if cfg.ridgeless:
+                alpha = _pinv_solve(theta, y)
+            else:
+                chol = jnp.linalg.cholesky(theta + ridge * jnp.eye(m, dtype=theta.dtype))
+                alpha = jax.scipy.linalg.cho_solve((chol, True), y)
             pred = f_test[p] @ (f.T @ alpha) / n1  # the random-feature part, without a T x m matrix
             if test_by_columns:
                 # sum_j (x_t.x_j / n0) (g~_t.g_j / n1) alpha_j = x_t^T [X^T diag(alpha) G] g~_t / (n0 n1): per
@@ -157,7 +162,8 @@ def _rep_fn(cfg: _Config) -> Callable:
                 pred = pred + r * ((x_test @ x.T / n0) * (g_test[p] @ g.T / n1)) @ alpha  # (sets*T, c)
             if cfg.include_f0:
                 pred = pred.at[:, 0].add(f0_test[p])
-            res = ridge * alpha  # Y - yhat(X) = ridge (Theta + ridge)^-1 (Y - f0(X))
+            # Y - yhat(X) = ridge (Theta + ridge)^-1 (Y - f0(X)); ridgeless: the least-squares residual
+            res = y - theta @ alpha if cfg.ridgeless else ridge * alpha
             return pred.reshape(sets, t, -1), jnp.mean(eng.combine_columns(res, base.noisy) ** 2, axis=0)
 
         pred, train = jax.lax.map(cell, jnp.arange(base.n_cells), batch_size=base.cell_batch)
@@ -167,6 +173,17 @@ def _rep_fn(cfg: _Config) -> Callable:
         return {"resid": resid, "train": train, "taus": jnp.zeros((base.n_cells, 2), resid.dtype)}
 
     return rep
+
+
+def _pinv_solve(theta: jax.Array, y: jax.Array) -> jax.Array:
+    """``Theta^+ y`` for a symmetric PSD ``Theta``: the ``ridge -> 0`` limit of ``(Theta + ridge)^-1 y`` (min-norm
+    interpolation, or least squares where ``Theta`` is singular). Eigenvalues below ``m eps`` times the largest are
+    treated as zero (``Theta`` is exactly singular with fewer features than samples, and for ReLU the samples whose
+    gates are all closed share one kernel row)."""
+    evals, evecs = jnp.linalg.eigh(theta)
+    cut = theta.shape[0] * jnp.finfo(theta.dtype).eps * jnp.max(jnp.abs(evals))
+    inv = jnp.where(evals > cut, 1.0 / jnp.where(evals > cut, evals, 1.0), 0.0)
+    return evecs @ (inv[:, None] * (evecs.T @ y))
 
 
 def labels_count(base: Any) -> int:
@@ -228,7 +245,8 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     r"""Simulate empirical-NTK kernel ridge regression and its fine-grained bias-variance decomposition.
 
     Args:
-        problem: a scalar :class:`rmt.problem.Problem` (the ridge is added to ``Theta(X, X)``).
+        problem: a scalar :class:`rmt.problem.Problem` (the ridge is added to ``Theta(X, X)``; ``ridge = 0`` uses
+            the pseudo-inverse).
         lr_ratio: ``r >= 0``, the first layer's learning rate relative to the second (``0``: random features).
         include_f0: add the network's initial function (module docstring).
         second_layer: optional fixed second-layer weights ``a`` (length ``n1``), used in every cell instead of
@@ -252,7 +270,8 @@ def simulate_ntk(problem: Problem, *, lr_ratio: float = 1.0, include_f0: bool = 
     base, prm, options = rf.prepare_rf(problem, trials=trials, n_test=n_test, center=center, taus=False,
                                        solver="kernel", dtype=dtype, max_memory=max_memory, test_sets=1,
                                        cost=_ntk_cost)
-    cfg = _Config(rf=base, include_f0=bool(include_f0), fixed_a=second_layer is not None)
+    cfg = _Config(rf=base, include_f0=bool(include_f0), fixed_a=second_layer is not None,
+                  ridgeless=float(problem.ridge) == 0.0)
     prm = dict(prm, lr_ratio=jnp.asarray(lr, base.dtype))
     options = dict(options, model="ntk", lr_ratio=lr, include_f0=bool(include_f0))
     if second_layer is not None:

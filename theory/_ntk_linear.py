@@ -213,19 +213,33 @@ def second_layer_rule(n1: int, nodes_per_dim: int | None = None, *, qmc_points: 
 # the conditional solution (given per-neuron ridges)
 # ------------------------------------------------------------------------------------------------------------------
 
-def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray, *, tol: float = 1e-13,
-                 max_newton: int = 60) -> dict[str, np.ndarray]:
+def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray, *, offset: float = 1.0,
+                 tol: float = 1e-13, max_newton: int = 60) -> dict[str, np.ndarray]:
     """Solve the fixed point and evaluate the error pieces for a batch of ``(phi, Lambda)`` (shapes ``(B,)``,
     ``(B, n)``); ``v`` (``(K, n)``) and ``w`` are the gate rule.
+
+    ``offset`` is the ``1`` of ``1 + delta``. ``offset = 1`` is the ridge problem (and, with ``Lambda = 0``, the
+    ridgeless branch with fewer parameters than samples: ``Mt = J^-1``, iteration from the upper bound
+    ``J = V2 / phi`` down to the largest fixed point). ``offset = 0`` is the ridgeless interpolation branch in the
+    rescaled unknown ``K = J / ridge`` with ``Lambda = C = Lambda / ridge`` (module docstring): every ``1 + delta``
+    becomes ``d(v) = v^T (K + C)^-1 v``, gate patterns ``v = 0`` drop out, and the noise coefficient is evaluated in
+    the form ``(1/phi) E[(v^T Mt Om Mt v) / (offset + delta)^2]`` (equal to the trace form at any ridge and finite
+    at ``ridge = 0``).
 
     Every gate expectation is a GEMM against ``VV[k] = vec(v_k v_k^T)``: ``E[c v v^T] = c @ VV`` and
     ``v_k^T A v_k = VV @ vec(A)``; the linear map is ``L = Q kron(Mt, Mt)^T`` with
     ``Q = sum_k c_k VV[k] VV[k]^T`` (one GEMM against the fixed ``K x n^4`` table of ``VV[k] (x) VV[k]``).
 
-    Returns per-row signal error ``es`` (per unit signal), noise coefficient ``en`` (per unit noise), mean
-    coefficient ``alpha = h.vbar``, the spectral radius ``rho`` of ``L`` and the final relative residual.
+    Returns per-row signal error ``es`` (per unit signal), noise coefficient ``en`` (per unit noise; ``en_trace``
+    is the same in the trace form of the module docstring, kept for the identity test), mean coefficient
+    ``alpha = h.vbar``, the spectral radius ``rho`` of ``L`` and the final relative residual.
     """
     B, n = lam.shape
+    vbar = w @ v
+    V2 = (w @ (v[:, :, None] * v[:, None, :]).reshape(v.shape[0], n * n)).reshape(n, n)
+    if offset == 0.0:  # patterns with every gate closed carry no feature; 1/d(v) is undefined there
+        keep = np.any(v != 0.0, axis=1)
+        v, w = v[keep], w[keep]
     K = v.shape[0]
     n2 = n * n
     eye = np.eye(n)
@@ -234,17 +248,15 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     kstep = max(1, int(1e7 // (n2 * n2)))  # chunks of the K x n^4 table w_k VV[k] (x) VV[k] (memory bound)
     tables = [(VV[k:k + kstep, :, None] * VV[k:k + kstep, None, :]).reshape(-1, n2 * n2) * w[k:k + kstep, None]
               for k in range(0, K, kstep)]
-    vbar = w @ v
-    V2 = (w @ VV).reshape(n, n)
 
     def fmap(J: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mt = np.linalg.inv(J + lam[:, :, None] * eye)
         delta = mt.reshape(B, n2) @ VV.T  # (B, K)
-        return ((1.0 / (1.0 + delta)) @ VVw).reshape(B, n, n) / phi[:, None, None], mt, delta
+        return ((1.0 / (offset + delta)) @ VVw).reshape(B, n, n) / phi[:, None, None], mt, delta
 
     def gram4(delta: np.ndarray) -> np.ndarray:
-        """``Q = (1/phi) sum_k w_k VV[k] VV[k]^T / (1 + delta_k)^2`` (symmetric PSD, ``(B, n^2, n^2)``)."""
-        c = 1.0 / (phi[:, None] * (1.0 + delta) ** 2)
+        """``Q = (1/phi) sum_k w_k VV[k] VV[k]^T / (offset + delta_k)^2`` (symmetric PSD, ``(B, n^2, n^2)``)."""
+        c = 1.0 / (phi[:, None] * (offset + delta) ** 2)
         return sum(c[:, k * kstep:(k + 1) * kstep] @ t for k, t in enumerate(tables)).reshape(B, n2, n2)
 
     def kron(x: np.ndarray) -> np.ndarray:
@@ -258,8 +270,11 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
                 / np.maximum(1e-300, np.max(np.abs(J).reshape(B, -1), axis=1)))
 
     # monotone iteration from J = 0 (the map is Loewner-increasing), then chord-Newton steps with the Jacobian
-    # I - L, refreshed only when the residual stops falling fast (L costs K n^4 per row, a step K n^2)
-    J = np.zeros((B, n, n))
+    # I - L, refreshed only when the residual stops falling fast (L costs K n^4 per row, a step K n^2).
+    # Ridgeless with fewer parameters than samples (Lambda = 0): J must stay positive definite (J = 0 is a spurious
+    # fixed point); the map is bounded by V2 / phi, and the iteration from there decreases to the largest one
+    pd = np.all(lam == 0.0, axis=1) & (offset > 0)
+    J = np.where(pd[:, None, None], V2[None] / phi[:, None, None], 0.0)
     for _ in range(6):
         J, _, _ = fmap(J)
     jac_inv = None
@@ -276,14 +291,16 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
         cand = J - step
         cand = 0.5 * (cand + np.swapaxes(cand, 1, 2))
         # keep the step only where it stays positive semidefinite; else take a monotone fixed-point step
-        ok = np.all(np.linalg.eigvalsh(cand) > -1e-12, axis=1)
+        ev_c = np.linalg.eigvalsh(cand)
+        ok = np.where(pd, ev_c[:, 0] > 1e-12 * ev_c[:, -1], ev_c[:, 0] > -1e-12)
         J = np.where(ok[:, None, None], cand, FJ)
     FJ, mt, delta = fmap(J)
     res = relres(J, FJ)
     if not np.all(res <= 1e3 * tol):
         worst = float(np.max(res))
         raise SolverError(f"linear-scaling NTK fixed point did not converge (worst relative residual {worst:.3g}; "
-                          "branch rule: unique PSD solution by monotone iteration from 0 + Newton)",
+                          "branch rule: PSD solution by monotone iteration from 0, or from V2/phi down to the largest positive "
+                          "definite one when ridgeless with p < m, + Newton)",
                           residual=worst, status=Status.MAX_ITERATIONS)
     Q = gram4(delta)
     L = Q @ np.swapaxes(kron(mt), 1, 2)
@@ -306,8 +323,8 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     rho = np.einsum("bpi,bpq,bqi->b", x, ls, x)
     om = np.linalg.solve(np.eye(n2)[None] - L, np.broadcast_to(V2.reshape(1, n2, 1), (B, n2, 1))).reshape(B, n, n)
     om = 0.5 * (om + np.swapaxes(om, 1, 2))
-    coef2 = 1.0 / (phi[:, None] * (1.0 + delta) ** 2)
-    q = ((1.0 / (1.0 + delta)) * w) @ v / phi[:, None]
+    coef2 = 1.0 / (phi[:, None] * (offset + delta) ** 2)
+    q = ((1.0 / (offset + delta)) * w) @ v / phi[:, None]
     h = np.einsum("bnm,bm->bn", mt, q)
     hv = h @ v.T  # (B, K)
     mom = mt @ om @ mt
@@ -315,8 +332,12 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     alpha = h @ vbar
     es = (1.0 - 2.0 * alpha + np.einsum("bn,bnm,bm->b", h, om, h)
           + np.sum(w * ddot * (1.0 - 2.0 * hv) * coef2, axis=1))
-    en = np.einsum("nm,bmn->b", V2, mt) - np.einsum("bn,bnn->b", lam, mom)
-    return {"es": es, "en": en, "alpha": alpha, "rho": rho, "residual": res}
+    # noise: (1/phi) E[(v^T Mt Om Mt v) / (offset + delta)^2], equal to the trace form tr(V2 Mt) - tr(Lambda Mt Om Mt)
+    # (substitute Lambda = Mt^-1 - J and use Om - L(Om) = V2), which is a difference of two terms of order 1/ridge
+    # at small ridges with more parameters than samples (relative rounding error ~ eps / ridge); this form is not
+    en = np.sum(w * ddot * coef2, axis=1)
+    en_trace = np.einsum("nm,bmn->b", V2, mt) - np.einsum("bn,bnn->b", lam, mom)
+    return {"es": es, "en": en, "en_trace": en_trace, "alpha": alpha, "rho": rho, "residual": res}
 
 
 
@@ -397,6 +418,68 @@ def _wide_conditional(phi: np.ndarray, gamma: np.ndarray, e: np.ndarray, u2: np.
     es = (1.0 - al - k * al2) / (1.0 - d2)
     en = d2 / (1.0 - d2)
     return {"es": es, "en": en, "alpha": al, "rho": d2, "kappa": k}
+
+_RIDGE, _LEAST_SQUARES, _INTERPOLATING = 0, 1, 2  # branches of the exact formulation, per point
+
+
+def _conditional_chunks(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray, *,
+                        offset: float = 1.0) -> dict[str, np.ndarray]:
+    """:func:`_conditional` over the rows in chunks that bound the memory (``K n^4`` per row)."""
+    if phi.size == 0:
+        return {key: np.empty(0) for key in ("es", "en", "alpha", "rho")}
+    n = lam.shape[1]
+    chunk = max(1, int(2e7 // (v.shape[0] * n ** 4 + 1)))
+    parts = [_conditional(phi[k:k + chunk], lam[k:k + chunk], v, w, offset=offset)
+             for k in range(0, phi.size, chunk)]
+    return {key: np.concatenate([pt[key] for pt in parts]) for key in ("es", "en", "alpha", "rho")}
+
+
+def _fill(out: dict[str, np.ndarray], sel: np.ndarray, part: dict[str, np.ndarray]) -> None:
+    for key, arr in out.items():
+        arr[sel] = part[key]
+
+
+def _ridgeless_branches(phi: np.ndarray, gamma: np.ndarray, v: np.ndarray, w: np.ndarray, kind: str,
+                        n1: int, averaged: bool) -> np.ndarray:
+    """Branch of the exact formulation per point (module docstring, *Ridgeless limit*), validated.
+
+    ``ridge > 0``: the ridge problem. ``ridge = 0``: compare ``p_eff = n_eff phi`` with ``pi = P(v != 0)``, the
+    fraction of samples that carry a first-layer feature (``n_eff = n1``, or 1 for a constant gate, whose features
+    span only ``n0`` directions): below, least squares (``Mt = J^-1``); above, interpolation (``J = ridge K``); equal,
+    the limit diverges (``ValueError``). The interpolation branch needs a finite gate law: for a smooth ``sigma'``
+    its weights ``1 / v^T Mt v`` are singular where every gate is near 0, and the product rules do not resolve that.
+
+    Averaged over the second layer (``averaged``), interpolation is also refused where ``k phi = P(one of k gates
+    open)`` for some ``k < n1``: as ``n1 - k`` weights ``a_i -> 0`` the remaining ``k`` neurons sit at their own
+    threshold and the conditional error diverges (like ``1/a_i`` for ``k = n1 - 1``: a logarithmically divergent
+    average).
+    """
+    branch = np.full(phi.shape, _RIDGE)
+    ridgeless = gamma <= 0
+    if not np.any(ridgeless):
+        return branch
+    const = v.shape[0] == 1
+    n_eff = 1 if const else n1
+    pi = float(np.sum(w[np.any(v != 0.0, axis=1)]))
+    ratio = n_eff * phi / pi
+    if np.any(ridgeless & (np.abs(ratio - 1.0) < 1e-9)):
+        raise ValueError(f"ridge = 0 where the effective parameters reach the samples ({n_eff} phi = P(gate open) = "
+                         f"{pi:.6g}): the ridgeless limit diverges there")
+    branch[ridgeless & (ratio < 1.0)] = _LEAST_SQUARES
+    branch[ridgeless & (ratio > 1.0)] = _INTERPOLATING
+    if averaged and not const and np.any(branch == _INTERPOLATING):
+        for k in range(1, n1):
+            pk = float(np.sum(w[np.any(v[:, :k] != 0.0, axis=1)]))
+            if np.any((branch == _INTERPOLATING) & (np.abs(k * phi / pk - 1.0) < 1e-9)):
+                raise ValueError(f"ridge = 0 averaged over the second layer at {k} phi = P(one of {k} gates open) = "
+                                 f"{pk:.6g}: the conditional error diverges as second-layer weights go to 0 there; "
+                                 "give second_layer or a ridge > 0")
+    if kind != "exact" and np.any(branch == _INTERPOLATING):
+        raise ValueError("ridge = 0 with more parameters than samples (n1 phi > 1) is available in the exact "
+                         "formulation only for activations whose derivative takes finitely many values (ReLU, "
+                         "linear); use a ridge > 0 or method='wide'")
+    return branch
+
 
 # ------------------------------------------------------------------------------------------------------------------
 # public entry point
@@ -510,9 +593,6 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         if n1 > _MAX_WIDTH:
             raise ValueError(f"n1 must be <= {_MAX_WIDTH} for method='exact' (its cost grows like n1^4), got {n1}; "
                              "use method='wide'")
-        if np.any(gamma <= 0):
-            raise ValueError(f"ridge must be > 0 for the exact formulation (n1 <= {_MAX_WIDTH}); the ridgeless "
-                             "limit is available with method='wide'")
 
     noise = np.asarray(problem.noise, dtype=float)
     s = np.asarray(problem.signal, dtype=float)
@@ -530,6 +610,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
         v, w, g_kind = np.ones((1, n1)), np.ones(1), "second-moment"
     else:
         v, w, g_kind = gate_rule(problem.activation, n1, gate_nodes_per_dim, qmc_points=gate_points)
+        ridgeless_branch = _ridgeless_branches(phi, gamma, v, w, g_kind, n1, second_layer is None)
     if second_layer is None:
         if a_points is None:  # exact: 1024, fewer when the gate rule is large (work ~ A K n1^4)
             budget = 2e9 / (v.shape[0] * n1 ** 4)
@@ -571,10 +652,25 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             parts = [_wide_conditional(ph[k:k + chunk], gm[k:k + chunk], e[k:k + chunk], u2[k:k + chunk], rank)
                      for k in range(0, ph.size, chunk)]
         else:
-            # per-neuron ridges lambda_i = ridge n1 / (r a_i^2); batch = (live points) x (a nodes), in chunks
-            lam = (gamma[idx, None, None] * n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
-            chunk = max(1, int(2e7 // (v.shape[0] * n1 ** 4 + 1)))
-            parts = [_conditional(ph[k:k + chunk], lam[k:k + chunk], v, w) for k in range(0, lam.shape[0], chunk)]
+            # per-neuron ridges lambda_i = ridge n1 / (r a_i^2) = ridge C_i; batch = (live points) x (a nodes)
+            c_unit = (n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
+            branch = np.repeat(ridgeless_branch[idx], A)
+            out = {key: np.empty(ph.size) for key in ("es", "en", "alpha", "rho")}
+            sel = branch == _RIDGE
+            _fill(out, sel, _conditional_chunks(ph[sel], np.repeat(gamma[idx], A)[sel, None] * c_unit[sel], v, w))
+            if np.any(branch != _RIDGE):
+                # the ridgeless branches; a constant gate (linear activation) is one neuron with the harmonic-mean
+                # ridge (the minimum of sum_i C_i |B_i|^2 at fixed sum_i B_i is |sum_i B_i|^2 / sum_i C_i^-1)
+                const = v.shape[0] == 1
+                vr = v[:, :1] if const else v
+                cr = 1.0 / np.sum(1.0 / c_unit, axis=1, keepdims=True) if const else c_unit
+                sel = branch == _INTERPOLATING  # J = ridge K: the rescaled fixed point, Lambda / ridge = C
+                _fill(out, sel, _conditional_chunks(ph[sel], cr[sel], vr, w, offset=0.0))
+                # fewer parameters than samples: Mt = J^-1 does not depend on the second layer; one row per point
+                sel = (branch == _LEAST_SQUARES) & (np.arange(ph.size) % A == 0)
+                one = _conditional_chunks(ph[sel], np.zeros((int(sel.sum()), vr.shape[1])), vr, w)
+                _fill(out, branch == _LEAST_SQUARES, {k: np.repeat(x, A) for k, x in one.items()})
+            parts = [out]
         for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
             arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
     cond = s[:, None] * es + noise[:, None] * en
