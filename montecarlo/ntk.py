@@ -11,7 +11,8 @@ centred by ``mu0`` as in :mod:`montecarlo.random_features` (``center=False`` kee
 regression ``yhat(x) = Theta(x, X) (Theta(X, X) + ridge I)^{-1} Y`` or, with ``include_f0``, the linearised
 network trained to convergence from its initial function: ``yhat(x) = f0(x) + Theta_x (Theta + ridge)^{-1}
 (Y - f0(X))``; at ``ridge = 0`` the pseudo-inverse ``Theta(X, X)^+`` (the ``ridge -> 0`` limit: min-norm
-interpolation, or least squares where the kernel is singular). Inputs, teacher, noise and the estimators are those of :func:`montecarlo.random_features.simulate_rf`;
+interpolation, or least squares where the kernel is singular). Inputs, teacher, noise and the estimators are those
+of :func:`montecarlo.random_features.simulate_rf`;
 the sources are ``P = (W, a)``, ``X`` and ``eps``, and ``W``, ``X``, ``eps`` and the test set are the very draws of
 ``simulate_rf`` with the same seed, so ``lr_ratio = 0`` reproduces it (for ``n1 >= m``).
 """

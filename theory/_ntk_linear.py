@@ -33,6 +33,35 @@ test covariance; the noise part is ``sigma^2 tr(R C R Z Z^T)`` by the same deter
 and a constant gate it reduces to linear ridge regression, ``E = s (1 - h)^2 / (1 - d2) + ...`` (tested), and for
 ReLU with ``n1 = 1`` to linear ridge on the half of the samples whose gate is open plus ``s/2`` (tested).
 
+**Ridgeless limit of the exact formulation** (``ridge = 0``; its own branches, not a tiny ridge). Write
+``Lambda = ridge C`` (``C_i = n1 / (r a_i^2)``) and let ``pi = P(v != 0)`` be the fraction of samples that carry a
+first-layer feature (ReLU: ``1 - 2^-n1``, the samples with every gate closed carry none; smooth ``sigma'``: 1).
+
+* ``n1 phi < pi`` (least squares): the resolvent stays bounded and ``Mt = J^-1`` with ``J`` positive definite, the
+  largest fixed point of ``J = (1/phi) E[v v^T / (1 + v^T J^-1 v)]`` (monotone iteration from the bound ``V2 / phi``;
+  ``J = 0`` is spurious); the error formula at ``Lambda = 0``. Taking the trace against ``J^-1`` gives
+  ``n1 = (1/phi) E[delta / (1 + delta)] < pi / phi``, hence the condition. The least-squares fit does not depend on
+  the penalty, so the limit is independent of ``a`` and ``r``.
+* ``n1 phi > pi`` (interpolation): ``J = ridge K`` vanishes with the ridge, ``Mt = N / ridge`` with
+  ``N = (K + C)^-1`` and ``delta(v) = d(v) / ridge``, ``d(v) = v^T N v``. Exactly at any ridge,
+  ``K = (1/phi) E[v v^T / (ridge + d(v))]``; at ``ridge = 0`` the unknown ``K`` solves
+  ``K = (1/phi) E[v v^T / d(v); v != 0]`` (trace against ``N``: ``tr(N C) = n1 - pi / phi > 0``, hence the
+  condition). In the error every ``1 + delta`` becomes ``d`` and ``Mt`` becomes ``N`` (``q = ridge q~``,
+  ``h = N q~``, ``L`` and ``Om`` finite). The noise coefficient in the trace form above is a difference of two terms
+  of order ``1 / ridge``; substituting ``Lambda = Mt^-1 - J`` and ``Om - L(Om) = V2`` gives the equivalent form
+  ``(1/phi) E[(v^T Mt Om Mt v) / (1 + delta)^2]`` (at any ridge), which is finite: ``(1/phi) E[(v^T N Om N v) / d^2]``.
+  The limit depends on ``a`` only through the ratios of the ``C_i`` (not on ``r``).
+* ``n1 phi = pi``: the limit diverges (refused). For ReLU this is ``p = (1 - 2^-n1) m``, not ``p = m``.
+
+A constant gate (linear activation) has features in only ``n0`` directions: it is one neuron with penalty
+``1 / sum_i C_i^-1`` (the least ``sum_i C_i |B_i|^2`` at fixed ``sum_i B_i``), threshold ``phi = 1``, and the
+branches reproduce ridgeless least squares and min-norm interpolation in closed form. For a smooth ``sigma'`` the
+interpolation branch is not provided: its weights ``1 / d(v)`` are singular where every gate is near 0 (the limit is
+finite for tanh, whose ``1 / sigma'`` grows like ``e^(2|u|)``, but infinite for erf at ``n1 <= 4``), and the product
+rules in ``v`` do not resolve that (at ``n1 = 1`` the tanh value keeps growing with the rule's order). Averaged over
+``a``, the interpolation branch also diverges where ``k phi = P(one of k gates open)`` for some ``k < n1``: as
+``n1 - k`` weights ``a_i -> 0`` the other neurons sit at their own threshold (refused there).
+
 **Wide formulation** (:func:`_wide_conditional`, cost linear in ``n1``). The matrix unknown costs ``n1^4`` per gate
 node because the gate law is ``n1``-dimensional. As ``n1`` grows, the quadratic form ``delta(v) = v^T Mt v`` is a sum
 of ``n1`` weakly dependent terms and concentrates (fluctuations ``O(n1^-1/2)``); replacing ``1 / (1 + delta(v))`` by
@@ -48,7 +77,8 @@ ridgeless limit as its own branch.
 
 **Initial function.** ``f0`` is a combination of the ``n1`` second-layer features, which the kernel contains; with
 ``m -> infinity`` samples finitely many features are learnt exactly, so adding ``f0`` to the predictor (and removing
-it from the labels) leaves the limit unchanged.
+it from the labels) leaves the limit unchanged, in both formulations and at ``ridge = 0`` (checked against the
+simulation with ``f0``).
 
 Expectations over the gate ``v`` are exact sums for activations whose derivative takes finitely many values (ReLU:
 ``2^n1`` patterns) and otherwise a product Gauss rule for the law of ``sigma'(u)`` (Golub-Welsch on a 160-node
@@ -299,8 +329,8 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     if not np.all(res <= 1e3 * tol):
         worst = float(np.max(res))
         raise SolverError(f"linear-scaling NTK fixed point did not converge (worst relative residual {worst:.3g}; "
-                          "branch rule: PSD solution by monotone iteration from 0, or from V2/phi down to the largest positive "
-                          "definite one when ridgeless with p < m, + Newton)",
+                          "branch rule: PSD solution by monotone iteration from 0, or from V2/phi down to the "
+                          "largest positive definite one when ridgeless with p < m, + Newton)",
                           residual=worst, status=Status.MAX_ITERATIONS)
     Q = gram4(delta)
     L = Q @ np.swapaxes(kron(mt), 1, 2)
@@ -557,11 +587,12 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             rule is large; ``wide``: 4096 i.i.d. draws with a fixed seed at ``n1 <= 100``, down to 256 at
             ``n1 >= 1600``); its integration error is reported as ``quadrature_stderr``.
         gate_points: Sobol' points for the gate expectation of a smooth activation when ``n1 >= 5``.
-        method: ``"exact"`` (the ``n1 x n1`` matrix fixed point with the exact law of the gate; ``n1 <= 10``,
-            ``ridge > 0``, no ``f0``), ``"wide"`` (the gate replaced by its second moments, cost linear in ``n1``:
-            exact for a linear activation and as ``n1 -> infinity``, relative error ``O(1/n1)`` otherwise, measured
-            in the tests; see :func:`_wide_conditional`) or ``"auto"`` (``exact`` for ``n1 <= 10``, else
-            ``wide``).
+        method: ``"exact"`` (the ``n1 x n1`` matrix fixed point with the exact law of the gate; ``n1 <= 10``;
+            ``ridge = 0`` by its ridgeless branches, module docstring: ReLU and linear on both sides of the
+            threshold, smooth activations with fewer parameters than samples), ``"wide"`` (the gate replaced by its
+            second moments, cost linear in ``n1``: exact for a linear activation and as ``n1 -> infinity``, relative
+            error ``O(1/n1)`` otherwise, measured in the tests; see :func:`_wide_conditional`) or ``"auto"``
+            (``exact`` for ``n1 <= 10``, ridgeless included, else ``wide``).
         include_f0: add the network's initial function to the predictor. ``f0(x) = a.sigma(W x / sqrt n0) /
             sqrt(n1)`` lies in the span of the ``n1`` second-layer features ``sigma(w_i.x / sqrt n0)``, which are
             part of the kernel; finitely many features are fitted exactly from ``m -> infinity`` samples, so
@@ -570,9 +601,11 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
 
     Raises:
         ValueError: bad input, a non-integer or array ``n1``, the exact formulation (``n1 <= 10`` under
-            ``"auto"``) with ``n1 > 10`` or ``ridge = 0``; ``ridge = 0`` with a linear activation
-            or at ``p = m`` exactly (the ridgeless limit diverges there); a ``second_layer`` of the wrong length
-            or with a zero entry.
+            ``"auto"``) with ``n1 > 10``; ``ridge = 0`` at its threshold (``n1 phi = P(v != 0)``, ``phi = 1`` for a
+            linear activation; the wide formulation: at ``p = m``, and with a linear activation), with more
+            parameters than samples for a smooth activation in the exact formulation, or averaged over ``a`` at a
+            threshold of fewer neurons (the limit diverges there); a ``second_layer`` of the wrong length or with a
+            zero entry.
         SolverError: a fixed point did not converge, or the solution is not on the physical branch.
     """
     check_problem(problem, "linear_scaling")

@@ -40,8 +40,8 @@ def register(groups) -> None:
     mode.add_argument("--linear-width", type=sweep_type("--linear-width"), default=None, metavar="N",
                       help="linear scaling with this fixed integer width n1 (uses --phi only)")
     p.add_argument("--include-f0", action="store_true",
-                   help="predictor includes the initial function f0 (quadratic scaling; linear scaling through "
-                        "its wide formulation)")
+                   help="predictor includes the initial function f0 (quadratic scaling; linear scaling, both "
+                        "formulations, where the limit is unchanged)")
     p.add_argument("--linear-method", choices=("auto", "exact", "wide"), default="auto",
                    help="linear scaling: exact n1 x n1 fixed point (n1 <= 10, cost ~ n1^4), wide formulation (any "
                         "n1, cost ~ n1, O(1/n1) from exact) or auto (exact where it applies; default)")

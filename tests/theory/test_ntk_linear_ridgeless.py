@@ -58,6 +58,16 @@ def test_linear_activation_is_least_squares(n1, phi):
     assert float(res.alpha) == pytest.approx(alpha, rel=1e-10)
 
 
+@pytest.mark.parametrize("n1", [2, 3, 5])
+def test_least_squares_mean_is_the_population_projection(n1):
+    """Below the threshold least squares is unbiased for the population projection of beta.x on the features: by
+    symmetry B_i = b beta with b minimising E (b S - 1)^2, S = sum_i v_i ~ Binomial(n1, 1/2), so b = E S / E S^2 =
+    2/(n1 + 1) and alpha = b E S = n1/(n1 + 1) at every phi below the threshold."""
+    phi = np.array([0.2, 0.6]) / n1
+    res = linear_scaling(lin_problem("relu", n1, phi, 0.0, 0.1), second_layer=np.linspace(0.4, 1.7, n1))
+    np.testing.assert_allclose(res.alpha, n1 / (n1 + 1), rtol=1e-10)
+
+
 CONTINUITY = [("relu", 2, 0.5), ("relu", 2, 1.5), ("relu", 3, 0.5), ("relu", 3, 1.5), ("tanh", 2, 0.5)]
 
 
