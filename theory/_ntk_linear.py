@@ -303,7 +303,8 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
         return np.einsum("bij,bkl->bikjl", x, x).reshape(B, n2, n2)
 
     def lin_map(mt: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        return gram4(delta) @ np.swapaxes(kron(mt), 1, 2)  # L = Q kron(Mt, Mt)^T
+        # L = Q kron(Mt, Mt)^T (the transpose made contiguous: matmul with a strided operand does not use BLAS)
+        return gram4(delta) @ np.ascontiguousarray(np.swapaxes(kron(mt), 1, 2))
 
     def relres(J: np.ndarray, FJ: np.ndarray) -> np.ndarray:
         return (np.max(np.abs(J - FJ).reshape(B, -1), axis=1)
@@ -343,7 +344,7 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
                           "largest positive definite one when ridgeless with p < m, + Newton)",
                           residual=worst, status=Status.MAX_ITERATIONS)
     Q = gram4(delta)
-    L = Q @ np.swapaxes(kron(mt), 1, 2)
+    L = Q @ np.ascontiguousarray(np.swapaxes(kron(mt), 1, 2))
     # L is self-adjoint and positive in <X, Y> = tr(X Mt Y Mt): with A = Mt^(1/2) it is similar to the symmetric PSD
     # matrix kron(A, A) Q kron(A, A); its largest eigenvalue is the spectral radius of L
     ev, evec = np.linalg.eigh(mt)
