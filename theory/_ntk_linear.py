@@ -107,7 +107,8 @@ from rmt.theory._ntk_common import NTKConstants, NTKTabular, check_problem, ntk_
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
-_MAX_WIDTH = 10  # the exact formulation's work grows like n1^4 per node
+_MAX_WIDTH = 12  # the exact formulation's work grows like n1^4 per node (ReLU: all 2^12 gate patterns)
+_AUTO_WIDTH = 10  # method="auto" takes the exact formulation up to here (its answers beyond are the wide ones)
 _MAX_PATTERNS = 4096  # exact enumeration of a finite gate law up to this many patterns
 _GATE_ORDER = {1: 24, 2: 16, 3: 10, 4: 6}  # Gauss points per dimension of the product gate rule (smooth sigma')
 
@@ -598,12 +599,13 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             rule is large; ``wide``: 4096 i.i.d. draws with a fixed seed at ``n1 <= 100``, down to 256 at
             ``n1 >= 1600``); its integration error is reported as ``quadrature_stderr``.
         gate_points: Sobol' points for the gate expectation of a smooth activation when ``n1 >= 5``.
-        method: ``"exact"`` (the ``n1 x n1`` matrix fixed point with the exact law of the gate; ``n1 <= 10``;
+        method: ``"exact"`` (the ``n1 x n1`` matrix fixed point with the exact law of the gate; ``n1 <= 12``;
             ``ridge = 0`` by its ridgeless branches, module docstring: ReLU and linear on both sides of the
             threshold, smooth activations with fewer parameters than samples), ``"wide"`` (the gate replaced by its
             second moments, cost linear in ``n1``: exact for a linear activation and as ``n1 -> infinity``, relative
             error ``O(1/n1)`` otherwise, measured in the tests; see :func:`_wide_conditional`) or ``"auto"``
-            (``exact`` for ``n1 <= 10``, ridgeless included, else ``wide``).
+            (``exact`` for ``n1 <= 10``, ridgeless included, else ``wide``: the answers of ``auto`` at ``n1 = 11,
+            12`` stay the wide ones; ask for ``exact`` there).
         include_f0: add the network's initial function to the predictor. ``f0(x) = a.sigma(W x / sqrt n0) /
             sqrt(n1)`` lies in the span of the ``n1`` second-layer features ``sigma(w_i.x / sqrt n0)``, which are
             part of the kernel; finitely many features are fitted exactly from ``m -> infinity`` samples, so
@@ -612,7 +614,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
 
     Raises:
         ValueError: bad input, a non-integer or array ``n1``, the exact formulation (``n1 <= 10`` under
-            ``"auto"``) with ``n1 > 10``; ``ridge = 0`` at its threshold (``n1 phi = P(v != 0)``, ``phi = 1`` for a
+            ``"auto"``) with ``n1 > 12``; ``ridge = 0`` at its threshold (``n1 phi = P(v != 0)``, ``phi = 1`` for a
             linear activation; the wide formulation: at ``p = m``, and with a linear activation), with more
             parameters than samples for a smooth activation in the exact formulation, or averaged over ``a`` at a
             threshold of fewer neurons (the limit diverges there); a ``second_layer`` of the wrong length or with a
@@ -632,7 +634,7 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     if np.any(gamma < 0):
         raise ValueError("ridge must be >= 0")
     if method == "auto":  # the wide formulation is O(1/n1) from the exact one: never chosen silently at n1 <= 10
-        method = "exact" if n1 <= _MAX_WIDTH else "wide"
+        method = "exact" if n1 <= _AUTO_WIDTH else "wide"
     if method == "exact":
         if n1 > _MAX_WIDTH:
             raise ValueError(f"n1 must be <= {_MAX_WIDTH} for method='exact' (its cost grows like n1^4), got {n1}; "

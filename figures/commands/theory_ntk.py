@@ -43,8 +43,8 @@ def register(groups) -> None:
                    help="predictor includes the initial function f0 (quadratic scaling; linear scaling, both "
                         "formulations, where the limit is unchanged)")
     p.add_argument("--linear-method", choices=("auto", "exact", "wide"), default="auto",
-                   help="linear scaling: exact n1 x n1 fixed point (n1 <= 10, cost ~ n1^4), wide formulation (any "
-                        "n1, cost ~ n1, O(1/n1) from exact) or auto (exact where it applies; default)")
+                   help="linear scaling: exact n1 x n1 fixed point (n1 <= 12, cost ~ n1^4), wide formulation (any "
+                        "n1, cost ~ n1, O(1/n1) from exact) or auto (exact up to n1 = 10, ridge 0 included; default)")
     p.add_argument("--json", action="store_true", help="print one JSON object per point (JSON lines)")
     add_format_arg(p)
     p.set_defaults(func=run)

@@ -164,7 +164,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="n1"):
         linear_scaling(Problem(n0=1.0, n1=2.5, m=2.0, ridge=0.1))
     with pytest.raises(ValueError, match="n1"):
-        linear_scaling(Problem(n0=1.0, n1=11, m=2.0, ridge=0.1), method="exact")
+        linear_scaling(Problem(n0=1.0, n1=13, m=2.0, ridge=0.1), method="exact")
     with pytest.raises(ValueError, match="n1"):
         linear_scaling(Problem(n0=1.0, n1=np.array([1.0, 2.0]), m=2.0, ridge=0.1))
     with pytest.raises(ValueError, match="second_layer"):

@@ -126,7 +126,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="method"):
         linear_scaling(lin_problem("relu", 2, 0.5, 0.1, 0.0), method="fast")
     with pytest.raises(ValueError, match="n1"):
-        linear_scaling(lin_problem("relu", 11, 0.5, 0.1, 0.0), method="exact")
+        linear_scaling(lin_problem("relu", 13, 0.5, 0.1, 0.0), method="exact")
     with pytest.raises(ValueError, match="ridge"):
         linear_scaling(lin_problem("relu", 2, 0.5, 0.0, 0.0))
     with pytest.raises(ValueError, match="ridge"):
