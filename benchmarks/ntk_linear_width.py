@@ -1,4 +1,4 @@
-"""Cost of the linear-scaling NTK per point against the width: the exact ``n1 x n1`` fixed point (``n1 <= 10``) and
+"""Cost of the linear-scaling NTK per point against the width: the exact ``n1 x n1`` fixed point (``n1 <= 12``) and
 the wide formulation (any ``n1``), timed side by side in one run, with their relative difference.
 
 Run: ``python benchmarks/ntk_linear_width.py [--widths 4,8,10,100,1000]``.
@@ -32,7 +32,7 @@ def main() -> None:
         linear_scaling(prob, method="wide")  # warm caches
         wd, tw = timed(lambda: linear_scaling(prob, method="wide"))
         line = f"{n1:>6} {tw:>8.3f} {float(wd.test_error):>10.6f} {float(wd.quadrature_stderr):>8.1e}"
-        if n1 <= 10:
+        if n1 <= 12:
             ex, te = timed(lambda: linear_scaling(prob, method="exact"))
             rel = (float(wd.test_error) - float(ex.test_error)) / float(ex.test_error)
             line += (f" {te:>8.3f} {float(ex.test_error):>10.6f} {float(ex.quadrature_stderr):>8.1e} {te / tw:>7.0f}"

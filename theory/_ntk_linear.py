@@ -287,55 +287,68 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
 
     tables = [table(k) for k in range(0, K, kstep)] if K * n2 * n2 <= 2e7 else None
 
-    def fmap(J: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        mt = np.linalg.inv(J + lam[:, :, None] * eye)
-        delta = mt.reshape(B, n2) @ VV.T  # (B, K)
-        return ((1.0 / (offset + delta)) @ VVw).reshape(B, n, n) / phi[:, None, None], mt, delta
+    every = np.arange(B)
 
-    def gram4(delta: np.ndarray) -> np.ndarray:
-        """``Q = (1/phi) sum_k w_k VV[k] VV[k]^T / (offset + delta_k)^2`` (symmetric PSD, ``(B, n^2, n^2)``)."""
-        c = 1.0 / (phi[:, None] * (offset + delta) ** 2)
-        q = np.zeros((B, n2 * n2))
+    def fmap(J: np.ndarray, rows: np.ndarray = every) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = rows.size
+        mt = np.linalg.inv(J + lam[rows, :, None] * eye)
+        delta = mt.reshape(b, n2) @ VV.T  # (b, K)
+        return ((1.0 / (offset + delta)) @ VVw).reshape(b, n, n) / phi[rows, None, None], mt, delta
+
+    def gram4(delta: np.ndarray, rows: np.ndarray = every) -> np.ndarray:
+        """``Q = (1/phi) sum_k w_k VV[k] VV[k]^T / (offset + delta_k)^2`` (symmetric PSD, ``(b, n^2, n^2)``)."""
+        c = 1.0 / (phi[rows, None] * (offset + delta) ** 2)
+        q = np.zeros((rows.size, n2 * n2))
         for j, k in enumerate(range(0, K, kstep)):
             q += c[:, k:k + kstep] @ (tables[j] if tables is not None else table(k))
-        return q.reshape(B, n2, n2)
+        return q.reshape(rows.size, n2, n2)
 
     def kron(x: np.ndarray) -> np.ndarray:
-        return np.einsum("bij,bkl->bikjl", x, x).reshape(B, n2, n2)
+        return np.einsum("bij,bkl->bikjl", x, x).reshape(x.shape[0], n2, n2)
 
-    def lin_map(mt: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    def lin_map(mt: np.ndarray, delta: np.ndarray, rows: np.ndarray = every) -> np.ndarray:
         # L = Q kron(Mt, Mt)^T (the transpose made contiguous: matmul with a strided operand does not use BLAS)
-        return gram4(delta) @ np.ascontiguousarray(np.swapaxes(kron(mt), 1, 2))
+        return gram4(delta, rows) @ np.ascontiguousarray(np.swapaxes(kron(mt), 1, 2))
 
     def relres(J: np.ndarray, FJ: np.ndarray) -> np.ndarray:
-        return (np.max(np.abs(J - FJ).reshape(B, -1), axis=1)
-                / np.maximum(1e-300, np.max(np.abs(J).reshape(B, -1), axis=1)))
+        b = J.shape[0]
+        return (np.max(np.abs(J - FJ).reshape(b, -1), axis=1)
+                / np.maximum(1e-300, np.max(np.abs(J).reshape(b, -1), axis=1)))
 
     # monotone iteration from J = 0 (the map is Loewner-increasing), then chord-Newton steps with the Jacobian
-    # I - L, refreshed only when the residual stops falling fast (L costs K n^4 per row, a step K n^2).
+    # I - L, refreshed per row only when its residual stops falling fast (L costs K n^4 per row, a step K n^2);
+    # rows leave the iteration once converged, so a hard row does not make the others iterate.
     # Ridgeless with fewer parameters than samples (Lambda = 0): J must stay positive definite (J = 0 is a spurious
     # fixed point); the map is bounded by V2 / phi, and the iteration from there decreases to the largest one
     pd = np.all(lam == 0.0, axis=1) & (offset > 0)
     J = np.where(pd[:, None, None], V2[None] / phi[:, None, None], 0.0)
     for _ in range(6):
         J, _, _ = fmap(J)
-    jac_inv = None
+    jac_inv = np.zeros((B, n2, n2))
+    fresh = np.zeros(B, dtype=bool)
     prev = np.full(B, np.inf)
+    act = every
     for _ in range(max_newton):
-        FJ, mt, delta = fmap(J)
-        res_now = relres(J, FJ)
-        if np.all(res_now <= tol):
+        FJ, mt, delta = fmap(J[act], act)
+        res_now = relres(J[act], FJ)
+        keep = res_now > tol
+        if not np.any(keep):
             break
-        if jac_inv is None or np.any(res_now > 0.3 * prev):
-            jac_inv = np.linalg.inv(np.eye(n2)[None] - lin_map(mt, delta))
-        prev = res_now
-        step = (jac_inv @ (J - FJ).reshape(B, n2, 1)).reshape(B, n, n)
-        cand = J - step
+        act, FJ, mt, delta, res_now = act[keep], FJ[keep], mt[keep], delta[keep], res_now[keep]
+        ref = ~fresh[act] | (res_now > 0.3 * prev[act])
+        if np.any(ref):
+            rows = act[ref]
+            jac_inv[rows] = np.linalg.inv(np.eye(n2)[None] - lin_map(mt[ref], delta[ref], rows))
+            fresh[rows] = True
+        prev[act] = res_now
+        Ja = J[act]
+        step = (jac_inv[act] @ (Ja - FJ).reshape(act.size, n2, 1)).reshape(act.size, n, n)
+        cand = Ja - step
         cand = 0.5 * (cand + np.swapaxes(cand, 1, 2))
         # keep the step only where it stays positive semidefinite; else take a monotone fixed-point step
         ev_c = np.linalg.eigvalsh(cand)
-        ok = np.where(pd, ev_c[:, 0] > 1e-12 * ev_c[:, -1], ev_c[:, 0] > -1e-12)
-        J = np.where(ok[:, None, None], cand, FJ)
+        ok = np.where(pd[act], ev_c[:, 0] > 1e-12 * ev_c[:, -1], ev_c[:, 0] > -1e-12)
+        J[act] = np.where(ok[:, None, None], cand, FJ)
     FJ, mt, delta = fmap(J)
     res = relres(J, FJ)
     if not np.all(res <= 1e3 * tol):
