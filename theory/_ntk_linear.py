@@ -73,7 +73,7 @@ from rmt.activations import get_activation
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status
 from rmt.numerics import frozen_value
-from rmt.theory._ntk_common import NTKConstants, NTKTabular, check_problem, ntk_constants
+from rmt.theory._ntk_common import FINE_GRAINED_KEYS, NTKConstants, NTKTabular, check_problem, ntk_constants
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
@@ -316,8 +316,76 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     es = (1.0 - 2.0 * alpha + np.einsum("bn,bnm,bm->b", h, om, h)
           + np.sum(w * ddot * (1.0 - 2.0 * hv) * coef2, axis=1))
     en = np.einsum("nm,bmn->b", V2, mt) - np.einsum("bn,bnn->b", lam, mom)
-    return {"es": es, "en": en, "alpha": alpha, "rho": rho, "residual": res}
+    # pieces of the two-replica overlap (independent gates, shared data): _cross_overlap
+    qraw = ((1.0 / (1.0 + delta)) * w) @ v  # E[v / (1 + delta)], (B, n)
+    rraw = (((1.0 - hv) / (1.0 + delta)) * w) @ v  # E[v (1 - h.v) / (1 + delta)]
+    dS, U = np.linalg.eigh(a_half @ J @ a_half)  # Mt^(1/2) J Mt^(1/2) = U diag(d) U^T: Mt J = P diag(d) P^-1
+    proj = lambda x: np.einsum("bkn,bk->bn", U, np.einsum("bkl,bl->bk", a_half, x))  # noqa: E731  U^T Mt^(1/2) x
+    ybar = proj(np.broadcast_to(vbar, (B, n)))
+    return {"es": es, "en": en, "alpha": alpha, "rho": rho, "residual": res,
+            "hv2h": np.einsum("bn,nm,bm->b", h, V2, h), "cross_d": np.clip(dS, 0.0, None),
+            "cross_s": ybar * proj(rraw), "cross_n": ybar * proj(qraw)}
 
+
+
+def _cross_overlap(phi: float, weights: np.ndarray, d: np.ndarray, x: np.ndarray) -> float:
+    """``E_{a1, a2} sum_kl x1_k x2_l / (1 - phi d1_k d2_l)`` over independent second layers (nodes ``d``, ``x`` of
+    shape ``(A, n)`` with weights ``(A,)``): the two-replica overlap ``y1^T xi y2`` of :func:`_fine_grained` in the
+    eigenbases of ``Mt J``. Raises :class:`~rmt.solvers.SolverError` when ``phi d1 d2 >= 1`` (no convergent
+    two-replica solution: not the physical branch)."""
+    dd = d.ravel()
+    xx = (weights[:, None] * x).ravel()
+    if phi * float(np.max(dd, initial=0.0)) ** 2 >= 1.0:
+        raise SolverError("linear-scaling NTK: the two-replica map has spectral radius >= 1 (phi d^2 >= 1)",
+                          status=Status.NO_PHYSICAL_ROOT)
+    total = 0.0
+    step = max(1, int(2e7 // max(dd.size, 1)))
+    for k in range(0, dd.size, step):
+        total += float(xx[k:k + step] @ (1.0 / (1.0 - phi * np.outer(dd[k:k + step], dd))) @ xx)
+    return total
+
+
+def _fine_grained(phi: np.ndarray, s: np.ndarray, noise: np.ndarray, aw: np.ndarray, nodes: dict[str, np.ndarray],
+                  ) -> dict[str, np.ndarray]:
+    r"""The seven symmetric variance terms of the linear scaling (exact formulation), per point, averaged over ``a``.
+
+    Derivation (this project; the sources are ``P = (W, a)``, ``X``, ``eps`` as in Adlam & Pennington,
+    arXiv:2011.03321, eq. (10)). Write ``t = beta.x / |beta|``. The ``n1`` features ``t v / sqrt(n0)`` carry the
+    signal; their coefficients concentrate, so the predictor is ``sqrt(s) t(x) h.v(x) + b(x)``, where ``b`` is ridge
+    regression on the remaining (bulk) features ``x_perp (x) v`` with per-sample labels ``r = sqrt(s) t (1 - h.v) +
+    eps``: heteroscedastic noise independent of the bulk features (this reproduces the one-replica error of
+    :func:`_conditional`). For two fits that share ``X`` but not ``P`` the gates ``v1 = sigma'(W1 x / sqrt n0)``,
+    ``v2`` of every sample and of the test point are independent, so
+
+        ``C_X = s alpha1 alpha2 + (s / phi) rho1^T Xi rho2``, ``C_Xeps - C_X = (noise / phi) q1^T Xi q2``,
+
+    with ``q = E[v / (1 + delta)]``, ``rho = E[v (1 - h.v) / (1 + delta)]`` and the two-replica deterministic
+    equivalent ``Xi = Mt1 vbar vbar^T Mt2 + phi Mt1 J1 Xi J2 Mt2`` (the second-order equivalent of ``R1 B R2``
+    whose gate expectations factorise between the replicas). Sharing ``P`` only gives ``C_P = s h^T E[v v^T] h``
+    (the mean over ``X`` is ``sqrt(s) t h.v``), sharing nothing ``C_0 = s E_a[alpha]^2``, sharing ``P`` and ``X``
+    the one-replica error; sharing ``eps`` without ``X`` adds nothing (the data-averaged weight of a label is
+    ``O(1/m)``), so ``V_eps = V_Peps = 0``. The terms follow by inclusion-exclusion and sum to the variance.
+    ``Xi`` is solved in the eigenbases of ``Mt J`` (``Mt^(1/2) J Mt^(1/2) = U diag(d) U^T``):
+    ``y1^T Xi y2 = sum_kl (U1^T Mt1^(1/2) vbar)_k (U1^T Mt1^(1/2) y1)_k (...)_l / (1 - phi d1_k d2_l)``.
+    """
+    out = {k: np.zeros(phi.size) for k in ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")}
+    for i in range(phi.size):
+        es, en, al = nodes["es"][i], nodes["en"][i], nodes["alpha"][i]
+        if not np.any(nodes["live"][i]):
+            continue
+        abar = float(al @ aw)
+        c0 = s[i] * abar ** 2
+        c_p = s[i] * float(nodes["hv2h"][i] @ aw)
+        c_px = s[i] * float((es - 1.0 + 2.0 * al) @ aw)
+        xs = _cross_overlap(float(phi[i]), aw, nodes["cross_d"][i], nodes["cross_s"][i]) / phi[i]
+        xn = _cross_overlap(float(phi[i]), aw, nodes["cross_d"][i], nodes["cross_n"][i]) / phi[i]
+        c_x = c0 + s[i] * xs
+        out["P"][i] = c_p - c0
+        out["X"][i] = c_x - c0
+        out["PX"][i] = c_px - c_p - c_x + c0
+        out["Xeps"][i] = noise[i] * xn
+        out["PXeps"][i] = noise[i] * (float(en @ aw) - xn)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -423,6 +491,9 @@ class LinearScalingResult(NTKTabular):
         quadrature: ``a_rule`` (``gauss``, ``sobol`` or ``fixed``), ``a_nodes``, ``gate_rule`` (``exact``,
             ``gauss`` or ``sobol``), ``gate_nodes``.
         constants: the :class:`~theory.ntk.NTKConstants` used.
+        fine_grained: the seven symmetric variance terms (``FINE_GRAINED_KEYS``; sources ``P = (W, a)``, or ``W``
+            alone when ``second_layer`` is given), averaged over ``a`` (:func:`_fine_grained`); ``None`` for the
+            wide formulation.
     """
 
     test_error: Any
@@ -437,6 +508,7 @@ class LinearScalingResult(NTKTabular):
     spectral_radius: Any
     quadrature: Mapping[str, Any]
     constants: NTKConstants
+    fine_grained: Mapping[str, Any] | None = None
     problem: Problem | None = field(default=None, repr=False, compare=False)
     lr_ratio: Any = field(default=1.0, repr=False, compare=False)
     scaling = "linear"
@@ -447,6 +519,7 @@ class LinearScalingResult(NTKTabular):
                                               "conditional_sd", "quadrature_stderr", "n1", "p_over_m",
                                               "spectral_radius")}
         out["quadrature"] = dict(self.quadrature)
+        out["fine_grained"] = None if self.fine_grained is None else dict(self.fine_grained)
         return out
 
 
@@ -556,6 +629,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     en = np.zeros((P, A))
     al = np.zeros((P, A))
     rho = np.zeros((P, A))
+    cross: dict[str, np.ndarray] = {"hv2h": np.zeros((P, A)), "cross_d": np.zeros((P, A, n1)),
+                                    "cross_s": np.zeros((P, A, n1)), "cross_n": np.zeros((P, A, n1))}
     if np.any(live):
         idx = np.flatnonzero(live)
         ph = np.repeat(phi[idx], A)
@@ -577,6 +652,11 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             parts = [_conditional(ph[k:k + chunk], lam[k:k + chunk], v, w) for k in range(0, lam.shape[0], chunk)]
         for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
             arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
+        if not wide:
+            for key in ("hv2h", "cross_d", "cross_s", "cross_n"):
+                cat = np.concatenate([pt[key] for pt in parts])
+                cross[key] = np.zeros((P,) + (A,) + cat.shape[1:])
+                cross[key][idx] = cat.reshape((idx.size, A) + cat.shape[1:])
     cond = s[:, None] * es + noise[:, None] * en
     test = cond @ aw
     sd = np.sqrt(np.maximum(((cond - test[:, None]) ** 2) @ aw, 0.0))
@@ -590,9 +670,14 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     bias = s * (1.0 - alpha) ** 2
     nv = noise * (en @ aw)
     rs = lambda x: frozen_value(np.reshape(x, shape))  # noqa: E731
+    fine = None
+    if not wide:
+        terms = _fine_grained(phi, s, noise, aw, dict(cross, es=es, en=en, alpha=al, live=np.broadcast_to(
+            live[:, None], (P, A))))
+        fine = MappingProxyType({k: rs(terms[k]) for k in FINE_GRAINED_KEYS})
     quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0]),
                              "method": method})
     return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
                                alpha=rs(alpha), conditional_sd=rs(sd), quadrature_stderr=rs(q_err), n1=n1,
                                p_over_m=rs(n1 * phi), spectral_radius=rs(np.max(rho, axis=1)), quadrature=quad,
-                               constants=c, problem=problem, lr_ratio=lr_ratio)
+                               constants=c, fine_grained=fine, problem=problem, lr_ratio=lr_ratio)
