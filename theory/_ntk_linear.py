@@ -345,9 +345,12 @@ def _cross_overlap(phi: float, weights: np.ndarray, d: np.ndarray, x: np.ndarray
     return total
 
 
-def _fine_grained(phi: np.ndarray, s: np.ndarray, noise: np.ndarray, aw: np.ndarray, nodes: dict[str, np.ndarray],
-                  ) -> dict[str, np.ndarray]:
-    r"""The seven symmetric variance terms of the linear scaling (exact formulation), per point, averaged over ``a``.
+def _fine_grained(s: np.ndarray, noise: np.ndarray, aw: np.ndarray, nodes: dict[str, np.ndarray], xs: np.ndarray,
+                  xn: np.ndarray) -> dict[str, np.ndarray]:
+    r"""The seven symmetric variance terms of the linear scaling, per point, averaged over ``a``, from the
+    one-replica pieces per ``a`` node (``es``, ``en``, ``alpha``, ``hv2h = h^T E[v v^T] h``) and the two-replica
+    overlaps ``xs = rho1^T Xi rho2 / phi``, ``xn = q1^T Xi q2 / phi`` averaged over independent second layers
+    (:func:`_cross_overlap` for the exact formulation, :func:`_wide_cross` for the wide one).
 
     Derivation (this project; the sources are ``P = (W, a)``, ``X``, ``eps`` as in Adlam & Pennington,
     arXiv:2011.03321, eq. (10)). Write ``t = beta.x / |beta|``. The ``n1`` features ``t v / sqrt(n0)`` carry the
@@ -367,25 +370,19 @@ def _fine_grained(phi: np.ndarray, s: np.ndarray, noise: np.ndarray, aw: np.ndar
     ``O(1/m)``), so ``V_eps = V_Peps = 0``. The terms follow by inclusion-exclusion and sum to the variance.
     ``Xi`` is solved in the eigenbases of ``Mt J`` (``Mt^(1/2) J Mt^(1/2) = U diag(d) U^T``):
     ``y1^T Xi y2 = sum_kl (U1^T Mt1^(1/2) vbar)_k (U1^T Mt1^(1/2) y1)_k (...)_l / (1 - phi d1_k d2_l)``.
+
+    The wide formulation's closure (every ``E[F(v) / (1 + delta)]`` replaced by ``E[F(v)] / (1 + E delta)``) turns
+    these into its Gaussian-feature quantities (``G = E g g^T``, ``u = E g``, effective ridge ``k``): ``J Mt =
+    (G + k)^-1 G``, ``h = (G + k)^-1 u``, ``rho ~ k (G + k)^-1 u``, ``q ~ u``; :func:`_wide_cross` sums the series.
     """
-    out = {k: np.zeros(phi.size) for k in ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")}
-    for i in range(phi.size):
-        es, en, al = nodes["es"][i], nodes["en"][i], nodes["alpha"][i]
-        if not np.any(nodes["live"][i]):
-            continue
-        abar = float(al @ aw)
-        c0 = s[i] * abar ** 2
-        c_p = s[i] * float(nodes["hv2h"][i] @ aw)
-        c_px = s[i] * float((es - 1.0 + 2.0 * al) @ aw)
-        xs = _cross_overlap(float(phi[i]), aw, nodes["cross_d"][i], nodes["cross_s"][i]) / phi[i]
-        xn = _cross_overlap(float(phi[i]), aw, nodes["cross_d"][i], nodes["cross_n"][i]) / phi[i]
-        c_x = c0 + s[i] * xs
-        out["P"][i] = c_p - c0
-        out["X"][i] = c_x - c0
-        out["PX"][i] = c_px - c_p - c_x + c0
-        out["Xeps"][i] = noise[i] * xn
-        out["PXeps"][i] = noise[i] * (float(en @ aw) - xn)
-    return out
+    abar = nodes["alpha"] @ aw
+    c0 = s * abar ** 2
+    c_p = s * (nodes["hv2h"] @ aw)
+    c_px = s * ((nodes["es"] - 1.0 + 2.0 * nodes["alpha"]) @ aw)
+    c_x = c0 + s * xs
+    zero = np.zeros_like(c0)
+    return {"P": c_p - c0, "X": c_x - c0, "eps": zero, "PX": c_px - c_p - c_x + c0, "Peps": zero.copy(),
+            "Xeps": noise * xn, "PXeps": noise * (nodes["en"] @ aw - xn)}
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -464,7 +461,48 @@ def _wide_conditional(phi: np.ndarray, gamma: np.ndarray, e: np.ndarray, u2: np.
         raise SolverError("wide linear-scaling NTK: d2 >= 1 (not the physical branch)", status=Status.NO_PHYSICAL_ROOT)
     es = (1.0 - al - k * al2) / (1.0 - d2)
     en = d2 / (1.0 - d2)
-    return {"es": es, "en": en, "alpha": al, "rho": d2, "kappa": k}
+    return {"es": es, "en": en, "alpha": al, "rho": d2, "kappa": k, "hv2h": al - k * al2}
+
+
+def _wide_cross(phi: float, weights: np.ndarray, k: np.ndarray, e: np.ndarray, u2: np.ndarray, *,
+                tol: float = 1e-15, max_terms: int = 20000) -> tuple[float, float]:
+    r"""Two-replica overlaps of the wide formulation for independent second layers (nodes ``k`` ``(A,)``, ``e``,
+    ``u2`` ``(A, n)`` with weights ``(A,)``): ``(T_s, T_n) = (sum_j phi^j E_a[k c.A^j c]^2, sum_j phi^j
+    E_a[u.A^j c]^2)`` with ``c = (G + k)^-1 u``, ``A = (G + k)^-1 G`` (the Neumann series of the two-replica equation
+    ``Y = c1 c2^T + phi A1 Y A2^T``; each power is a Sherman-Morrison solve, ``O(n)`` per node). The ratio of the
+    series is at most ``phi d^2`` with ``d = lambda_max(G) / (lambda_max(G) + k)``; raises
+    :class:`~rmt.solvers.SolverError` when it is not below one or the series has not converged in ``max_terms``."""
+    u = np.sqrt(u2)
+    kk = k[:, None]
+    d = e + kk
+    su = 1.0 + np.sum(u2 / d, axis=1, keepdims=True)
+
+    def solve(x: np.ndarray) -> np.ndarray:  # (G + k)^-1 x, G = diag(e) + u u^T
+        y = x / d
+        return y - (u / d) * np.sum(u * y, axis=1, keepdims=True) / su
+
+    lmax = np.max(e, axis=1) + np.sum(u2, axis=1)  # >= the largest eigenvalue of G
+    dmax = float(np.max(lmax / (lmax + k)))
+    ratio = phi * dmax * dmax
+    if ratio >= 1.0:
+        raise SolverError("wide linear-scaling NTK: the two-replica series does not converge (phi d^2 >= 1)",
+                          status=Status.NO_PHYSICAL_ROOT)
+    w = solve(u)  # c, then A^j c
+    c = w.copy()
+    ts = tn = 0.0
+    scale = 1.0
+    for j in range(max_terms):
+        ms = float(weights @ (k * np.sum(c * w, axis=1)))
+        mn = float(weights @ np.sum(u * w, axis=1))
+        ts += scale * ms * ms
+        tn += scale * mn * mn
+        # stop when this term, continued as a geometric tail of the largest ratio, is below tol of the sum
+        if scale * (ms * ms + mn * mn) <= tol * (ts + tn) * (1.0 - ratio) or (ts + tn) == 0.0:
+            return ts, tn
+        w = w - kk * solve(w)
+        scale *= phi
+    raise SolverError(f"wide linear-scaling NTK: the two-replica series did not converge in {max_terms} terms "
+                      f"(ratio {ratio:.6g})", residual=ratio, status=Status.MAX_ITERATIONS)
 
 # ------------------------------------------------------------------------------------------------------------------
 # public entry point
@@ -492,8 +530,8 @@ class LinearScalingResult(NTKTabular):
             ``gauss`` or ``sobol``), ``gate_nodes``.
         constants: the :class:`~theory.ntk.NTKConstants` used.
         fine_grained: the seven symmetric variance terms (``FINE_GRAINED_KEYS``; sources ``P = (W, a)``, or ``W``
-            alone when ``second_layer`` is given), averaged over ``a`` (:func:`_fine_grained`); ``None`` for the
-            wide formulation.
+            alone when ``second_layer`` is given), averaged over ``a`` (:func:`_fine_grained`; for the wide
+            formulation under its closure, :func:`_wide_cross`).
     """
 
     test_error: Any
@@ -629,8 +667,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     en = np.zeros((P, A))
     al = np.zeros((P, A))
     rho = np.zeros((P, A))
-    cross: dict[str, np.ndarray] = {"hv2h": np.zeros((P, A)), "cross_d": np.zeros((P, A, n1)),
-                                    "cross_s": np.zeros((P, A, n1)), "cross_n": np.zeros((P, A, n1))}
+    hv2h = np.zeros((P, A))
+    xs, xn = np.zeros(P), np.zeros(P)
     if np.any(live):
         idx = np.flatnonzero(live)
         ph = np.repeat(phi[idx], A)
@@ -650,13 +688,18 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             lam = (gamma[idx, None, None] * n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
             chunk = max(1, int(2e7 // (v.shape[0] * n1 ** 4 + 1)))
             parts = [_conditional(ph[k:k + chunk], lam[k:k + chunk], v, w) for k in range(0, lam.shape[0], chunk)]
-        for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
+        for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho), ("hv2h", hv2h)):
             arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
-        if not wide:
-            for key in ("hv2h", "cross_d", "cross_s", "cross_n"):
-                cat = np.concatenate([pt[key] for pt in parts])
-                cross[key] = np.zeros((P,) + (A,) + cat.shape[1:])
-                cross[key][idx] = cat.reshape((idx.size, A) + cat.shape[1:])
+        # two-replica overlaps, averaged over independent second layers
+        keys = ("kappa",) if wide else ("cross_d", "cross_s", "cross_n")
+        per = {key: np.concatenate([pt[key] for pt in parts]).reshape((idx.size, A, -1)) for key in keys}
+        for j, i in enumerate(idx):
+            if wide:
+                ts, tn = _wide_cross(float(phi[i]), aw, per["kappa"][j, :, 0], e[:A], u2[:A])
+                xs[i], xn[i] = phi[i] * ts, phi[i] * tn
+            else:
+                xs[i] = _cross_overlap(float(phi[i]), aw, per["cross_d"][j], per["cross_s"][j]) / phi[i]
+                xn[i] = _cross_overlap(float(phi[i]), aw, per["cross_d"][j], per["cross_n"][j]) / phi[i]
     cond = s[:, None] * es + noise[:, None] * en
     test = cond @ aw
     sd = np.sqrt(np.maximum(((cond - test[:, None]) ** 2) @ aw, 0.0))
@@ -670,11 +713,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     bias = s * (1.0 - alpha) ** 2
     nv = noise * (en @ aw)
     rs = lambda x: frozen_value(np.reshape(x, shape))  # noqa: E731
-    fine = None
-    if not wide:
-        terms = _fine_grained(phi, s, noise, aw, dict(cross, es=es, en=en, alpha=al, live=np.broadcast_to(
-            live[:, None], (P, A))))
-        fine = MappingProxyType({k: rs(terms[k]) for k in FINE_GRAINED_KEYS})
+    terms = _fine_grained(s, noise, aw, {"es": es, "en": en, "alpha": al, "hv2h": hv2h}, xs, xn)
+    fine = MappingProxyType({k: rs(terms[k]) for k in FINE_GRAINED_KEYS})
     quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0]),
                              "method": method})
     return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
