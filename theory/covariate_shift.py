@@ -6,7 +6,11 @@ Model (docs/conventions.md, docs/models.md §5): training inputs
 features ``f(x) = sigma(W x / sqrt(n0))`` with ``W`` (n1 x n0) i.i.d. N(0, 1); kernel ridge regression
 ``yhat(x) = Y (K + ridge I_m)^-1 F^T f(x) / n1``. ``test_error = E_x (yhat(x) - beta.x/sqrt(n0))^2`` on the *test*
 law, without test-label noise; ``bias`` is the error of the mean predictor (averaged over ``W``, ``X``, ``eps`` with
-``beta`` fixed), ``variance = test_error - bias``. Ratios ``phi = n0/m`` and ``psi = n0/n1``.
+``beta`` fixed), ``variance = test_error - bias``. Ratios ``phi = n0/m`` and ``psi = n0/n1``. Optionally the target
+has a nonlinear component of training-law power ``F_*^2 = nonlinear_signal`` (the simulator's
+``sqrt(F_*^2) He2(v.x)/sqrt 2``, ``v`` a random direction normalised on the training law): label noise shared with
+``X`` on the training side, its test-law second moment (:func:`he2_test_power`) added to the bias at test time
+(docs/models.md §5.11).
 
 The shift is a joint spectral measure ``mu`` of eigenvalue pairs ``(lambda, lambda_*)`` (:class:`JointSpectrum`):
 atoms, or the named families :func:`two_point`, :func:`power_law` and :func:`from_density` (quadrature of a
