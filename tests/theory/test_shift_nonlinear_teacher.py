@@ -305,3 +305,23 @@ def test_cli_bad_nonlinear_signal_exit_2_one_line(capsys, argv, flag):
     err = capsys.readouterr().err
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and flag in err, err
+
+
+def test_figure_shift_fine_grained_takes_the_nonlinear_teacher(tmp_path, capsys):
+    import csv
+
+    from rmt.figures import shift_fine_grained as sfg
+    from rmt.figures._shift_common import HARMFUL
+    from rmt.figures.cli import main
+
+    cfg = sfg.ShiftFineGrainedConfig(nonlinear_signal=0.5)
+    data = sfg.compute(mc=False, quick=True, widths=[0.3, 3.0], config=cfg)
+    ref = shift_fine_grained(cfg.phi, cfg.phi / 3.0, spectrum=HARMFUL.spectrum, ridge=cfg.ridge,
+                             activation=cfg.activation, noise=cfg.noise, nonlinear_signal=0.5)
+    for term, th in (("X", ref.ood["X"]), ("bias", ref.ood_bias)):
+        (row,) = [r for r in data["rows"] if r[1] == HARMFUL.name and r[2] == 3.0 and r[4] == term]
+        assert row[5] == pytest.approx(float(th), rel=1e-12)
+    rc = main(["figure", "shift-fine-grained", "--no-mc", "--quick", "--nonlinear-signal=-1", "--out",
+               str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "--nonlinear-signal" in err
