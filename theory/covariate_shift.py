@@ -374,7 +374,7 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
 
     The in-distribution error (``Sigma_* = Sigma``) is returned alongside.
 
-    Nonlinear teacher (derived in docs/ntk_linear_shift.md §3; the unshifted case is Mei & Montanari's ``F_star``,
+    Nonlinear teacher (derived in docs/ntk_linear_shift.md §3.1; the unshifted case is Mei & Montanari's ``F_star``,
     arXiv:1908.05355, Theorem 1, and docs/models.md §3.9). A teacher component ``g(x)`` of training-law power
     ``F = nonlinear_signal`` with no constant and no linear part on the training law is not learnable by random
     features in the proportional limit: on the training labels it acts as label noise of power ``F`` that is a

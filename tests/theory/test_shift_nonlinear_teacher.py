@@ -151,6 +151,20 @@ def test_override_and_problem_entry_point():
     assert float(c.test_error) == pytest.approx(2 * float(a.test_error), rel=1e-12)
 
 
+@pytest.mark.parametrize("F,F_test", [(0.7, None), (0.7, 0.2), (0.0, 0.3)])
+def test_id_ood_line_with_the_nonlinear_teacher(F, F_test):
+    """Ridgeless over-parameterised: the line (slope unchanged, intercept + F_test - theta F) reproduces the error."""
+    from rmt.theory.covariate_shift import id_ood_line, two_point
+
+    sp = two_point(np.array([1.0, -0.25]), scale=np.array([2.0, 0.5]))
+    psi = np.array([[0.3], [1.2]])
+    r = covariate_shift_error(2.0, psi, spectrum=sp, ridge=0.0, noise=0.1, nonlinear_signal=F,
+                              nonlinear_signal_test=F_test)
+    line = id_ood_line(2.0, spectrum=sp, noise=0.1, nonlinear_signal=F, nonlinear_signal_test=F_test)
+    np.testing.assert_allclose(line(r.id_test_error), r.test_error, rtol=1e-12)
+    np.testing.assert_allclose(line.slope, id_ood_line(2.0, spectrum=sp, noise=0.1).slope, rtol=0)
+
+
 @pytest.mark.parametrize("kw,name", [({"nonlinear_signal": -0.1}, "nonlinear_signal"),
                                      ({"nonlinear_signal": 0.1, "nonlinear_signal_test": -1.0},
                                       "nonlinear_signal_test"),
