@@ -9,7 +9,8 @@ fine-grained variance terms over the random features ``P``, the training inputs 
 the unbiased crossed-design ANOVA estimates of :func:`montecarlo.covariate_shift.simulate_shift` (two standard
 errors). (c): the amplification ``term_OOD / term_ID`` per term. ``V_eps = V_Peps = 0`` identically and are not drawn.
 
-Run: ``rmt figure shift-fine-grained [--out DIR] [--no-mc] [--quick] [--seed S]``.
+Run: ``rmt figure shift-fine-grained [--out DIR] [--no-mc] [--quick] [--seed S] [--nonlinear-signal F]``
+(``--nonlinear-signal``: a nonlinear teacher component, carried by ``V_X``, ``V_PX`` and the bias).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class ShiftFineGrainedConfig:
         sim_widths: simulated widths ``n1/m``.
         n0: input dimension of the simulation.
         reps: independent repetitions per simulated point.
+        nonlinear_signal: power F_*^2 >= 0 of a nonlinear (He2 single-index) teacher component (0: linear teacher);
+            it enters V_X, V_PX and the bias (docs/models.md §5.11).
     """
 
     activation: str = ACTIVATION
@@ -59,6 +62,7 @@ class ShiftFineGrainedConfig:
     sim_widths: tuple[float, ...] = (0.25, 0.5, 2.0, 8.0)
     n0: int = 200
     reps: int = 4
+    nonlinear_signal: float = 0.0
 
     def __post_init__(self) -> None:
         get_activation(self.activation)
@@ -69,6 +73,7 @@ class ShiftFineGrainedConfig:
         check_positive(self.sim_widths, "sim_widths")
         check_positive_int(self.n0, "n0")
         check_positive_int(self.reps, "reps", minimum=2)
+        check_nonnegative(self.nonlinear_signal, "nonlinear_signal")
 
 
 def default_config(quick: bool = False) -> ShiftFineGrainedConfig:
@@ -89,7 +94,7 @@ def compute(*, mc: bool, quick: bool, seed: int = 0, widths: Any = None,
     curves = {}
     for sh in (HARMFUL, HELPFUL):
         fg = shift_fine_grained(phi, phi / widths, spectrum=sh.spectrum, ridge=ridge, activation=act,
-                                noise=noise)
+                                noise=noise, nonlinear_signal=cfg.nonlinear_signal)
         curves[sh.name] = fg
         for k, w in enumerate(widths):
             rows.append(["theory", sh.name, w, phi / w, "bias", float(fg.ood_bias[k]), float(fg.iid_bias[k]), "", ""])
@@ -107,7 +112,7 @@ def compute(*, mc: bool, quick: bool, seed: int = 0, widths: Any = None,
             cov = CovarianceSpectrum(train=spec.train, test=spec.test, weights=spec.weights)
             for k, w in enumerate(sim_widths):
                 pr = Problem.from_ratios(phi, phi / w, ridge=ridge, activation=act, noise=noise, n0=n0,
-                                         covariance=cov)
+                                         covariance=cov, nonlinear_signal=cfg.nonlinear_signal)
                 res = simulate_shift(pr, trials=(3, 3, 2), reps=reps, seed=seed + 100 * j + k)
                 sims.append((sh.name, w, res))
                 rows.append(["simulation", sh.name, w, phi / w, "bias", res.ood.bias, res.iid.bias,
@@ -164,9 +169,10 @@ def draw(data: dict[str, Any], path: Path) -> Path:
     ax.set_title("(c) OOD / ID per term: harmful solid, helpful dashed")
     ax.legend(fontsize=7, ncol=2)
     cfg = data["cfg"]
+    teacher = f", nonlinear teacher F*^2 = {cfg.nonlinear_signal:g}" if cfg.nonlinear_signal else ""
     fig.suptitle(f"Fine-grained variance under covariate shift: random features, {cfg.activation}, "
-                 f"m/n0 = {1 / cfg.phi:g}, ridge = {cfg.ridge:g}, noise = {cfg.noise:g} (V_eps = V_Peps = 0)",
-                 fontsize=10)
+                 f"m/n0 = {1 / cfg.phi:g}, ridge = {cfg.ridge:g}, noise = {cfg.noise:g}{teacher} "
+                 "(V_eps = V_Peps = 0)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path)
     plt.close(fig)

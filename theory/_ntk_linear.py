@@ -103,7 +103,7 @@ from rmt.activations import get_activation
 from rmt.problem import Problem
 from rmt.solvers import SolverError, Status
 from rmt.numerics import frozen_value
-from rmt.theory._ntk_common import NTKConstants, NTKTabular, check_problem, ntk_constants
+from rmt.theory._ntk_common import FINE_GRAINED_KEYS, NTKConstants, NTKTabular, check_problem, ntk_constants
 
 __all__ = ["LinearScalingResult", "linear_scaling", "gate_rule", "second_layer_rule"]
 
@@ -392,8 +392,75 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
     # at small ridges with more parameters than samples (relative rounding error ~ eps / ridge); this form is not
     en = np.sum(w * ddot * coef2, axis=1)
     en_trace = np.einsum("nm,bmn->b", V2, mt) - np.einsum("bn,bnn->b", lam, mom)
-    return {"es": es, "en": en, "en_trace": en_trace, "alpha": alpha, "rho": rho, "residual": res}
+    # pieces of the two-replica overlap (independent gates, shared data): _cross_overlap. In the interpolation
+    # branch (offset 0) qraw, rraw are 1/ridge times the true ones and Mt^(1/2) sqrt(ridge) times: the products are
+    # the true ones, and Mt J = (K + C)^-1 K
+    qraw = ((1.0 / (offset + delta)) * w) @ v  # E[v / (1 + delta)], (B, n)
+    rraw = (((1.0 - hv) / (offset + delta)) * w) @ v  # E[v (1 - h.v) / (1 + delta)]
+    dS, U = np.linalg.eigh(a_half @ J @ a_half)  # Mt^(1/2) J Mt^(1/2) = U diag(d) U^T: Mt J = P diag(d) P^-1
+    proj = lambda x: np.einsum("bkn,bk->bn", U, np.einsum("bkl,bl->bk", a_half, x))  # noqa: E731  U^T Mt^(1/2) x
+    ybar = proj(np.broadcast_to(vbar, (B, n)))
+    return {"es": es, "en": en, "en_trace": en_trace, "alpha": alpha, "rho": rho, "residual": res,
+            "hv2h": np.einsum("bn,nm,bm->b", h, V2, h), "cross_d": np.clip(dS, 0.0, None),
+            "cross_s": ybar * proj(rraw), "cross_n": ybar * proj(qraw)}
 
+
+
+def _cross_overlap(phi: float, weights: np.ndarray, d: np.ndarray, x: np.ndarray) -> float:
+    """``E_{a1, a2} sum_kl x1_k x2_l / (1 - phi d1_k d2_l)`` over independent second layers (nodes ``d``, ``x`` of
+    shape ``(A, n)`` with weights ``(A,)``): the two-replica overlap ``y1^T xi y2`` of :func:`_fine_grained` in the
+    eigenbases of ``Mt J``. Raises :class:`~rmt.solvers.SolverError` when ``phi d1 d2 >= 1`` (no convergent
+    two-replica solution: not the physical branch)."""
+    dd = d.ravel()
+    xx = (weights[:, None] * x).ravel()
+    if phi * float(np.max(dd, initial=0.0)) ** 2 >= 1.0:
+        raise SolverError("linear-scaling NTK: the two-replica map has spectral radius >= 1 (phi d^2 >= 1)",
+                          status=Status.NO_PHYSICAL_ROOT)
+    total = 0.0
+    step = max(1, int(2e7 // max(dd.size, 1)))
+    for k in range(0, dd.size, step):
+        total += float(xx[k:k + step] @ (1.0 / (1.0 - phi * np.outer(dd[k:k + step], dd))) @ xx)
+    return total
+
+
+def _fine_grained(s: np.ndarray, noise: np.ndarray, aw: np.ndarray, nodes: dict[str, np.ndarray], xs: np.ndarray,
+                  xn: np.ndarray) -> dict[str, np.ndarray]:
+    r"""The seven symmetric variance terms of the linear scaling, per point, averaged over ``a``, from the
+    one-replica pieces per ``a`` node (``es``, ``en``, ``alpha``, ``hv2h = h^T E[v v^T] h``) and the two-replica
+    overlaps ``xs = rho1^T Xi rho2 / phi``, ``xn = q1^T Xi q2 / phi`` averaged over independent second layers
+    (:func:`_cross_overlap` for the exact formulation, :func:`_wide_cross` for the wide one).
+
+    Derivation (this project; the sources are ``P = (W, a)``, ``X``, ``eps`` as in Adlam & Pennington,
+    arXiv:2011.03321, eq. (10)). Write ``t = beta.x / |beta|``. The ``n1`` features ``t v / sqrt(n0)`` carry the
+    signal; their coefficients concentrate, so the predictor is ``sqrt(s) t(x) h.v(x) + b(x)``, where ``b`` is ridge
+    regression on the remaining (bulk) features ``x_perp (x) v`` with per-sample labels ``r = sqrt(s) t (1 - h.v) +
+    eps``: heteroscedastic noise independent of the bulk features (this reproduces the one-replica error of
+    :func:`_conditional`). For two fits that share ``X`` but not ``P`` the gates ``v1 = sigma'(W1 x / sqrt n0)``,
+    ``v2`` of every sample and of the test point are independent, so
+
+        ``C_X = s alpha1 alpha2 + (s / phi) rho1^T Xi rho2``, ``C_Xeps - C_X = (noise / phi) q1^T Xi q2``,
+
+    with ``q = E[v / (1 + delta)]``, ``rho = E[v (1 - h.v) / (1 + delta)]`` and the two-replica deterministic
+    equivalent ``Xi = Mt1 vbar vbar^T Mt2 + phi Mt1 J1 Xi J2 Mt2`` (the second-order equivalent of ``R1 B R2``
+    whose gate expectations factorise between the replicas). Sharing ``P`` only gives ``C_P = s h^T E[v v^T] h``
+    (the mean over ``X`` is ``sqrt(s) t h.v``), sharing nothing ``C_0 = s E_a[alpha]^2``, sharing ``P`` and ``X``
+    the one-replica error; sharing ``eps`` without ``X`` adds nothing (the data-averaged weight of a label is
+    ``O(1/m)``), so ``V_eps = V_Peps = 0``. The terms follow by inclusion-exclusion and sum to the variance.
+    ``Xi`` is solved in the eigenbases of ``Mt J`` (``Mt^(1/2) J Mt^(1/2) = U diag(d) U^T``):
+    ``y1^T Xi y2 = sum_kl (U1^T Mt1^(1/2) vbar)_k (U1^T Mt1^(1/2) y1)_k (...)_l / (1 - phi d1_k d2_l)``.
+
+    The wide formulation's closure (every ``E[F(v) / (1 + delta)]`` replaced by ``E[F(v)] / (1 + E delta)``) turns
+    these into its Gaussian-feature quantities (``G = E g g^T``, ``u = E g``, effective ridge ``k``): ``J Mt =
+    (G + k)^-1 G``, ``h = (G + k)^-1 u``, ``rho ~ k (G + k)^-1 u``, ``q ~ u``; :func:`_wide_cross` sums the series.
+    """
+    abar = nodes["alpha"] @ aw
+    c0 = s * abar ** 2
+    c_p = s * (nodes["hv2h"] @ aw)
+    c_px = s * ((nodes["es"] - 1.0 + 2.0 * nodes["alpha"]) @ aw)
+    c_x = c0 + s * xs
+    zero = np.zeros_like(c0)
+    return {"P": c_p - c0, "X": c_x - c0, "eps": zero, "PX": c_px - c_p - c_x + c0, "Peps": zero.copy(),
+            "Xeps": noise * xn, "PXeps": noise * (nodes["en"] @ aw - xn)}
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -472,26 +539,75 @@ def _wide_conditional(phi: np.ndarray, gamma: np.ndarray, e: np.ndarray, u2: np.
         raise SolverError("wide linear-scaling NTK: d2 >= 1 (not the physical branch)", status=Status.NO_PHYSICAL_ROOT)
     es = (1.0 - al - k * al2) / (1.0 - d2)
     en = d2 / (1.0 - d2)
-    return {"es": es, "en": en, "alpha": al, "rho": d2, "kappa": k}
+    return {"es": es, "en": en, "alpha": al, "rho": d2, "kappa": k, "hv2h": al - k * al2}
+
+
+def _wide_cross(phi: float, weights: np.ndarray, k: np.ndarray, e: np.ndarray, u2: np.ndarray, *,
+                tol: float = 1e-15, max_terms: int = 20000) -> tuple[float, float]:
+    r"""Two-replica overlaps of the wide formulation for independent second layers (nodes ``k`` ``(A,)``, ``e``,
+    ``u2`` ``(A, n)`` with weights ``(A,)``): ``(T_s, T_n) = (sum_j phi^j E_a[k c.A^j c]^2, sum_j phi^j
+    E_a[u.A^j c]^2)`` with ``c = (G + k)^-1 u``, ``A = (G + k)^-1 G`` (the Neumann series of the two-replica equation
+    ``Y = c1 c2^T + phi A1 Y A2^T``; each power is a Sherman-Morrison solve, ``O(n)`` per node). The ratio of the
+    series is at most ``phi d^2`` with ``d = lambda_max(G) / (lambda_max(G) + k)``; raises
+    :class:`~rmt.solvers.SolverError` when it is not below one or the series has not converged in ``max_terms``."""
+    u = np.sqrt(u2)
+    kk = k[:, None]
+    d = e + kk
+    su = 1.0 + np.sum(u2 / d, axis=1, keepdims=True)
+
+    def solve(x: np.ndarray) -> np.ndarray:  # (G + k)^-1 x, G = diag(e) + u u^T
+        y = x / d
+        return y - (u / d) * np.sum(u * y, axis=1, keepdims=True) / su
+
+    lmax = np.max(e, axis=1) + np.sum(u2, axis=1)  # >= the largest eigenvalue of G
+    dmax = float(np.max(lmax / (lmax + k)))
+    ratio = phi * dmax * dmax
+    if ratio >= 1.0:
+        raise SolverError("wide linear-scaling NTK: the two-replica series does not converge (phi d^2 >= 1)",
+                          status=Status.NO_PHYSICAL_ROOT)
+    w = solve(u)  # c, then A^j c
+    c = w.copy()
+    ts = tn = 0.0
+    scale = 1.0
+    for j in range(max_terms):
+        ms = float(weights @ (k * np.sum(c * w, axis=1)))
+        mn = float(weights @ np.sum(u * w, axis=1))
+        ts += scale * ms * ms
+        tn += scale * mn * mn
+        # stop when this term, continued as a geometric tail of the largest ratio, is below tol of the sum
+        if scale * (ms * ms + mn * mn) <= tol * (ts + tn) * (1.0 - ratio) or (ts + tn) == 0.0:
+            return ts, tn
+        w = w - kk * solve(w)
+        scale *= phi
+    raise SolverError(f"wide linear-scaling NTK: the two-replica series did not converge in {max_terms} terms "
+                      f"(ratio {ratio:.6g})", residual=ratio, status=Status.MAX_ITERATIONS)
 
 _RIDGE, _LEAST_SQUARES, _INTERPOLATING = 0, 1, 2  # branches of the exact formulation, per point
+_ROW_KEYS = ("es", "en", "alpha", "rho", "hv2h")  # per-row outputs of _conditional used by linear_scaling
+_CROSS_KEYS = ("cross_d", "cross_s", "cross_n")  # per-row vectors (length n) of the two-replica overlap
 
 
 def _conditional_chunks(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray, *,
                         offset: float = 1.0) -> dict[str, np.ndarray]:
-    """:func:`_conditional` over the rows in chunks that bound the memory (``K n^4`` per row)."""
-    if phi.size == 0:
-        return {key: np.empty(0) for key in ("es", "en", "alpha", "rho")}
+    """:func:`_conditional` over the rows in chunks that bound the memory (a few ``(rows, n^2, n^2)`` arrays)."""
     n = lam.shape[1]
-    chunk = max(1, int(4e6 // n ** 4))  # rows per call: a few (rows, n^2, n^2) arrays
+    if phi.size == 0:
+        return {**{key: np.empty(0) for key in _ROW_KEYS}, **{key: np.empty((0, n)) for key in _CROSS_KEYS}}
+    chunk = max(1, int(4e6 // n ** 4))
     parts = [_conditional(phi[k:k + chunk], lam[k:k + chunk], v, w, offset=offset)
              for k in range(0, phi.size, chunk)]
-    return {key: np.concatenate([pt[key] for pt in parts]) for key in ("es", "en", "alpha", "rho")}
+    return {key: np.concatenate([pt[key] for pt in parts]) for key in _ROW_KEYS + _CROSS_KEYS}
 
 
 def _fill(out: dict[str, np.ndarray], sel: np.ndarray, part: dict[str, np.ndarray]) -> None:
+    """``out[key][sel] = part[key]``; vectors shorter than ``out``'s (a constant gate's one neuron) are padded with
+    zeros, which add nothing to the two-replica sums."""
     for key, arr in out.items():
-        arr[sel] = part[key]
+        if arr.ndim == 2:
+            arr[sel] = 0.0
+            arr[np.ix_(np.flatnonzero(sel), np.arange(part[key].shape[1]))] = part[key]
+        else:
+            arr[sel] = part[key]
 
 
 def _ridgeless_branches(phi: np.ndarray, gamma: np.ndarray, v: np.ndarray, w: np.ndarray, kind: str,
@@ -561,6 +677,9 @@ class LinearScalingResult(NTKTabular):
         quadrature: ``a_rule`` (``gauss``, ``sobol`` or ``fixed``), ``a_nodes``, ``gate_rule`` (``exact``,
             ``gauss`` or ``sobol``), ``gate_nodes``.
         constants: the :class:`~theory.ntk.NTKConstants` used.
+        fine_grained: the seven symmetric variance terms (``FINE_GRAINED_KEYS``; sources ``P = (W, a)``, or ``W``
+            alone when ``second_layer`` is given), averaged over ``a`` (:func:`_fine_grained`; for the wide
+            formulation under its closure, :func:`_wide_cross`).
     """
 
     test_error: Any
@@ -575,6 +694,7 @@ class LinearScalingResult(NTKTabular):
     spectral_radius: Any
     quadrature: Mapping[str, Any]
     constants: NTKConstants
+    fine_grained: Mapping[str, Any] | None = None
     problem: Problem | None = field(default=None, repr=False, compare=False)
     lr_ratio: Any = field(default=1.0, repr=False, compare=False)
     scaling = "linear"
@@ -585,6 +705,7 @@ class LinearScalingResult(NTKTabular):
                                               "conditional_sd", "quadrature_stderr", "n1", "p_over_m",
                                               "spectral_radius")}
         out["quadrature"] = dict(self.quadrature)
+        out["fine_grained"] = None if self.fine_grained is None else dict(self.fine_grained)
         return out
 
 
@@ -696,6 +817,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     en = np.zeros((P, A))
     al = np.zeros((P, A))
     rho = np.zeros((P, A))
+    hv2h = np.zeros((P, A))
+    xs, xn = np.zeros(P), np.zeros(P)
     if np.any(live):
         idx = np.flatnonzero(live)
         ph = np.repeat(phi[idx], A)
@@ -714,7 +837,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             # per-neuron ridges lambda_i = ridge n1 / (r a_i^2) = ridge C_i; batch = (live points) x (a nodes)
             c_unit = (n1 / (lr[idx, None, None] * anodes[None, :, :] ** 2)).reshape(-1, n1)
             branch = np.repeat(ridgeless_branch[idx], A)
-            out = {key: np.empty(ph.size) for key in ("es", "en", "alpha", "rho")}
+            out = {key: np.zeros(ph.size) for key in _ROW_KEYS}
+            out.update({key: np.zeros((ph.size, n1)) for key in _CROSS_KEYS})
             sel = branch == _RIDGE
             _fill(out, sel, _conditional_chunks(ph[sel], np.repeat(gamma[idx], A)[sel, None] * c_unit[sel], v, w))
             if np.any(branch != _RIDGE):
@@ -728,10 +852,20 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
                 # fewer parameters than samples: Mt = J^-1 does not depend on the second layer; one row per point
                 sel = (branch == _LEAST_SQUARES) & (np.arange(ph.size) % A == 0)
                 one = _conditional_chunks(ph[sel], np.zeros((int(sel.sum()), vr.shape[1])), vr, w)
-                _fill(out, branch == _LEAST_SQUARES, {k: np.repeat(x, A) for k, x in one.items()})
+                _fill(out, branch == _LEAST_SQUARES, {k: np.repeat(x, A, axis=0) for k, x in one.items()})
             parts = [out]
-        for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho)):
+        for key, arr in (("es", es), ("en", en), ("alpha", al), ("rho", rho), ("hv2h", hv2h)):
             arr[idx] = np.concatenate([pt[key] for pt in parts]).reshape(idx.size, A)
+        # two-replica overlaps, averaged over independent second layers
+        keys = ("kappa",) if wide else ("cross_d", "cross_s", "cross_n")
+        per = {key: np.concatenate([pt[key] for pt in parts]).reshape((idx.size, A, -1)) for key in keys}
+        for j, i in enumerate(idx):
+            if wide:
+                ts, tn = _wide_cross(float(phi[i]), aw, per["kappa"][j, :, 0], e[:A], u2[:A])
+                xs[i], xn[i] = phi[i] * ts, phi[i] * tn
+            else:
+                xs[i] = _cross_overlap(float(phi[i]), aw, per["cross_d"][j], per["cross_s"][j]) / phi[i]
+                xn[i] = _cross_overlap(float(phi[i]), aw, per["cross_d"][j], per["cross_n"][j]) / phi[i]
     cond = s[:, None] * es + noise[:, None] * en
     test = cond @ aw
     sd = np.sqrt(np.maximum(((cond - test[:, None]) ** 2) @ aw, 0.0))
@@ -745,9 +879,11 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     bias = s * (1.0 - alpha) ** 2
     nv = noise * (en @ aw)
     rs = lambda x: frozen_value(np.reshape(x, shape))  # noqa: E731
+    terms = _fine_grained(s, noise, aw, {"es": es, "en": en, "alpha": al, "hv2h": hv2h}, xs, xn)
+    fine = MappingProxyType({k: rs(terms[k]) for k in FINE_GRAINED_KEYS})
     quad = MappingProxyType({"a_rule": a_kind, "a_nodes": int(A), "gate_rule": g_kind, "gate_nodes": int(v.shape[0]),
                              "method": method})
     return LinearScalingResult(test_error=rs(test), bias=rs(bias), variance=rs(test - bias), noise_variance=rs(nv),
                                alpha=rs(alpha), conditional_sd=rs(sd), quadrature_stderr=rs(q_err), n1=n1,
                                p_over_m=rs(n1 * phi), spectral_radius=rs(np.max(rho, axis=1)), quadrature=quad,
-                               constants=c, problem=problem, lr_ratio=lr_ratio)
+                               constants=c, fine_grained=fine, problem=problem, lr_ratio=lr_ratio)

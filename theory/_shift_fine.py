@@ -25,6 +25,10 @@ V_Xeps + V_PXeps``, each term a variance of conditional means of the predictor, 
 * ``V_eps = V_Peps = 0``: averaged over the training inputs, the predictor does not depend on the noise (the inputs
   are centred Gaussians, so the weight of each label averages to zero).
 * ``V_PX = D_* Bbar / (1 - d2) - V_X`` and ``V_PXeps = D_* noise / (1 - d2) - V_Xeps``.
+* A nonlinear teacher component of training-law power ``F`` (``nonlinear_signal``) is, on the training labels, label
+  noise that is a deterministic function of ``X``: the source ``X`` carries it, so it adds ``phi t1^2 Q2* F /
+  (1 - phi Q2)`` to ``V_X`` and ``D_* F / (1 - d2)`` minus that to ``V_PX``, and nothing to the ``eps`` terms (its
+  test-law second moment belongs to the bias, :func:`theory.covariate_shift.covariate_shift_error`).
 
 Without shift (``Sigma_* = Sigma = I``) these are exactly the fine-grained terms of Adlam & Pennington's random-feature
 theory (:func:`theory.random_features.rf_theory`; tested to 1e-10). Under shift each term is checked against the
@@ -45,20 +49,21 @@ FINE_GRAINED_KEYS = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
 def shift_terms(*, phi: np.ndarray, ridge: np.ndarray, noise: np.ndarray, signal: np.ndarray, rho: np.ndarray,
                 q1: np.ndarray, q2: np.ndarray, q2_star: np.ndarray, t1sq: np.ndarray, bias: np.ndarray,
                 bbar: np.ndarray, bbar_star: np.ndarray, d_star: np.ndarray, d2: np.ndarray,
-                noise_variance: np.ndarray, psi: np.ndarray) -> dict[str, Any]:
+                noise_variance: np.ndarray, psi: np.ndarray, nonlinear_signal: Any = 0.0) -> dict[str, Any]:
     """The seven terms from the shift engine's quantities (arrays of one shape; module docstring).
 
     At the ridgeless interpolation threshold (``ridge = 0``, ``phi = psi``) the ``P``-containing terms diverge: they are
-    returned as ``inf`` (``nan``-free), the ``W``-averaged ones stay finite.
+    returned as ``inf`` (``nan``-free), the ``W``-averaged ones stay finite. ``bias`` is the linear teacher's
+    ``Bias_*`` (without the nonlinear teacher's test-law power).
     """
     pole = (ridge == 0) & (phi == psi)
     with np.errstate(divide="ignore", invalid="ignore"):
         den_lin = 1.0 - phi * q2
         dlin = phi * t1sq * q2_star
         b_lin = signal * (q1 - q2) / rho
-        v_x = dlin * b_lin / den_lin
+        v_x = dlin * (b_lin + nonlinear_signal) / den_lin
         v_xe = dlin * noise / den_lin
-        v_all_x = np.where(pole, np.inf, d_star * bbar / np.where(pole, 1.0, 1.0 - d2))
+        v_all_x = np.where(pole, np.inf, d_star * (bbar + nonlinear_signal) / np.where(pole, 1.0, 1.0 - d2))
         v_p = bbar_star - bias
         out = {"P": v_p, "X": v_x, "eps": np.zeros_like(v_x), "PX": v_all_x - v_x, "Peps": np.zeros_like(v_x),
                "Xeps": v_xe, "PXeps": np.where(pole, np.where(noise > 0, np.inf, 0.0), noise_variance - v_xe)}

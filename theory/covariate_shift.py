@@ -6,7 +6,11 @@ Model (docs/conventions.md, docs/models.md §5): training inputs
 features ``f(x) = sigma(W x / sqrt(n0))`` with ``W`` (n1 x n0) i.i.d. N(0, 1); kernel ridge regression
 ``yhat(x) = Y (K + ridge I_m)^-1 F^T f(x) / n1``. ``test_error = E_x (yhat(x) - beta.x/sqrt(n0))^2`` on the *test*
 law, without test-label noise; ``bias`` is the error of the mean predictor (averaged over ``W``, ``X``, ``eps`` with
-``beta`` fixed), ``variance = test_error - bias``. Ratios ``phi = n0/m`` and ``psi = n0/n1``.
+``beta`` fixed), ``variance = test_error - bias``. Ratios ``phi = n0/m`` and ``psi = n0/n1``. Optionally the target
+has a nonlinear component of training-law power ``F_*^2 = nonlinear_signal`` (the simulator's
+``sqrt(F_*^2) He2(v.x)/sqrt 2``, ``v`` a random direction normalised on the training law): label noise shared with
+``X`` on the training side, its test-law second moment (:func:`he2_test_power`) added to the bias at test time
+(docs/models.md §5.11).
 
 The shift is a joint spectral measure ``mu`` of eigenvalue pairs ``(lambda, lambda_*)`` (:class:`JointSpectrum`):
 atoms, or the named families :func:`two_point`, :func:`power_law` and :func:`from_density` (quadrature of a
@@ -60,6 +64,7 @@ from rmt.problem import Problem
 from rmt.records import Tabular
 from rmt.solvers import Solution, SolverError, Status, minimize_scalar, solve_monotone
 from rmt.theory._kernel_ood import KernelOodResult, kernel_ood_error, linear_ood_error
+from rmt.theory._shift_teacher import he2_test_mean, he2_test_power
 from rmt.numerics import ArrayLike, frozen_value, readonly_array
 from rmt.theory._shift_spectra import (JointSpectrum, SpectrumLike, as_joint_spectrum,
                                    from_density, power_law, two_point)
@@ -81,6 +86,8 @@ __all__ = [
     "covariate_shift_error",
     "error_weight",
     "from_density",
+    "he2_test_mean",
+    "he2_test_power",
     "id_ood_line",
     "id_ood_relation",
     "kernel_ood_error",
@@ -274,6 +281,11 @@ class ShiftResult(Tabular):
         phi, psi, ridge, noise, signal: the inputs, broadcast.
         residual: relative residual of the equation that fixed ``rho`` (``ridge phi/psi = kappa (1 - d1)`` for
             ``ridge > 0``, ``Q1 + eps = 1/max(phi, psi)`` for ``ridge = 0``).
+        nonlinear_signal: ``F_*^2``, the training-law power of the nonlinear teacher component (0: linear teacher).
+        nonlinear_signal_test: its second moment on the test law, included in ``bias`` and ``test_error`` (the
+            in-distribution numbers include ``nonlinear_signal`` instead).
+        nonlinear_variance: ``D_* F_*^2 / (1 - d2)``, the part of the variance due to the nonlinear teacher component
+            acting as label noise on the training set (0 for a linear teacher).
 
     ``test_error`` is ``+inf`` (and so is ``variance``) at the ridgeless interpolation threshold ``phi = psi``.
     """
@@ -310,6 +322,9 @@ class ShiftResult(Tabular):
     signal: Any
     residual: Any
     activation: str = ""
+    nonlinear_signal: Any = 0.0
+    nonlinear_signal_test: Any = 0.0
+    nonlinear_variance: Any = 0.0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -333,7 +348,8 @@ class ShiftResult(Tabular):
         ``ood_penalty`` (``nan`` where both errors are infinite)."""
         keys = ("phi", "psi", "ridge", "noise", "signal", "test_error", "bias", "variance", "noise_variance",
                 "id_test_error", "id_bias", "id_variance", "ood_penalty", "rho", "kappa", "d1", "d2", "tau1", "s",
-                "s_star", "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual")
+                "s_star", "mu1", "mu_star2", "mu1_star", "mu_star2_star", "residual", "nonlinear_signal",
+                "nonlinear_signal_test", "nonlinear_variance")
         arrays = {k: np.broadcast_to(np.asarray(getattr(self, k), dtype=float), self.shape) for k in keys}
         return [{"model": "shift", "activation": self.activation, **{k: float(arrays[k][idx]) for k in keys}}
                 for idx in np.ndindex(*self.shape)]
@@ -341,7 +357,8 @@ class ShiftResult(Tabular):
 
 def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None, ridge: ArrayLike = 0.0,
                           activation: ActivationLike = "tanh", noise: ArrayLike = 0.0,
-                          signal: ArrayLike = 1.0) -> ShiftResult:
+                          signal: ArrayLike = 1.0, nonlinear_signal: ArrayLike = 0.0,
+                          nonlinear_signal_test: ArrayLike | None = None) -> ShiftResult:
     r"""Test error, bias and variance of random-feature ridge regression under covariate shift.
 
     Implements the closed rho-form of docs/models.md §5.2, §5.4 (derived for the
@@ -357,6 +374,19 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
 
     The in-distribution error (``Sigma_* = Sigma``) is returned alongside.
 
+    Nonlinear teacher (derived in docs/ntk_linear_shift.md §3.1; the unshifted case is Mei & Montanari's ``F_star``,
+    arXiv:1908.05355, Theorem 1, and docs/models.md §3.9). A teacher component ``g(x)`` of training-law power
+    ``F = nonlinear_signal`` with no constant and no linear part on the training law is not learnable by random
+    features in the proportional limit: on the training labels it acts as label noise of power ``F`` that is a
+    function of ``X`` (so it enters ``R = (signal Bbar + noise + F)/(1 - d2)``, reported as ``nonlinear_variance =
+    D_* F/(1 - d2)``), and at test time it adds its test-law second moment ``F_test = nonlinear_signal_test`` to the
+    bias, its cross term with the predictor vanishing: ``E_* = signal Bbar_* + D_* R + F_test``. ``nonlinear_signal_test
+    = None`` means the project's teacher ``sqrt(F) He2(v.x)/sqrt 2`` with ``v`` a random direction normalised on the
+    training law, for which ``F_test = F (3 r^2 - 2 r + 1)/2`` with ``r = s_*/s`` (:func:`he2_test_power`); give a
+    number for another teacher. The in-distribution numbers use ``F_test = F``. The cross term vanishes because the
+    predictor has mean zero on the test law (the centring caveat below: odd activation or ``s_* = s``) and no overlap
+    with the teacher's nonlinear directions.
+
     Args:
         phi: ``n0 / m`` (> 0), any shape.
         psi: ``n0 / n1`` (> 0), any shape.
@@ -367,6 +397,10 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
         activation: name or callable; constants at ``s = tr Sigma/n0`` and ``s_* = tr Sigma_*/n0``.
         noise: training-label noise variance ``>= 0``.
         signal: ``|beta|^2 / n0 >= 0``.
+        nonlinear_signal: ``F_*^2 >= 0``, the training-law power of a nonlinear teacher component (default 0: linear
+            teacher; every result is then unchanged).
+        nonlinear_signal_test: its second moment on the test law (``>= 0``); ``None`` (default): the He2 single-index
+            teacher of the simulator, ``F (3 r^2 - 2 r + 1)/2`` with ``r = s_*/s``.
 
     Returns:
         A :class:`ShiftResult` with arrays of the broadcast shape.
@@ -391,11 +425,16 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
         raise ValueError(f"ridge must be in [0, 1e300], got {float(np.max(ridge)):g}")
     noise = check_nonnegative(noise, "noise")
     signal = check_nonnegative(signal, "signal")
+    fnl = check_nonnegative(nonlinear_signal, "nonlinear_signal")
+    fnl_t = None if nonlinear_signal_test is None else check_nonnegative(nonlinear_signal_test,
+                                                                         "nonlinear_signal_test")
     try:
-        shape = np.broadcast_shapes(phi.shape, psi.shape, ridge.shape, noise.shape, signal.shape, spec.batch_shape)
+        shape = np.broadcast_shapes(phi.shape, psi.shape, ridge.shape, noise.shape, signal.shape, spec.batch_shape,
+                                    fnl.shape, () if fnl_t is None else fnl_t.shape)
     except ValueError:
         raise ValueError(f"phi {phi.shape}, psi {psi.shape}, ridge {ridge.shape}, noise {noise.shape}, signal "
-                         f"{signal.shape} and the spectrum batch {spec.batch_shape} must broadcast together") from None
+                         f"{signal.shape}, nonlinear_signal(_test) and the spectrum batch {spec.batch_shape} must "
+                         "broadcast together") from None
     K = spec.n_atoms
     flat = lambda a: np.broadcast_to(a, shape).reshape(-1).astype(float)  # noqa: E731
     atoms = lambda a: np.broadcast_to(a, shape + (K,)).reshape(-1, K)  # noqa: E731
@@ -413,9 +452,12 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
     mss = flat(c.mu_star2_star)
     mu1sq = mu1 * mu1
 
+    fnl_ = flat(fnl)
+    fnl_t_ = he2_test_power(fnl_, s_star / s) if fnl_t is None else flat(fnl_t)
+
     rho, residual = _solve_rho(phi_, psi_, ridge_, lam, w, mu1sq, ms)
-    parts = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam_s, w, mu1, ms, mu1s, mss)
-    parts_id = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam, w, mu1, ms, mu1, ms)
+    parts = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam_s, w, mu1, ms, mu1s, mss, fnl_, fnl_t_)
+    parts_id = _errors(rho, phi_, psi_, ridge_, noise_, signal_, lam, lam, w, mu1, ms, mu1, ms, fnl_, fnl_)
 
     shaped = lambda a: frozen_value(np.asarray(a).reshape(shape))  # noqa: E731
     return ShiftResult(
@@ -428,13 +470,16 @@ def covariate_shift_error(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumL
         q1_star=shaped(parts["q1s"]), q2_star=shaped(parts["q2s"]), mu1=shaped(mu1), mu_star2=shaped(ms),
         mu1_star=shaped(mu1s), mu_star2_star=shaped(mss), s=shaped(s), s_star=shaped(s_star), phi=shaped(phi_),
         psi=shaped(psi_), ridge=shaped(ridge_), noise=shaped(noise_), signal=shaped(signal_),
-        residual=shaped(residual), activation=act.name)
+        residual=shaped(residual), activation=act.name, nonlinear_signal=shaped(fnl_),
+        nonlinear_signal_test=shaped(fnl_t_), nonlinear_variance=shaped(parts["nonlinear_var"]))
 
 
 def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray, noise: np.ndarray,
             signal: np.ndarray, lam: np.ndarray, lam_s: np.ndarray, w: np.ndarray, mu1: np.ndarray, ms: np.ndarray,
-            mu1s: np.ndarray, mss: np.ndarray) -> dict[str, np.ndarray]:
-    """The errors of docs/models.md §5.3 at a given ``rho`` (flat arrays, atoms on the last axis)."""
+            mu1s: np.ndarray, mss: np.ndarray, fnl: np.ndarray, fnl_test: np.ndarray) -> dict[str, np.ndarray]:
+    """The errors of docs/models.md §5.3 at a given ``rho`` (flat arrays, atoms on the last axis); ``fnl`` and
+    ``fnl_test`` are the nonlinear teacher's training-law power (label noise shared with ``X``) and its test-law second
+    moment (added to the bias), see :func:`covariate_shift_error`."""
     mu1sq = mu1 * mu1
     x = rho[:, None] * lam
     q = x / (1.0 + x)
@@ -459,9 +504,10 @@ def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray
     pole = (ridge == 0) & (phi == psi)
     with np.errstate(divide="ignore", invalid="ignore"):
         one_m_d2 = np.where(pole, 0.0, 1.0 - d2)
-        R = np.where(pole, np.inf, (signal * bbar + noise) / np.where(pole, 1.0, one_m_d2))
+        R = np.where(pole, np.inf, (signal * bbar + noise + fnl) / np.where(pole, 1.0, one_m_d2))
         noise_var = np.where(pole, np.where(noise > 0, np.inf, 0.0), d_s * noise / np.where(pole, 1.0, one_m_d2))
-        E = np.where(pole, np.inf, signal * bbar_s + d_s * R)
+        nonlinear_var = np.where(pole, np.where(fnl > 0, np.inf, 0.0), d_s * fnl / np.where(pole, 1.0, one_m_d2))
+        E = np.where(pole, np.inf, signal * bbar_s + d_s * R + fnl_test)
     # kappa: directly, or from the equation kappa (1 - d1) = ridge phi/psi -- whichever cancels less (the direct
     # form loses digits when kappa << mu1^2/(psi rho), e.g. under-parameterised with a tiny ridge)
     kappa_direct = mu1sq / rho * (1.0 / psi - q1) - ms
@@ -479,28 +525,32 @@ def _errors(rho: np.ndarray, phi: np.ndarray, psi: np.ndarray, ridge: np.ndarray
         i = int(np.flatnonzero(bad)[0])
         raise SolverError(f"covariate shift: non-finite error at phi={phi[i]:.6g}, psi={psi[i]:.6g}, "
                           f"ridge={ridge[i]:.6g} (rho={rho[i]:.6g}, d2={d2[i]:.6g})", status=Status.NONFINITE)
-    return {"E": E, "bias": signal * bias, "noise_var": noise_var, "kappa": kappa, "d1": d1, "d2": d2,
+    return {"E": E, "bias": signal * bias + fnl_test, "noise_var": noise_var, "nonlinear_var": nonlinear_var,
+            "kappa": kappa, "d1": d1, "d2": d2,
             "tau1": tau1, "bbar": signal * bbar, "bbar_star": signal * bbar_s, "d_star": d_s, "q1": q1, "q2": q2,
             "q1s": q1s, "q2s": q2s}
 
 
-def shift_error(problem: Problem, spectrum: SpectrumLike | None = None) -> ShiftResult:
-    """:func:`covariate_shift_error` for a :class:`rmt.problem.Problem` (ratios, ridge, activation, noise, signal).
+def shift_error(problem: Problem, spectrum: SpectrumLike | None = None, *,
+                nonlinear_signal_test: ArrayLike | None = None) -> ShiftResult:
+    """:func:`covariate_shift_error` for a :class:`rmt.problem.Problem` (ratios, ridge, activation, noise, signal,
+    nonlinear_signal).
 
     The joint spectrum is ``spectrum`` if given, else ``problem.covariance`` (``None``: isotropic, no shift).
+    ``problem.nonlinear_signal`` is the training-law power ``F_*^2`` of the nonlinear teacher;
+    ``nonlinear_signal_test`` its test-law second moment (``None``: the simulator's He2 single-index teacher,
+    :func:`he2_test_power`), as in :func:`covariate_shift_error`.
 
     Raises:
-        ValueError: ``problem.nonlinear_signal != 0`` (a nonlinear teacher is not covered by this theory), or any
-            error of :func:`covariate_shift_error`.
+        ValueError, SolverError: as :func:`covariate_shift_error`.
     """
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be a rmt.problem.Problem, got {type(problem).__name__}")
-    if np.any(np.asarray(problem.nonlinear_signal) != 0):
-        raise ValueError("problem.nonlinear_signal must be 0: a nonlinear teacher is not covered by the "
-                         "covariate-shift theory")
     spec = spectrum if spectrum is not None else problem.covariance
     return covariate_shift_error(problem.phi, problem.psi, spectrum=spec, ridge=problem.ridge,
-                                 activation=problem.activation, noise=problem.noise, signal=problem.signal)
+                                 activation=problem.activation, noise=problem.noise, signal=problem.signal,
+                                 nonlinear_signal=problem.nonlinear_signal,
+                                 nonlinear_signal_test=nonlinear_signal_test)
 
 
 @dataclass(frozen=True)
@@ -837,7 +887,8 @@ class IdOodLine:
 
 
 def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: ActivationLike = "tanh",
-                noise: ArrayLike = 0.0, signal: ArrayLike = 1.0) -> IdOodLine:
+                noise: ArrayLike = 0.0, signal: ArrayLike = 1.0, nonlinear_signal: ArrayLike = 0.0,
+                nonlinear_signal_test: ArrayLike | None = None) -> IdOodLine:
     r"""Closed-form slope and intercept of the exact linear ID-OOD relation (docs/models.md §5.6).
 
     In the ridgeless over-parameterised regime (``ridge -> 0+``, ``n1 > m``, i.e. ``psi < phi``), varying the width
@@ -851,10 +902,15 @@ def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: Activatio
     ``V1 = int lambda_* u``, ``V2 = int lambda_* u^2``; ``S = theta + D0``,
     ``I = signal (Bias_OOD - theta Bias_ID) + D0 noise``.
 
+    A nonlinear teacher (``nonlinear_signal = F``, test-law power ``F_test``; :func:`covariate_shift_error`) is
+    label noise on the training side and a constant at test time, so the law stays a line with the same slope and
+    ``I = signal (Bias_OOD - theta Bias_ID) + D0 noise + F_test - theta F`` (its label-noise part ``D0 F`` cancels
+    against ``-S F``; ``bias_ood``/``bias_id`` stay the linear teacher's).
+
     Args:
         phi: ``n0 / m`` (array allowed).
         spectrum: joint spectrum (batch axes broadcast with ``phi``, ``noise``, ``signal``).
-        activation, noise, signal: as :func:`covariate_shift_error`.
+        activation, noise, signal, nonlinear_signal, nonlinear_signal_test: as :func:`covariate_shift_error`.
 
     Raises:
         ValueError: bad input, the centring caveat, or a linear activation with ``phi <= 1`` (no ridgeless limit).
@@ -864,10 +920,15 @@ def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: Activatio
     phi = check_positive(phi, "phi")
     noise = check_nonnegative(noise, "noise")
     signal = check_nonnegative(signal, "signal")
+    fnl = check_nonnegative(nonlinear_signal, "nonlinear_signal")
+    fnl_t = None if nonlinear_signal_test is None else check_nonnegative(nonlinear_signal_test,
+                                                                         "nonlinear_signal_test")
     try:
-        shape = np.broadcast_shapes(phi.shape, noise.shape, signal.shape, spec.batch_shape)
+        shape = np.broadcast_shapes(phi.shape, noise.shape, signal.shape, spec.batch_shape, fnl.shape,
+                                    () if fnl_t is None else fnl_t.shape)
     except ValueError:
-        raise ValueError("phi, noise, signal and the spectrum batch must broadcast together") from None
+        raise ValueError("phi, noise, signal, nonlinear_signal(_test) and the spectrum batch must broadcast "
+                         "together") from None
     K = spec.n_atoms
     flat = lambda a: np.broadcast_to(a, shape).reshape(-1).astype(float)  # noqa: E731
     atoms = lambda a: np.broadcast_to(a, shape + (K,)).reshape(-1, K)  # noqa: E731
@@ -896,6 +957,11 @@ def id_ood_line(phi: ArrayLike, *, spectrum: SpectrumLike, activation: Activatio
     bias_id = sig_ * l2
     S = theta + d0
     I = bias_ood - theta * bias_id + d0 * noise_
+    if np.any(fnl != 0) or fnl_t is not None:
+        f_ = flat(fnl)
+        ratio = flat(np.asarray(spec.test_trace)) / flat(np.asarray(spec.train_trace))
+        f_t = he2_test_power(f_, ratio) if fnl_t is None else flat(fnl_t)
+        I = I + f_t - theta * f_
     sh = lambda a: frozen_value(np.asarray(a).reshape(shape))  # noqa: E731
     return IdOodLine(slope=sh(S), intercept=sh(I), theta=sh(theta), d0=sh(d0), rho0=sh(rho), bias_ood=sh(bias_ood),
                      bias_id=sh(bias_id), phi=sh(phi_), noise=sh(noise_), signal=sh(sig_))
@@ -1012,16 +1078,20 @@ class ShiftFineGrained:
 
 def shift_fine_grained(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike = None, ridge: ArrayLike = 0.0,
                        activation: ActivationLike = "tanh", noise: ArrayLike = 0.0,
-                       signal: ArrayLike = 1.0) -> ShiftFineGrained:
+                       signal: ArrayLike = 1.0, nonlinear_signal: ArrayLike = 0.0,
+                       nonlinear_signal_test: ArrayLike | None = None) -> ShiftFineGrained:
     r"""Fine-grained bias-variance decomposition (sources ``P = W``, ``X``, ``eps``) of random-feature ridge regression
     under a joint spectral shift: the seven variance terms of Adlam & Pennington (arXiv:2011.03321, eq. (10)) measured
     on the test law of Tripuraneni, Adlam & Pennington (arXiv:2111.08234), and on the training law.
 
-    Arguments as :func:`covariate_shift_error` (linear teacher; a nonlinear teacher is not covered). The construction
+    Arguments as :func:`covariate_shift_error`. The construction
     is in :mod:`theory._shift_fine`: ``V_P = Bbar_* - Bias_*``; the ``W``-averaged predictor is linear ridge on the raw
     inputs at the same ``rho``, which gives ``V_X`` and ``V_Xeps``; ``V_eps = V_Peps = 0``; ``V_PX`` and ``V_PXeps``
-    complete ``D_* Bbar / (1 - d2)`` and ``D_* noise / (1 - d2)``. Without shift the terms equal those of
-    :func:`theory.random_features.rf_theory`.
+    complete ``D_* Bbar / (1 - d2)`` and ``D_* noise / (1 - d2)``. A nonlinear teacher of training-law power
+    ``F = nonlinear_signal`` is label noise that is a function of ``X``: it adds ``phi t1^2 Q2* F / (1 - phi Q2)`` to
+    ``V_X`` and the rest of ``D_* F / (1 - d2)`` to ``V_PX`` (never to the ``eps`` terms), and its test-law second
+    moment to ``ood_bias`` (``F`` to ``iid_bias``). Without shift the terms equal those of
+    :func:`theory.random_features.rf_theory` (nonlinear teacher included).
 
     Raises:
         ValueError, SolverError: as :func:`covariate_shift_error`.
@@ -1029,14 +1099,17 @@ def shift_fine_grained(phi: ArrayLike, psi: ArrayLike, *, spectrum: SpectrumLike
     from rmt.theory._shift_fine import shift_terms
 
     spec = as_joint_spectrum(spectrum)
-    common = dict(ridge=ridge, activation=activation, noise=noise, signal=signal)
-    ood = covariate_shift_error(phi, psi, spectrum=spec, **common)
-    iid = covariate_shift_error(phi, psi, spectrum=JointSpectrum(spec.train, spec.train, spec.weights), **common)
+    common = dict(ridge=ridge, activation=activation, noise=noise, signal=signal, nonlinear_signal=nonlinear_signal)
+    ood = covariate_shift_error(phi, psi, spectrum=spec, nonlinear_signal_test=nonlinear_signal_test, **common)
+    iid = covariate_shift_error(phi, psi, spectrum=JointSpectrum(spec.train, spec.train, spec.weights),
+                                nonlinear_signal_test=nonlinear_signal, **common)
 
     def terms(r: ShiftResult) -> dict[str, Any]:
         a = {k: np.asarray(getattr(r, k), dtype=float) for k in ("phi", "psi", "ridge", "noise", "signal", "rho", "q1",
                                                                  "q2", "q2_star", "bias", "bbar", "bbar_star",
-                                                                 "d_star", "d2", "noise_variance")}
+                                                                 "d_star", "d2", "noise_variance",
+                                                                 "nonlinear_signal")}
+        a["bias"] = a["bias"] - np.asarray(r.nonlinear_signal_test, dtype=float)  # the linear teacher's Bias_*
         t1sq = (np.asarray(r.mu1_star, dtype=float) / np.asarray(r.mu1, dtype=float)) ** 2
         return {k: frozen_value(v) for k, v in shift_terms(t1sq=t1sq, **a).items()}
 

@@ -6,7 +6,8 @@ docs/models.md §5.2-§5.6). The shift is a joint spectral measure given as atom
 (``--family two-point --strength T [--train L1,L2] [--weights W1,W2] [--scale C]``,
 ``--family power-law --alpha A --alpha-star A``, ``--family isotropic``). Every numeric flag takes a value, a list
 ``a,b,c`` or a sweep ``start:stop:num[:log]``; a sweep prints one JSON object per point (JSON lines). The whole grid
-is evaluated in one vectorized call.
+is evaluated in one vectorized call. ``--nonlinear-signal F`` adds the nonlinear (He2 single-index) teacher of power
+``F_*^2`` on the training law; ``--nonlinear-signal-test`` overrides its test-law second moment (docs/models.md §5.10).
 """
 
 from __future__ import annotations
@@ -43,9 +44,30 @@ def register(groups) -> None:
         "--activation erf --family two-point --strength=-0.25,1 --json  (a value starting with '-' needs '=')")
     add_problem_args(p)
     add_spectrum_args(p)
+    p.add_argument("--nonlinear-signal", type=sweep_type("--nonlinear-signal"), default=[0.0], metavar="F",
+                   help="power F_*^2 >= 0 of a nonlinear (He2 single-index) teacher component on the training law "
+                   "(default 0: linear teacher)")
+    p.add_argument("--nonlinear-signal-test", type=sweep_type("--nonlinear-signal-test"), default=None, metavar="F",
+                   help="its second moment >= 0 on the test law (default: the He2 teacher's F (3r^2 - 2r + 1)/2 "
+                   "with r = s_*/s)")
     p.add_argument("--json", action="store_true", help="print JSON (one object per point)")
     add_format_arg(p)
     p.set_defaults(func=run)
+
+
+def _nonlinear_values(args: argparse.Namespace) -> tuple[list[float], list[float | None]]:
+    """The values of ``--nonlinear-signal`` and ``--nonlinear-signal-test`` (``[None]``: the He2 default).
+
+    Raises:
+        ValueError: a negative or non-finite value, naming the flag.
+    """
+    fs = list(args.nonlinear_signal)
+    ft = [None] if args.nonlinear_signal_test is None else list(args.nonlinear_signal_test)
+    for flag, values in (("--nonlinear-signal", fs), ("--nonlinear-signal-test", ft)):
+        for v in values:
+            if v is not None and not (np.isfinite(v) and v >= 0):
+                raise ValueError(f"{flag} must be finite and >= 0, got {v:g}")
+    return fs, ft
 
 
 def add_spectrum_args(p: argparse.ArgumentParser) -> None:
@@ -141,18 +163,24 @@ def family_points(args: argparse.Namespace) -> tuple[list[dict[str, float]], Any
 
 def run(args: argparse.Namespace) -> int:
     out_format = output_format(args)
+    nl_values, nl_test_values = _nonlinear_values(args)
     fam_pts, build = family_points(args)
     problems = list(iter_problems(args))
-    grid = list(itertools.product(problems, fam_pts))
+    nonlinear = nl_values != [0.0] or nl_test_values != [None]
+    grid = [(pr, dict(fp, nonlinear_signal=f, nonlinear_signal_test=ft) if nonlinear else fp)
+            for pr, fp, f, ft in itertools.product(problems, fam_pts, nl_values, nl_test_values)]
     col = lambda k: np.array([float(getattr(pr, k)) for pr, _ in grid])  # noqa: E731
     phi, psi, ridge, noise, signal = (col(k) for k in ("phi", "psi", "ridge", "noise", "signal"))
-    spec = build([f for _, f in grid])
+    spec = build([{k: v for k, v in f.items() if not k.startswith("nonlinear_")} for _, f in grid])
+    fnl = np.array([f.get("nonlinear_signal", 0.0) for _, f in grid])
+    fnl_test = None if nl_test_values == [None] else np.array([f["nonlinear_signal_test"] for _, f in grid])
     r = covariate_shift_error(phi, psi, spectrum=spec, ridge=ridge, activation=args.activation, noise=noise,
-                              signal=signal)
+                              signal=signal, nonlinear_signal=fnl, nonlinear_signal_test=fnl_test)
     in_regime = (ridge == 0) & (psi < phi)
     line = None
     if np.any(in_regime):
-        line = id_ood_line(phi, spectrum=spec, activation=args.activation, noise=noise, signal=signal)
+        line = id_ood_line(phi, spectrum=spec, activation=args.activation, noise=noise, signal=signal,
+                           nonlinear_signal=fnl, nonlinear_signal_test=fnl_test)
     records = []
     for i, ((pr, fp), rec) in enumerate(zip(grid, r.records())):
         out: dict[str, Any] = {"model": rec["model"], "activation": rec["activation"], "phi": rec["phi"],
@@ -161,13 +189,16 @@ def run(args: argparse.Namespace) -> int:
         if pr.n0 != 1.0:
             out.update(n0=float(pr.n0), n1=float(pr.n1), m=float(pr.m))
         out["spectrum"] = args.spectrum if args.spectrum is not None else (args.family or "isotropic")
-        out.update(fp)
+        out.update({k: v for k, v in fp.items() if not k.startswith("nonlinear_")})
         out.update(test_error=rec["test_error"], bias=rec["bias"], variance=rec["variance"],
                    id_test_error=rec["id_test_error"], id_bias=rec["id_bias"], id_variance=rec["id_variance"],
                    ood_penalty=rec["ood_penalty"],  # nan (JSON null) at the ridgeless pole
                    noise_variance=rec["noise_variance"],
                    s=rec["s"], s_star=rec["s_star"], rho=rec["rho"], kappa=rec["kappa"], d2=rec["d2"],
                    residual=rec["residual"])
+        if nonlinear:  # keys added only with a nonlinear teacher (the linear teacher's output is unchanged)
+            out.update(nonlinear_signal=rec["nonlinear_signal"], nonlinear_signal_test=rec["nonlinear_signal_test"],
+                       nonlinear_variance=rec["nonlinear_variance"])
         if line is not None and in_regime[i]:
             out.update(id_ood_slope=float(np.asarray(line.slope)[i]),
                        id_ood_intercept=float(np.asarray(line.intercept)[i]))
