@@ -68,6 +68,34 @@ def test_least_squares_mean_is_the_population_projection(n1):
     np.testing.assert_allclose(res.alpha, n1 / (n1 + 1), rtol=1e-10)
 
 
+@pytest.mark.parametrize("phi", [0.3, 2.0])
+def test_fine_grained_linear_activation(phi):
+    """Nothing depends on W: V_P = V_PX = V_PXeps = 0; least squares (phi < 1) has V_X = 0 and V_Xeps = noise
+    phi/(1 - phi); min-norm interpolation has bias s (1 - 1/phi)^2, V_X = s (1 - 1/phi)/phi, V_Xeps = noise/(phi - 1)."""
+    res = linear_scaling(lin_problem("linear", 3, phi, 0.0, 0.3, 1.2), second_layer=[0.5, 1.0, 1.5])
+    f = {k: float(x) for k, x in res.fine_grained.items()}
+    for k in ("P", "PX", "PXeps", "eps", "Peps"):
+        assert abs(f[k]) < 1e-12, k
+    vx = 0.0 if phi < 1 else 1.2 * (1 - 1 / phi) / phi
+    vxe = 0.3 * phi / (1 - phi) if phi < 1 else 0.3 / (phi - 1)
+    assert f["X"] == pytest.approx(vx, rel=1e-10, abs=1e-12)
+    assert f["Xeps"] == pytest.approx(vxe, rel=1e-10)
+
+
+@pytest.mark.parametrize("act,n1,pm", [("relu", 3, 0.5), ("relu", 3, 1.5), ("tanh", 2, 0.5)])
+def test_fine_grained_continuity_and_sum(act, n1, pm):
+    """The seven terms of the ridgeless branch: the limit of ridge 1e-9 (fixed second layer; gaps ~1e-8, linear in
+    the ridge like the error), summing to the variance, V_Xeps + V_PXeps the noise variance."""
+    a = np.linspace(0.5, 1.5, n1)
+    r0 = linear_scaling(lin_problem(act, n1, pm / n1, 0.0, 0.3), second_layer=a)
+    r1 = linear_scaling(lin_problem(act, n1, pm / n1, 1e-9, 0.3), second_layer=a)
+    for k in r0.fine_grained:
+        assert float(r0.fine_grained[k]) == pytest.approx(float(r1.fine_grained[k]), abs=1e-7 * float(r0.test_error))
+    assert sum(float(x) for x in r0.fine_grained.values()) == pytest.approx(float(r0.variance), rel=1e-11)
+    assert float(r0.fine_grained["Xeps"] + r0.fine_grained["PXeps"]) == pytest.approx(float(r0.noise_variance),
+                                                                                    rel=1e-11)
+
+
 CONTINUITY = [("relu", 2, 0.5), ("relu", 2, 1.5), ("relu", 3, 0.5), ("relu", 3, 1.5), ("tanh", 2, 0.5)]
 
 
@@ -235,3 +263,20 @@ def test_against_simulation_averaged_over_a(n0, pm):
           f"{float(th.conditional_sd):.4f})")
     _check(sim.test_error, sim.stderr["test_error"], float(th.test_error),
            _allowance(n1, prob.m) * float(th.test_error) + 2 * float(th.quadrature_stderr), "test_error")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n0", [100, 200])
+@pytest.mark.parametrize("pm", [0.5, 1.5])
+def test_fine_grained_against_simulation(n0, pm):
+    """The seven terms of the ridgeless branches against the ANOVA estimates (ReLU, n1 = 3, fixed a). Measured:
+    least squares V_X = 0 (simulation -0.0024 +- 0.0045, -0.0022 +- 0.0022); all terms within 4 se + 5% of the
+    error."""
+    from rmt.montecarlo.ntk import simulate_ntk
+
+    a = np.array([0.8, 1.2, 0.5])
+    prob = Problem(n0=n0, n1=3, m=round(n0 * 3 / pm), ridge=0.0, activation="relu", noise=0.1)
+    th = linear_scaling(prob, second_layer=a)
+    sim = simulate_ntk(prob, trials=(3, 3, 2), reps=4, seed=8, second_layer=a)
+    for k, val in th.fine_grained.items():
+        _check(sim.fine_grained[k], sim.stderr["fine_grained"][k], float(val), 0.05 * float(th.test_error), f"V_{k}")
