@@ -634,8 +634,8 @@ def _ridgeless_branches(phi: np.ndarray, gamma: np.ndarray, v: np.ndarray, w: np
     pi = float(np.sum(w[np.any(v != 0.0, axis=1)]))
     ratio = n_eff * phi / pi
     if np.any(ridgeless & (np.abs(ratio - 1.0) < 1e-9)):
-        raise ValueError(f"ridge = 0 where the effective parameters reach the samples ({n_eff} phi = P(gate open) = "
-                         f"{pi:.6g}): the ridgeless limit diverges there")
+        raise ValueError(f"ridge = 0 where the effective parameters reach the samples that carry a feature "
+                         f"({n_eff} phi = P(some gate open) = {pi:.6g}): the ridgeless limit diverges there")
     branch[ridgeless & (ratio < 1.0)] = _LEAST_SQUARES
     branch[ridgeless & (ratio > 1.0)] = _INTERPOLATING
     if averaged and not const and np.any(branch == _INTERPOLATING):
