@@ -517,15 +517,27 @@ def _wide_conditional(phi: np.ndarray, gamma: np.ndarray, e: np.ndarray, u2: np.
         # resid is convex in k (k t0(k) = sum_j k g_j / (g_j + k) is concave) and positive at the upper bound
         # k <= ridge phi + phi tr G; Newton from there decreases monotonically to the largest root, the physical
         # one (the ridgeless branch with p > m has the spurious root k = 0 below it)
+        # Safeguarded: the bracket [lo, kv] keeps resid(lo) < 0 <= resid(kv); a Newton step that leaves it (in
+        # floating point it can, when the root is many orders below the start, e.g. a second-layer weight near 0
+        # makes G tiny) is replaced by the geometric mean of the bracket.
         lo = np.maximum(gm * ph, 1e-300) * (1.0 - 1e-12)
         kv = gm * ph + ph * (np.sum(ee, axis=1) + np.sum(uu, axis=1)) + 1.0
-        for _ in range(200):  # d/dk [k (1 - phi t0)] = 1 - d2
-            t0, t2, _, _ = _wide_sums(kv, ee, uu)
+        t0, t2, _, _ = _wide_sums(kv, ee, uu)
+        for _ in range(400):  # d/dk [k (1 - phi t0)] = 1 - d2
             slope = 1.0 - ph * t2
             step = (kv * (1.0 - ph * t0) - gm * ph) / np.where(slope > 0, slope, np.inf)
-            kv = np.maximum(kv - np.where(slope > 0, step, 0.5 * kv), lo)
-            if np.all(np.abs(step) <= tol * kv):
+            done = np.abs(step) <= tol * kv
+            if np.all(done):
                 break
+            cand = kv - step
+            cand = np.where((slope > 0) & (cand > lo), cand, np.sqrt(lo * kv))
+            t0c, t2c, _, _ = _wide_sums(cand, ee, uu)
+            fc = cand * (1.0 - ph * t0c) - gm * ph
+            # below the root by more than rounding: a new lower end of the bracket; within rounding: the root
+            below = ~done & (fc < -1e-13 * (cand + gm * ph))
+            lo = np.where(below, cand, lo)
+            move = ~done & ~below
+            kv, t0, t2 = (np.where(move, x, y) for x, y in ((cand, kv), (t0c, t0), (t2c, t2)))
         res = np.abs(resid(kv)) / np.maximum(kv, 1e-300)
         if not np.all(res <= 1e3 * tol):
             worst = float(np.max(res))
@@ -786,6 +798,12 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
                              "plain least squares on a rank-n0 design)")
         if np.any((gamma <= 0) & (np.abs(phi * n1 - 1.0) < 1e-12)):
             raise ValueError("ridge = 0 at p = m (n1 phi = 1): the ridgeless limit diverges there")
+        # averaged over a, second-layer weights near 0 switch neurons off: at k phi = 1 (k < n1) the conditional
+        # error diverges on a set of a of positive density near those switch-offs (d2 -> 1)
+        near = [k for k in range(1, n1) if np.any((gamma <= 0) & (np.abs(k * phi - 1.0) < 1e-9))]
+        if near and second_layer is None:
+            raise ValueError(f"ridge = 0 averaged over the second layer at {near[0]} phi = 1: the conditional error "
+                             "diverges as second-layer weights go to 0 there; give second_layer or a ridge > 0")
     if wide:
         v, w, g_kind = np.ones((1, n1)), np.ones(1), "second-moment"
     else:

@@ -220,3 +220,20 @@ def test_wide_against_exact_averaged_at_width_ten(act):
     print(f"{act} n1=10: exact {float(ex.test_error):.5f} +- {float(ex.quadrature_stderr):.5f}, wide "
           f"{float(wd.test_error):.5f} +- {float(wd.quadrature_stderr):.5f}, relative deviation {dev:+.4f}")
     assert abs(dev) < 0.03 + 4 * float(ex.quadrature_stderr + wd.quadrature_stderr) / float(ex.test_error)
+
+
+def test_wide_ridgeless_average_with_tiny_second_layer_weights():
+    """Ridgeless with p > m, averaged over a by the Gauss rule in log a^2 (nodes down to |a| ~ 1e-15, where G is
+    ~1e-31 and the effective ridge is many orders below the Newton start): the batched solve equals the weighted
+    sum of one-node solves (each a fixed second layer), and k phi = 1 for k < n1 is refused."""
+    from rmt.theory._ntk_linear import second_layer_rule
+
+    prob = Problem(n0=0.6, n1=2, m=1.0, ridge=0.0, activation="tanh", noise=0.1)
+    avg = linear_scaling(prob, method="wide")
+    nodes, weights, _, _ = second_layer_rule(2)
+    assert nodes.min() < 1e-14
+    one = np.array([float(linear_scaling(prob, method="wide", second_layer=a).test_error) for a in nodes])
+    assert np.all(np.isfinite(one))
+    assert float(avg.test_error) == pytest.approx(float(one @ weights), rel=1e-11)
+    with pytest.raises(ValueError, match="ridge = 0 averaged over the second layer"):
+        linear_scaling(Problem(n0=1.0, n1=2, m=1.0, ridge=0.0, activation="tanh"), method="wide")
