@@ -406,7 +406,10 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
 
     acts = list(cfg.activations)
     colours = ["#1f4e9c", "#d1495b", "#2a9d8f", "#e9a03b"]
-    fig, axes = plt.subplots(1, len(acts), figsize=(6.4 * len(acts), 6.8), sharey=False, squeeze=False)
+    has_ext = any(r["kind"] == "simulation-extrapolated" for r in rows)
+    # (width per panel, height, legend's y, axes' bottom): room for the fifth legend column and a longer caption
+    width, height, legend_y, bottom = (7.0, 7.8, 0.16, 0.28) if has_ext else (6.4, 6.8, 0.115, 0.23)
+    fig, axes = plt.subplots(1, len(acts), figsize=(width * len(acts), height), sharey=False, squeeze=False)
     for ax, act in zip(axes[0], acts):
         for j, lr in enumerate(cfg.lr_ratios):
             col = colours[j % len(colours)]
@@ -448,7 +451,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
                 ax.errorbar([EXTRAPOLATED_SHIFT * r["p"] for r in ext], [r["test_error"] for r in ext],
                             yerr=[2 * r["stderr"] for r in ext], fmt="s", color=col, mfc="white", ms=4.5,
                             capsize=2, elinewidth=0.8,
-                            label=f"r={lr:g}: extrapolated to n0 -> inf (±2 s.e.)")
+                            label=f"r={lr:g}: extrapolated, n0 -> inf (±2 s.e.)")
         ax.axvline(cfg.m, color="0.35", lw=1.0, ls="-.")
         ax.axvline(cfg.n0 * cfg.m, color="0.35", lw=1.0, ls="-.")
         ax.set_xscale("log")
@@ -470,7 +473,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
     fig.legend([h for h, _ in entries], [lab for _, lab in entries], loc="lower center",
                ncol=max(4, sum(any(lab.startswith(f"r={lr:g}: {kind}") for lab in by_label for lr in cfg.lr_ratios)
                                for kind in kinds)),
-               fontsize=8.5, bbox_to_anchor=(0.5, 0.115), frameon=False)
+               fontsize=8.5, bbox_to_anchor=(0.5, legend_y), frameon=False)
     fig.suptitle("Triple descent of NTK kernel regression (Adlam & Pennington 2020): empirical NTK at "
                  "initialisation, kernel ridge without f0", fontsize=11.5)
     devs = region_deviations(rows, cfg)
@@ -482,8 +485,9 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
         h = int(half[0]["n0"]) if half else cfg.n0 // 2
         measured += (f" Open squares (drawn at {EXTRAPOLATED_SHIFT:g} p): each point simulated again at n0 = {h} "
                      f"with the same limit coordinates and extrapolated to n0 -> inf, "
-                     f"(n0 E(n0) - h E(h)) / (n0 - h) = " + ("2 E(n0) - E(n0/2)" if 2 * h == cfg.n0 else
-                                                             f"({cfg.n0} E({cfg.n0}) - {h} E({h})) / {cfg.n0 - h}")
+                     + ("2 E(n0) - E(n0/2)" if 2 * h == cfg.n0 else
+                        f"({cfg.n0} E({cfg.n0}) - {h} E({h})) / {cfg.n0 - h} (where the rounded half sizes change "
+                        "a ratio, the half-size error is first moved along the limit)")
                      + (" (linear region: exact widths only)" if cfg.extrapolate_linear else
                         " (quadratic region only)") + "; their worst deviation: " + _deviation_text(ext_devs)
                      + ".")
@@ -496,7 +500,7 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
              "two cross, per r). The empirical NTK approaches the quadratic-scaling limit "
              "like 1/n0, so at this n0 the quadratic region lies above its curve. " + measured,
              ha="center", fontsize=7.5, wrap=True)
-    fig.tight_layout(rect=(0, 0.23, 1, 0.95))
+    fig.tight_layout(rect=(0, bottom, 1, 0.95))
     path = Path(path)
     fig.savefig(path, dpi=130)
     plt.close(fig)
