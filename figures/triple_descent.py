@@ -294,7 +294,7 @@ def compute_extrapolation(cfg: TripleDescentConfig, rows: Sequence[dict[str, Any
     seed, and returns its ``simulation-half`` row and the ``simulation-extrapolated`` row (:func:`extrapolated_row`).
     Points of the linear region get neither unless ``cfg.extrapolate_linear``, and never beyond the exact
     formulation's widths (``n1 > max(linear_widths)``).
-    Where the half-size ratios differ from the full-size ones (``n0`` odd, or ``m``, ``n1`` not divisible), the
+    Where the half-size ratios differ from the full-size ones (``m h / n0`` or ``n1 h / n0`` not an integer), the
     half-size error is first moved by the applicable limit's difference between the two coordinates (the
     ``1/n0`` deviation is what is extrapolated).
     """
@@ -510,12 +510,14 @@ def draw(rows: Sequence[dict[str, Any]], cfg: TripleDescentConfig, path: Path | 
 def make_figure(out: Path | str = "out", *, mc: bool = True, quick: bool = False, seed: int | None = None,
                 config: TripleDescentConfig | None = None,
                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Compute (theory, and simulation unless ``mc=False``), write ``triple_descent.csv`` and ``.png`` into ``out``.
+    """Compute (theory, and simulation unless ``mc=False``; with ``config.extrapolate`` also the half-size runs and
+    the extrapolated points), write ``triple_descent.csv`` and ``.png`` into ``out``.
 
     ``seed`` overrides the configuration's simulation seed; ``progress`` receives one line per simulated point.
 
     Returns:
-        ``{"png": path, "csv": path, "files": [png, csv], "rows": int, "seconds": float}``.
+        ``{"png": path, "csv": path, "files": [png, csv], "rows": int, "seconds": float, "deviations": [...],
+        "extrapolated_deviations": [...]}`` (the last two from :func:`region_deviations`).
     """
     start = time.perf_counter()
     cfg = config or default_config(quick)
