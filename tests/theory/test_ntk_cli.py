@@ -117,13 +117,28 @@ def test_figure_triple_descent_small(tmp_path, capsys):
     assert info["files"] == [str(tmp_path / "triple_descent.png"), str(tmp_path / "triple_descent.csv")]
     assert (tmp_path / "triple_descent.png").stat().st_size > 10_000
     with open(tmp_path / "triple_descent.csv") as fh:
-        assert fh.readline().startswith("# n0=16")
+        info_line = fh.readline()
+        assert info_line.startswith("# n0=16")
         rows = list(csv.DictReader(fh))
     assert info["rows"] == len(rows)
     kinds = {r["kind"] for r in rows}
-    assert kinds == {"theory-linear", "theory-quadratic", "theory-infinite", "simulation"}
+    assert kinds == {"theory-linear", "theory-quadratic", "theory-infinite", "simulation", "simulation-half",
+                     "simulation-extrapolated"}
     sims = [r for r in rows if r["kind"] == "simulation"]
     assert len(sims) == 2 * 2 and all(float(r["stderr"]) > 0 for r in sims)
+    # quadratic region (n1 = 64) extrapolated to n0 -> inf from the half size (n0 = 8, n1 = 32, m = 16):
+    # 2 E(16) - E(8), errors combined; the linear region (n1 = 2) is not extrapolated by default
+    exts = [r for r in rows if r["kind"] == "simulation-extrapolated"]
+    assert sorted((r["n1"], float(r["lr_ratio"])) for r in exts) == [("64", 0.1), ("64", 1.0)]
+    for ext in exts:
+        full, = [r for r in sims if r["lr_ratio"] == ext["lr_ratio"] and r["n1"] == ext["n1"]]
+        half, = [r for r in rows if r["kind"] == "simulation-half" and r["lr_ratio"] == ext["lr_ratio"]]
+        assert (half["n0"], half["n1"], half["m"], ext["n0"], ext["p"]) == ("8", "32", "16", "16", full["p"])
+        assert float(ext["test_error"]) == pytest.approx(2 * float(full["test_error"]) - float(half["test_error"]),
+                                                         rel=1e-12)
+        assert float(ext["stderr"]) == pytest.approx(math.hypot(2 * float(full["stderr"]), float(half["stderr"])),
+                                                     rel=1e-12)
+    assert "worst deviation of the points extrapolated" in info_line
     lin = [r for r in rows if r["kind"] == "theory-linear" and r["activation"] == "tanh" and r["n1"] == "2"
            and float(r["lr_ratio"]) == 0.1]
     ref = linear_scaling(Problem(n0=16, n1=2, m=32, ridge=1e-3, activation="tanh", noise=0.1), lr_ratio=0.1)
