@@ -109,7 +109,7 @@ def gram_cholesky(gram: jax.Array, parts: int) -> jax.Array:
     transposing copy: two passes over the matrix fewer, the same factor bit for bit."""
     if parts <= 1:
         return jnp.linalg.cholesky(gram)
-    return jax.lax.linalg.cholesky(gram.T, symmetrize_input=False)
+    return jax.lax.linalg.cholesky(jnp.swapaxes(gram, -1, -2), symmetrize_input=False)
 
 
 def symmetric_gram_flops(n: int, k: int, parts: int) -> float:
