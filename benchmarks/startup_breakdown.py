@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,59 +35,72 @@ EVENTS = {"/jax/core/compile/jaxpr_trace_duration": "trace",
           "/jax/core/compile/backend_compile_duration": "compile_or_cache_load"}
 
 
-def rmt_child() -> dict[str, float]:
+class Clock:
+    """Wall-clock and CPU seconds (this process, all threads) of consecutive phases."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.last = (time.perf_counter(), time.process_time())
+
+    def mark(self, phase: str, wall: float | None = None) -> None:
+        """End ``phase`` now (``wall``: its own duration when known, e.g. from JAX; else since the last mark)."""
+        now = (time.perf_counter(), time.process_time())
+        self.wall[phase] = self.wall.get(phase, 0.0) + (now[0] - self.last[0] if wall is None else wall)
+        self.cpu[phase] = self.cpu.get(phase, 0.0) + now[1] - self.last[1]
+        self.last = now
+
+
+def rmt_child() -> dict[str, dict[str, float]]:
     """Phases of one ``rmt`` command (seconds), measured inside this fresh process."""
-    start = time.perf_counter()
+    clock = Clock()
     import gc
 
     from rmt.figures.cli import GC_THRESHOLD0, compilation_cache_dir, console_main  # imports neither numpy nor JAX
 
     gc.set_threshold(GC_THRESHOLD0, *gc.get_threshold()[1:])  # as console_main sets it, before the imports here
-
     # the command line points JAX at its compilation cache before JAX is imported; JAX is imported here first (to
     # time it), so the same settings are made here (console_main then keeps them)
     cache = compilation_cache_dir()
     if cache is not None and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
         os.environ["JAX_COMPILATION_CACHE_DIR"] = cache
         os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-    t_cli = time.perf_counter()
+    clock.mark("import_rmt_cli")
     import numpy  # noqa: F401
 
-    t_numpy = time.perf_counter()
+    clock.mark("import_numpy")
     import jax
 
-    t_jax = time.perf_counter()
+    clock.mark("import_jax")
     import rmt.montecarlo.sweep  # noqa: F401 -- what the command imports to simulate
 
-    t_mc = time.perf_counter()
-    phases = {name: 0.0 for name in EVENTS.values()}
+    clock.mark("import_rmt_montecarlo")
 
     def listener(event: str, duration: float, **_: object) -> None:
-        if event in EVENTS:
-            phases[EVENTS[event]] += duration
+        if event in EVENTS:  # the CPU time since the previous mark is charged to this phase
+            clock.mark(EVENTS[event], duration)
 
     jax.monitoring.register_event_duration_secs_listener(listener)
     sys.argv = ["rmt", *RMT_ARGS]
+    t_main = time.perf_counter()
     with open(os.devnull, "w") as sink:
         stdout, sys.stdout = sys.stdout, sink
         try:
-            t_main = time.perf_counter()
             console_main()
         finally:
             sys.stdout = stdout
-    end = time.perf_counter()
-    out = {"import_rmt_cli": t_cli - start, "import_numpy": t_numpy - t_cli, "import_jax": t_jax - t_numpy,
-           "import_rmt_montecarlo": t_mc - t_jax, **phases}
-    out["run_and_rest"] = (end - t_main) - sum(phases.values())
-    out["in_process_total"] = end - start
-    return out
+    clock.mark("run_and_rest")  # from the end of the compile (or cache load) on
+    # reading the flags and preparing the run, before tracing: its CPU time is counted in "trace"
+    clock.wall["flags_and_prepare"] = (time.perf_counter() - t_main) - sum(clock.wall[e] for e in
+                                                                           (*EVENTS.values(), "run_and_rest"))
+    return {"wall": clock.wall, "cpu": clock.cpu}
 
 
-def numpy_child() -> dict[str, float]:
-    start = time.perf_counter()
+def numpy_child() -> dict[str, dict[str, float]]:
+    clock = Clock()
     import numpy  # noqa: F401
 
-    t_numpy = time.perf_counter()
+    clock.mark("import_numpy")
     sys.path.insert(0, HERE)
     import rf_numpy_baseline
 
@@ -96,16 +110,22 @@ def numpy_child() -> dict[str, float]:
             rf_numpy_baseline.main(SIZES + ["--ridge", "0.1"])
         finally:
             sys.stdout = stdout
-    end = time.perf_counter()
-    return {"import_numpy": t_numpy - start, "run_and_rest": end - t_numpy, "in_process_total": end - start}
+    clock.mark("run_and_rest")
+    return {"wall": clock.wall, "cpu": clock.cpu}
 
 
-def run_child(kind: str, env: dict[str, str]) -> dict[str, float]:
+def run_child(kind: str, env: dict[str, str]) -> dict[str, dict[str, float]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     res = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", kind], env=env, check=True,
                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    out["whole_process"] = time.perf_counter() - start
+    for which in ("wall", "cpu"):
+        out[which]["in_process_total"] = sum(out[which].values())
+    out["wall"]["whole_process"] = wall
+    out["cpu"]["whole_process"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return out
 
 
@@ -130,15 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print(f"load_average_after={os.getloadavg()}")
-    med = {kind: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for kind, rs in runs.items()}
+    med = {kind: {which: {k: statistics.median(r[which].get(k, 0.0) for r in rs) for k in rs[0][which]}
+                  for which in ("wall", "cpu")} for kind, rs in runs.items()}
     for kind in ("rmt", "numpy"):
-        print(f"{kind} (median of {args.runs}, seconds):")
-        for k, v in med[kind].items():
-            print(f"  {k:<24s} {v:7.3f}")
-    fixed = med["rmt"]["whole_process"] - med["rmt"]["run_and_rest"]
-    print(f"rmt_fixed={fixed:.3f} s (whole process minus the run itself)  numpy_whole={med['numpy']['whole_process']:.3f} s")
-    print(f"fixed_over_half_numpy={fixed / (med['numpy']['whole_process'] / 2):.2f}")
-    print(f"speedup={med['numpy']['whole_process'] / med['rmt']['whole_process']:.2f}")
+        print(f"{kind} (median of {args.runs} runs)      wall s    CPU s")
+        for k, v in med[kind]["wall"].items():
+            cpu = med[kind]["cpu"].get(k)
+            print(f"  {k:<24s} {v:8.3f} {'' if cpu is None else f'{cpu:8.3f}'}")
+    fixed = med["rmt"]["wall"]["whole_process"] - med["rmt"]["wall"]["run_and_rest"]
+    fixed_cpu = med["rmt"]["cpu"]["whole_process"] - med["rmt"]["cpu"]["run_and_rest"]
+    print(f"rmt_fixed={fixed:.3f} s, {fixed_cpu:.3f} CPU-s (whole process minus the run itself)  "
+          f"numpy_whole={med['numpy']['wall']['whole_process']:.3f} s, {med['numpy']['cpu']['whole_process']:.3f} CPU-s")
+    print(f"fixed_over_half_numpy={fixed / (med['numpy']['wall']['whole_process'] / 2):.2f}")
+    print(f"speedup={med['numpy']['wall']['whole_process'] / med['rmt']['wall']['whole_process']:.2f}")
     return 0
 
 
