@@ -1,11 +1,12 @@
 """Where the whole-process time of ``rmt simulate rf`` goes, next to the plain numpy script (same sizes as
 ``benchmarks/cli_vs_numpy.py``).
 
-Each run is a fresh process. An ``rmt`` child times ``import numpy``, ``import jax`` and the simulation modules, then runs the command line
-in-process (``rmt.figures.cli.console_main``, exactly what the console script runs) with JAX's own duration events
-(``jax.monitoring``): tracing, lowering to StableHLO (this includes the imports lowering triggers, such as
-``scipy.linalg`` for the CPU LAPACK kernels), and the XLA compile or the persistent-cache load. What remains of the
-command is the run itself (the repetitions, plus reading the flags, summarising and printing). A numpy child times ``import numpy``
+Each run is a fresh process. An ``rmt`` child times ``import numpy``, ``import jax`` and the simulation modules,
+then runs the command line in-process (``rmt.figures.cli.console_main``, what the console script runs) while JAX
+reports its own phase durations (``jax.monitoring``): tracing, lowering to StableHLO (with the imports lowering
+triggers, such as ``scipy.linalg`` for the CPU LAPACK kernels), and the XLA compile or the persistent-cache load.
+What follows is the run itself (the repetitions, summarising, printing). CPU seconds (all threads) are charged to
+the phase that ends next, so those of reading the flags count in ``trace``. A numpy child times ``import numpy``
 and the script's ``main``. One untimed ``rmt`` run first fills the compilation cache (as any earlier use of the
 command would). Prints the median of every phase over ``--runs`` runs (alternating the two scripts), the load
 average, and ``fixed_over_half_numpy=`` (rmt's time outside the run itself over half of the numpy script's
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpus={os.cpu_count()} load_average_before={os.getloadavg()}")
     try:
         run_child("rmt", env)  # fills the compilation cache
-        runs: dict[str, list[dict[str, float]]] = {"rmt": [], "numpy": []}
+        runs: dict[str, list[dict[str, dict[str, float]]]] = {"rmt": [], "numpy": []}
         for i in range(args.runs):
             for kind in (("rmt", "numpy") if i % 2 == 0 else ("numpy", "rmt")):
                 runs[kind].append(run_child(kind, env))
@@ -159,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {k:<24s} {v:8.3f} {'' if cpu is None else f'{cpu:8.3f}'}")
     fixed = med["rmt"]["wall"]["whole_process"] - med["rmt"]["wall"]["run_and_rest"]
     fixed_cpu = med["rmt"]["cpu"]["whole_process"] - med["rmt"]["cpu"]["run_and_rest"]
+    numpy_med = med["numpy"]
     print(f"rmt_fixed={fixed:.3f} s, {fixed_cpu:.3f} CPU-s (whole process minus the run itself)  "
-          f"numpy_whole={med['numpy']['wall']['whole_process']:.3f} s, {med['numpy']['cpu']['whole_process']:.3f} CPU-s")
+          f"numpy_whole={numpy_med['wall']['whole_process']:.3f} s, {numpy_med['cpu']['whole_process']:.3f} CPU-s")
     print(f"fixed_over_half_numpy={fixed / (med['numpy']['wall']['whole_process'] / 2):.2f}")
     print(f"speedup={med['numpy']['wall']['whole_process'] / med['rmt']['wall']['whole_process']:.2f}")
     return 0
