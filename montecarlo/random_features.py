@@ -46,8 +46,8 @@ from rmt.activations import Activation
 from rmt.numerics import Timer, jax_float64
 from rmt.problem import Problem
 
-__all__ = ["RFConfig", "RFDraws", "draw_rf", "prepare_rf", "rf_draws", "rf_flops", "run_rf", "simulate_rf",
-           "summarize_rf", "symmetric_gram", "triangular_inverse", "triangular_solve"]
+__all__ = ["RFConfig", "RFDraws", "draw_rf", "gram_cholesky", "prepare_rf", "rf_draws", "rf_flops", "run_rf",
+           "simulate_rf", "summarize_rf", "symmetric_gram", "triangular_inverse", "triangular_solve"]
 
 Solver = Literal["auto", "kernel", "primal"]
 _TAU_NAMES = ("tau1", "tau2")
@@ -85,7 +85,7 @@ def _bounds(n: int, parts: int) -> list[int]:
 def gram_parts(n: int) -> int:
     """Row blocks :func:`symmetric_gram` uses for an ``n x n`` Gram matrix: one below 800, two from 800, then one
     per 512 rows up to four (blocks large enough for the GEMM to run at full rate; at 800 x 800 two blocks took
-    12.1 -> 10.7 ms on 2 CPU cores, with the same bits as the full product)."""
+    12.1 -> 10.7 ms on 2 CPU cores, and gave the same bits as the full product there)."""
     return max(1 if n < 800 else 2, min(4, n // 512))
 
 
