@@ -244,12 +244,44 @@ def _use_compilation_cache() -> None:
         os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(COMPILATION_CACHE_BYTES))
 
 
+GC_THRESHOLD0 = 50_000
+"""Net allocations between two young-generation passes of Python's garbage collector in the ``rmt`` process
+(Python's default: 700). Importing, tracing and lowering JAX programs allocate a few million objects; with the
+default the collector spent about 0.15 s of an ``rmt simulate rf`` run (n0=400, n1=m=800) walking them, with this
+0.05 s."""
+
+
+def _tune_garbage_collector() -> None:
+    """Fewer young-generation collections in the command-line process (:data:`GC_THRESHOLD0`); the older
+    generations keep Python's defaults, so reference cycles are still collected during long sweeps."""
+    import gc
+
+    gc.set_threshold(GC_THRESHOLD0, *gc.get_threshold()[1:])
+
+
+def _skip_collection_at_exit() -> None:
+    """Collect once (what is garbage now is finalised, as the teardown would have done: about 0.06 s), then move
+    every live object to the collector's permanent generation, so that the interpreter's teardown does not walk the
+    few million objects JAX made again and again (0.25-0.4 s at the end of every JAX command, measured); the
+    operating system frees the memory. Everything else at exit (flushing, ``atexit`` handlers) still runs."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def console_main() -> int:
     """Entry point of the ``rmt`` console script (and ``python -m rmt``): :func:`main` with SIGINT handled as
-    described in the module docstring and a persistent compilation cache (:func:`_use_compilation_cache`)."""
+    described in the module docstring, a persistent compilation cache (:func:`_use_compilation_cache`) and a
+    garbage collector set for a short-lived process (:func:`_tune_garbage_collector`,
+    :func:`_skip_collection_at_exit`)."""
     _exit_on_interrupt()
     _use_compilation_cache()
-    return main()
+    _tune_garbage_collector()
+    try:
+        return main()
+    finally:
+        _skip_collection_at_exit()
 
 
 if __name__ == "__main__":
