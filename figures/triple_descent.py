@@ -103,7 +103,7 @@ class TripleDescentConfig:
     quadratic_max_ratio: float = 30.0
     sim_widths: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 12, 24, 48, 96, 192, 384, 600, 1200, 2400)
     trials: tuple[int, int, int] = (2, 2, 2)
-    reps: int = 4
+    reps: int = 16
     small_width: int = 8
     small_width_draws: int = 6
     seed: int = 0
