@@ -405,7 +405,6 @@ def _conditional(phi: np.ndarray, lam: np.ndarray, v: np.ndarray, w: np.ndarray,
             "cross_s": ybar * proj(rraw), "cross_n": ybar * proj(qraw)}
 
 
-
 def _cross_overlap(phi: float, weights: np.ndarray, d: np.ndarray, x: np.ndarray) -> float:
     """``E_{a1, a2} sum_kl x1_k x2_l / (1 - phi d1_k d2_l)`` over independent second layers (nodes ``d``, ``x`` of
     shape ``(A, n)`` with weights ``(A,)``): the two-replica overlap ``y1^T xi y2`` of :func:`_fine_grained` in the

@@ -21,6 +21,7 @@ import pytest
 from rmt import Problem
 from rmt.theory._ntk_linear import _conditional, gate_rule
 from rmt.theory.ntk import linear_scaling
+from tests.theory._sim_checks import check_against_simulation
 
 
 def lin_problem(act, n1, phi, ridge, noise, signal=1.0):
@@ -221,11 +222,6 @@ def _allowance(n1, m):
     return 0.02 + n1 * n1 / m
 
 
-def _check(sim, se, theory, allowance, what):
-    dev = sim - theory
-    assert abs(dev) <= 4 * se + allowance, (f"{what}: simulation {sim:.5f} +- {se:.5f}, theory {theory:.5f}, "
-                                            f"deviation {dev:+.5f}")
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("n0", [100, 200])
@@ -242,10 +238,10 @@ def test_against_simulation_fixed_second_layer(n0, act, n1, pm, ridge, f0):
     print(f"{act} n1={n1} p/m={pm} ridge={ridge} f0={f0} n0={n0}: sim {sim.test_error:.5f} +- "
           f"{sim.stderr['test_error']:.5f}, theory {float(th.test_error):.5f}")
     allow = _allowance(n1, prob.m) * float(th.test_error)
-    _check(sim.test_error, sim.stderr["test_error"], float(th.test_error), allow, "test_error")
-    _check(sim.bias, sim.stderr["bias"], float(th.bias), allow, "bias")
-    _check(sim.extras["noise_variance"], sim.stderr["noise_variance"], float(th.noise_variance), allow,
-           "noise_variance")
+    check_against_simulation(sim.test_error, sim.stderr["test_error"], float(th.test_error), allow, "test_error")
+    check_against_simulation(sim.bias, sim.stderr["bias"], float(th.bias), allow, "bias")
+    check_against_simulation(sim.extras["noise_variance"], sim.stderr["noise_variance"], float(th.noise_variance),
+                             allow, "noise_variance")
 
 
 @pytest.mark.slow
@@ -261,8 +257,9 @@ def test_against_simulation_averaged_over_a(n0, pm):
     print(f"averaged over a, relu n1={n1} p/m={pm} n0={n0}: sim {sim.test_error:.5f} +- "
           f"{sim.stderr['test_error']:.5f}, theory {float(th.test_error):.5f} (conditional sd "
           f"{float(th.conditional_sd):.4f})")
-    _check(sim.test_error, sim.stderr["test_error"], float(th.test_error),
-           _allowance(n1, prob.m) * float(th.test_error) + 2 * float(th.quadrature_stderr), "test_error")
+    check_against_simulation(sim.test_error, sim.stderr["test_error"], float(th.test_error),
+                             _allowance(n1, prob.m) * float(th.test_error) + 2 * float(th.quadrature_stderr),
+                             "test_error")
 
 
 @pytest.mark.slow
@@ -279,4 +276,5 @@ def test_fine_grained_against_simulation(n0, pm):
     th = linear_scaling(prob, second_layer=a)
     sim = simulate_ntk(prob, trials=(3, 3, 2), reps=4, seed=8, second_layer=a)
     for k, val in th.fine_grained.items():
-        _check(sim.fine_grained[k], sim.stderr["fine_grained"][k], float(val), 0.05 * float(th.test_error), f"V_{k}")
+        check_against_simulation(sim.fine_grained[k], sim.stderr["fine_grained"][k], float(val),
+                                 0.05 * float(th.test_error), f"V_{k}")

@@ -19,6 +19,7 @@ import scipy.integrate
 
 from rmt import Problem, constants
 from rmt.theory.ntk import linear_scaling
+from tests.theory._sim_checks import check_against_simulation
 
 
 def _mp_integral(f, ratio):
@@ -170,11 +171,6 @@ WIDE_ALLOWANCE = 0.06  # relative: the wide formulation's O(1/n1) error (measure
 # n1 = 8) plus the finite-n0 correction of the linear scaling (order n1^2 / m; measured +1.5% at n1 = 16, m = 1600)
 
 
-def _check_sim(sim_value, se, theory, allowance, what):
-    dev = sim_value - theory
-    assert abs(dev) <= 4 * se + allowance, (f"{what}: simulation {sim_value:.5f} +- {se:.5f}, theory {theory:.5f}, "
-                                            f"deviation {dev:+.5f}")
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("n0", [100, 200])
@@ -189,9 +185,9 @@ def test_wide_against_simulation_fixed_second_layer(n0, act, n1, pm, ridge, f0):
     sim = simulate_ntk(prob, trials=(2, 2, 2), reps=2, seed=1, second_layer=a, include_f0=f0)
     print(f"{act} n1={n1} p/m={pm} ridge={ridge} f0={f0} n0={n0}: sim {sim.test_error:.5f} +- "
           f"{sim.stderr['test_error']:.5f}, theory {float(th.test_error):.5f}")
-    _check_sim(sim.test_error, sim.stderr["test_error"], float(th.test_error), WIDE_ALLOWANCE * th.test_error,
-               "test_error")
-    _check_sim(sim.bias, sim.stderr["bias"], float(th.bias), WIDE_ALLOWANCE * th.test_error, "bias")
+    check_against_simulation(sim.test_error, sim.stderr["test_error"], float(th.test_error),
+                             WIDE_ALLOWANCE * th.test_error, "test_error")
+    check_against_simulation(sim.bias, sim.stderr["bias"], float(th.bias), WIDE_ALLOWANCE * th.test_error, "bias")
 
 
 @pytest.mark.slow
@@ -205,7 +201,7 @@ def test_wide_against_simulation_averaged_over_a(n0):
     sim = simulate_ntk(prob, trials=(6, 2, 2), reps=4, seed=2)
     print(f"averaged over a, n0={n0}: sim {sim.test_error:.5f} +- {sim.stderr['test_error']:.5f}, "
           f"theory {float(th.test_error):.5f} +- {float(th.quadrature_stderr):.5f}")
-    _check_sim(sim.test_error, sim.stderr["test_error"], float(th.test_error),
+    check_against_simulation(sim.test_error, sim.stderr["test_error"], float(th.test_error),
                WIDE_ALLOWANCE * th.test_error + 2 * th.quadrature_stderr, "test_error")
 
 
