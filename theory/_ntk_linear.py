@@ -856,14 +856,15 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             branch = np.repeat(ridgeless_branch[idx], A)
             out = {key: np.zeros(ph.size) for key in _ROW_KEYS}
             out.update({key: np.zeros((ph.size, n1)) for key in _CROSS_KEYS})
+            # a constant gate (linear activation) is one neuron with the harmonic-mean ridge (the minimum of
+            # sum_i C_i |B_i|^2 at fixed sum_i B_i is |sum_i B_i|^2 / sum_i C_i^-1): exact at every ridge, and the
+            # n1 x n1 problem (rank-one J plus a small ridge) is ill-conditioned at small ridges
+            const = v.shape[0] == 1
+            vr = v[:, :1] if const else v
+            cr = 1.0 / np.sum(1.0 / c_unit, axis=1, keepdims=True) if const else c_unit
             sel = branch == _RIDGE
-            _fill(out, sel, _conditional_chunks(ph[sel], np.repeat(gamma[idx], A)[sel, None] * c_unit[sel], v, w))
-            if np.any(branch != _RIDGE):
-                # the ridgeless branches; a constant gate (linear activation) is one neuron with the harmonic-mean
-                # ridge (the minimum of sum_i C_i |B_i|^2 at fixed sum_i B_i is |sum_i B_i|^2 / sum_i C_i^-1)
-                const = v.shape[0] == 1
-                vr = v[:, :1] if const else v
-                cr = 1.0 / np.sum(1.0 / c_unit, axis=1, keepdims=True) if const else c_unit
+            _fill(out, sel, _conditional_chunks(ph[sel], np.repeat(gamma[idx], A)[sel, None] * cr[sel], vr, w))
+            if np.any(branch != _RIDGE):  # the ridgeless branches
                 sel = branch == _INTERPOLATING  # J = ridge K: the rescaled fixed point, Lambda / ridge = C
                 _fill(out, sel, _conditional_chunks(ph[sel], cr[sel], vr, w, offset=0.0))
                 # fewer parameters than samples: Mt = J^-1 does not depend on the second layer; one row per point

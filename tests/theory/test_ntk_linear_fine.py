@@ -24,7 +24,8 @@ def limit_problem(act, n1, phi, ridge, noise, signal=1.0):
     return Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=act, noise=noise, signal=signal)
 
 
-@pytest.mark.parametrize("phi,ridge,n1,lr", [(0.5, 1e-2, 3, 1.0), (1.7, 0.1, 2, 0.5), (0.9, 1e-3, 4, 2.0)])
+@pytest.mark.parametrize("phi,ridge,n1,lr", [(0.5, 1e-2, 3, 1.0), (1.7, 0.1, 2, 0.5), (0.9, 1e-3, 4, 2.0),
+                                          (0.4, 1e-9, 4, 3.0)])
 def test_linear_activation_is_linear_ridge(phi, ridge, n1, lr):
     a = np.linspace(0.5, 1.6, n1)
     res = linear_scaling(limit_problem("linear", n1, phi, ridge, 0.3, 1.3), second_layer=a, lr_ratio=lr)
