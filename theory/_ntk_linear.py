@@ -750,7 +750,8 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
             second moments, cost linear in ``n1``: exact for a linear activation and as ``n1 -> infinity``, relative
             error ``O(1/n1)`` otherwise, measured in the tests; see :func:`_wide_conditional`) or ``"auto"``
             (``exact`` for ``n1 <= 10``, ridgeless included, else ``wide``: the answers of ``auto`` at ``n1 = 11,
-            12`` stay the wide ones; ask for ``exact`` there).
+            12`` stay the wide ones; ask for ``exact`` there). A constant gate (linear activation) is one neuron in
+            the exact formulation at any ``n1``; ``auto`` takes it there when a ridge is 0.
         include_f0: add the network's initial function to the predictor. ``f0(x) = a.sigma(W x / sqrt n0) /
             sqrt(n1)`` lies in the span of the ``n1`` second-layer features ``sigma(w_i.x / sqrt n0)``, which are
             part of the kernel; finitely many features are fitted exactly from ``m -> infinity`` samples, so
@@ -778,10 +779,13 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     gamma = np.asarray(problem.ridge, dtype=float)
     if np.any(gamma < 0):
         raise ValueError("ridge must be >= 0")
+    # a constant gate (linear activation) is one neuron in the exact formulation (cost independent of n1); auto takes
+    # it there for the ridgeless limit, which the wide formulation does not have for a constant gate
+    constant_gate = not c.eta_prime > c.zeta
     if method == "auto":  # the wide formulation is O(1/n1) from the exact one: never chosen silently at n1 <= 10
-        method = "exact" if n1 <= _AUTO_WIDTH else "wide"
+        method = "exact" if n1 <= _AUTO_WIDTH or (constant_gate and np.any(gamma <= 0)) else "wide"
     if method == "exact":
-        if n1 > _MAX_WIDTH:
+        if n1 > _MAX_WIDTH and not constant_gate:
             raise ValueError(f"n1 must be <= {_MAX_WIDTH} for method='exact' (its cost grows like n1^4), got {n1}; "
                              "use method='wide'")
 
@@ -793,8 +797,9 @@ def linear_scaling(problem: Problem, *, lr_ratio: Any = 1.0, second_layer: Any =
     wide = method == "wide"
     if wide and np.any(gamma <= 0):
         if not c.eta_prime > c.zeta:
-            raise ValueError("ridge must be > 0 for a linear activation (no implicit ridge: the ridgeless limit is "
-                             "plain least squares on a rank-n0 design)")
+            raise ValueError("ridge must be > 0 for a linear activation in the wide formulation (no implicit ridge); "
+                             "its ridgeless limit (least squares or min-norm interpolation) is in method='exact' or "
+                             "'auto'")
         if np.any((gamma <= 0) & (np.abs(phi * n1 - 1.0) < 1e-12)):
             raise ValueError("ridge = 0 at p = m (n1 phi = 1): the ridgeless limit diverges there")
         # averaged over a, second-layer weights near 0 switch neurons off: at k phi = 1 (k < n1) the conditional

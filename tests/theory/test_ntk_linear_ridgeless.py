@@ -278,3 +278,21 @@ def test_fine_grained_against_simulation(n0, pm):
     for k, val in th.fine_grained.items():
         check_against_simulation(sim.fine_grained[k], sim.stderr["fine_grained"][k], float(val),
                                  0.05 * float(th.test_error), f"V_{k}")
+
+
+@pytest.mark.parametrize("n1,phi", [(40, 0.5), (40, 2.0), (200, 0.3)])
+def test_linear_activation_ridgeless_at_any_width(n1, phi):
+    """A constant gate is one neuron in the exact formulation, at any width: ``auto`` takes it for the ridgeless limit
+    (the wide formulation has none for a constant gate), which is ridgeless least squares / min-norm interpolation
+    (Marchenko-Pastur closed forms of :func:`rmt.theory.linear.hmrt_isotropic`), with or without averaging over a."""
+    from rmt.theory.linear import hmrt_isotropic
+
+    prob = Problem(n0=phi, n1=n1, m=1.0, ridge=0.0, activation="linear", noise=0.3, signal=1.2)
+    bias, var = hmrt_isotropic(phi, 0.0, signal=1.2, noise=0.3)
+    for kw in ({}, {"second_layer": np.abs(np.random.default_rng(1).standard_normal(n1)) + 0.1}):
+        res = linear_scaling(prob, **kw)
+        assert res.quadrature["method"] == "exact"
+        assert float(res.test_error) == pytest.approx(float(bias + var), rel=1e-10)
+        assert float(res.fine_grained["Xeps"]) == pytest.approx(float(var), rel=1e-10)
+    with pytest.raises(ValueError, match="method='exact'"):
+        linear_scaling(prob, method="wide")

@@ -131,7 +131,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="ridge"):
         linear_scaling(lin_problem("relu", 2, 0.5, 0.0, 0.0))
     with pytest.raises(ValueError, match="ridge"):
-        linear_scaling(lin_problem("linear", 20, 0.01, 0.0, 0.0))
+        linear_scaling(lin_problem("linear", 20, 0.01, 0.0, 0.0), method="wide")  # exact/auto answer it
     with pytest.raises(ValueError, match="p = m"):
         linear_scaling(lin_problem("relu", 20, 1 / 20, 0.0, 0.0))
     with pytest.raises(ValueError, match="ridge"):
