@@ -26,6 +26,7 @@ from rmt import Problem, SolverError, constants
 from rmt.kernel_spectrum import GAMMA, PHI, PSI, ETA, ZETA, TAU1, TAU2, ap_equations, rf_kernel_polynomial
 from rmt.theory._ntk_quadratic import kappa_state
 from rmt.theory.ntk import FINE_GRAINED_KEYS, infinite_width, ntk_constants, quadratic_scaling
+from tests.theory._ntk_refs import mp_integral
 
 
 def prob(act, phi, psi, ridge, noise, signal=1.0):
@@ -182,13 +183,6 @@ def test_rf_reduction_matches_theory_random_features(ridge):
 # infinite width
 # ---------------------------------------------------------------------------------------------------------------
 
-def _mp_integral(f, ratio):
-    """``int f(s) dMP_ratio(s)`` by adaptive quadrature of the density (atom at 0 included); independent of rmt."""
-    a, b = (1 - math.sqrt(ratio)) ** 2, (1 + math.sqrt(ratio)) ** 2
-    dens = lambda s: math.sqrt(max((b - s) * (s - a), 0.0)) / (2 * math.pi * ratio * s)  # noqa: E731
-    val = scipy.integrate.quad(lambda s: f(s) * dens(s), a, b, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
-    return val + max(0.0, 1.0 - 1.0 / ratio) * f(0.0)
-
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "erf"])
 @pytest.mark.parametrize("lr", [1.0, 0.3, 0.0])
@@ -198,8 +192,8 @@ def test_infinite_width_is_linear_ridge(act, lr, phi, gamma, s2):
     c = constants(act)
     lam_e = (c.mu_star2 + lr * (c.mean_sq_derivative - c.zeta) + gamma) / ((1 + lr) * c.zeta)
     t = phi * lam_e
-    G = _mp_integral(lambda s: 1 / (s + t), phi)
-    K = _mp_integral(lambda s: 1 / (s + t) ** 2, phi)
+    G = mp_integral(lambda s: 1 / (s + t), phi)
+    K = mp_integral(lambda s: 1 / (s + t) ** 2, phi)
     res = infinite_width(prob(act, phi, 1.0, gamma, s2, signal=1.3), lr_ratio=lr)
     assert res.test_error == pytest.approx(1.3 * t * t * K + s2 * phi * (G - t * K), rel=1e-9)
     assert res.alpha == pytest.approx(1 - t * G, rel=1e-9)
@@ -288,7 +282,7 @@ def _ensemble_rho_by_delta(act, phi, psi, gamma, lr):
     z, ms2, c1, c2 = c.zeta, c.mu_star2, float(c.c1), float(c.c2)
 
     def eq(x):  # x = 1/(1+delta): 1 - x = H(x), H increasing (unique root; bisect in x)
-        h = (psi / phi) * _mp_integral(lambda s: x * (z * s + ms2) / (x * (z * s + ms2) + c1 * s + c2 + gamma),
+        h = (psi / phi) * mp_integral(lambda s: x * (z * s + ms2) / (x * (z * s + ms2) + c1 * s + c2 + gamma),
                                        1 / phi)
         return 1 - x - h
 

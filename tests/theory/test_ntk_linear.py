@@ -4,7 +4,7 @@ convergence, identities, bad input. The comparison with simulation is in test_nt
 Independent references: for a linear activation the first-layer NTK is a multiple of ``x.x'/n0``, so the limit is
 linear ridge regression; for ReLU with one neuron the gate ``1[w.x > 0]`` splits the data in halves, so the limit is
 linear ridge on the half of the samples with an open gate plus the unexplained signal on the other half. Both are
-evaluated here by direct quadrature of the Marchenko-Pastur density.
+evaluated by direct quadrature of the Marchenko-Pastur density (tests/theory/_ntk_refs.py).
 """
 
 from __future__ import annotations
@@ -18,25 +18,7 @@ import scipy.integrate
 from rmt import Problem, constants
 from rmt.theory._ntk_linear import gate_rule, second_layer_rule
 from rmt.theory.ntk import linear_scaling, quadratic_scaling
-
-
-def _mp_integral(f, ratio):
-    a, b = (1 - math.sqrt(ratio)) ** 2, (1 + math.sqrt(ratio)) ** 2
-    dens = lambda s: math.sqrt(max((b - s) * (s - a), 0.0)) / (2 * math.pi * ratio * s)  # noqa: E731
-    val = scipy.integrate.quad(lambda s: f(s) * dens(s), a, b, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
-    return val + max(0.0, 1.0 - 1.0 / ratio) * f(0.0)
-
-
-def linear_ridge(phi, lam, signal, noise):
-    """Linear ridge ``(X^T X/n0 + lam)^-1`` with ``phi = n0/m``: error and mean shrinkage, by quadrature."""
-    t = phi * lam
-    G = _mp_integral(lambda s: 1 / (s + t), phi)
-    K = _mp_integral(lambda s: 1 / (s + t) ** 2, phi)
-    return signal * t * t * K + noise * phi * (G - t * K), 1 - t * G
-
-
-def lin_problem(act, n1, phi, ridge, noise, signal=1.0):
-    return Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=act, noise=noise, signal=signal)
+from tests.theory._ntk_refs import lin_problem, linear_ridge
 
 
 @pytest.mark.parametrize("phi,ridge,lr,a", [(0.5, 0.01, 1.0, 0.7), (2.0, 0.1, 1.0, 1.9), (1.0, 0.003, 0.4, 1.2)])

@@ -18,17 +18,14 @@ from rmt.montecarlo.ntk import simulate_ntk
 from rmt.quantities import FINE_GRAINED_KEYS
 from rmt.theory.linear import hmrt_isotropic
 from rmt.theory.ntk import linear_scaling
-
-
-def limit_problem(act, n1, phi, ridge, noise, signal=1.0):
-    return Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=act, noise=noise, signal=signal)
+from tests.theory._ntk_refs import lin_problem
 
 
 @pytest.mark.parametrize("phi,ridge,n1,lr", [(0.5, 1e-2, 3, 1.0), (1.7, 0.1, 2, 0.5), (0.9, 1e-3, 4, 2.0),
                                           (0.4, 1e-9, 4, 3.0)])
 def test_linear_activation_is_linear_ridge(phi, ridge, n1, lr):
     a = np.linspace(0.5, 1.6, n1)
-    res = linear_scaling(limit_problem("linear", n1, phi, ridge, 0.3, 1.3), second_layer=a, lr_ratio=lr)
+    res = linear_scaling(lin_problem("linear", n1, phi, ridge, 0.3, 1.3), second_layer=a, lr_ratio=lr)
     bias, var = hmrt_isotropic(phi, phi * ridge / (lr * np.sum(a ** 2) / n1), signal=1.3, noise=0.3)
     fg = res.fine_grained
     assert float(fg["X"]) + float(res.bias) == pytest.approx(float(bias), rel=1e-10, abs=1e-13)
@@ -55,15 +52,15 @@ def test_terms_sum_to_variance_and_structural_zeros(act, n1, phi):
 
 
 def test_noise_free_and_no_learning():
-    res = linear_scaling(limit_problem("relu", 3, 0.4, 1e-2, 0.0), second_layer=[0.7, 1.0, 1.3])
+    res = linear_scaling(lin_problem("relu", 3, 0.4, 1e-2, 0.0), second_layer=[0.7, 1.0, 1.3])
     assert float(res.fine_grained["Xeps"]) == 0.0 and float(res.fine_grained["PXeps"]) == 0.0
-    frozen = linear_scaling(limit_problem("tanh", 2, 0.4, 1e-2, 0.3), lr_ratio=0.0)  # n1 random features: nothing
+    frozen = linear_scaling(lin_problem("tanh", 2, 0.4, 1e-2, 0.3), lr_ratio=0.0)  # n1 random features: nothing
     assert all(float(v) == 0.0 for v in frozen.fine_grained.values())
 
 
 def test_quadrature_over_second_layer_converges():
     """n1 = 2: the product Gauss rule in log a^2 at two orders agrees for every term (pairs of nodes for X, Xeps)."""
-    prob = limit_problem("relu", 2, 0.6, 1e-2, 0.1)
+    prob = lin_problem("relu", 2, 0.6, 1e-2, 0.1)
     lo, hi = (linear_scaling(prob, a_nodes_per_dim=k).fine_grained for k in (16, 24))
     for k in FINE_GRAINED_KEYS:
         assert float(lo[k]) == pytest.approx(float(hi[k]), rel=2e-3, abs=1e-6)
@@ -73,7 +70,7 @@ def test_quadrature_over_second_layer_converges():
 def test_wide_split_equals_exact_for_a_constant_gate(lr, avg):
     """A linear activation is where the wide closure is exact: its split (a Neumann series of Sherman-Morrison
     solves) equals the exact formulation's (eigenbases of Mt J, pair sums over the a nodes) term by term."""
-    prob = limit_problem("linear", 3, 0.7, 1e-2, 0.3, 1.2)
+    prob = lin_problem("linear", 3, 0.7, 1e-2, 0.3, 1.2)
     kw = {"a_nodes_per_dim": 6} if avg else {"second_layer": [0.6, 1.0, 1.5]}
     ex, wd = (linear_scaling(prob, lr_ratio=lr, method=m, **kw).fine_grained for m in ("exact", "wide"))
     for k in FINE_GRAINED_KEYS:
@@ -110,7 +107,7 @@ def test_wide_cross_series_against_a_dense_solve():
 
 @pytest.mark.parametrize("n1", [20, 400])
 def test_wide_split_sums_to_the_variance(n1):
-    res = linear_scaling(limit_problem("relu", n1, 1.5 / n1, 1e-2, 0.1), a_points=256)
+    res = linear_scaling(lin_problem("relu", n1, 1.5 / n1, 1e-2, 0.1), a_points=256)
     fg = res.fine_grained
     total = sum(float(fg[k]) for k in FINE_GRAINED_KEYS)
     assert total == pytest.approx(float(res.variance), rel=1e-12)
@@ -122,7 +119,7 @@ def test_wide_split_close_to_exact_at_ten():
     """At n1 = 10 (fixed second layer) the wide closure's terms lie within its stated O(1/n1) error of the exact
     ones: every term within 15 % of the exact variance (measured: relu V_PX 0.1579 vs 0.1792, the rest within
     0.003)."""
-    prob = limit_problem("relu", 10, 0.15, 1e-2, 0.1)
+    prob = lin_problem("relu", 10, 0.15, 1e-2, 0.1)
     a = np.linspace(0.5, 1.6, 10)
     ex, wd = (linear_scaling(prob, second_layer=a, method=m) for m in ("exact", "wide"))
     for k in FINE_GRAINED_KEYS:
@@ -137,7 +134,7 @@ def _compare(act, n1, p_over_m, second_layer, sizes, reps, seed=1):
     """Each term within 3 standard errors plus a finite-size allowance of 5% of the test error (the simulation
     keeps the ``n1^2`` features in the span of ``W`` and the ``n1`` second-layer features, which the limit drops)."""
     phi = p_over_m / n1
-    lim = linear_scaling(limit_problem(act, n1, phi, 1e-2, 0.1), second_layer=second_layer)
+    lim = linear_scaling(lin_problem(act, n1, phi, 1e-2, 0.1), second_layer=second_layer)
     for n0, rep in zip(sizes, reps):
         prob = Problem(n0=n0, n1=n1, m=round(n0 / phi), ridge=1e-2, activation=act, noise=0.1)
         sim = simulate_ntk(prob, trials=(3, 3, 2), reps=rep, second_layer=second_layer, seed=seed)
@@ -187,7 +184,7 @@ def test_wide_split_tends_to_the_linear_ridge_split_as_the_width_grows():
                                noise=0.2)
     scaled = []
     for n1 in (500, 2000):
-        res = linear_scaling(limit_problem("relu", n1, phi, ridge, 0.2), lr_ratio=lr, method="wide", a_points=64)
+        res = linear_scaling(lin_problem("relu", n1, phi, ridge, 0.2), lr_ratio=lr, method="wide", a_points=64)
         fg = {k: float(v) for k, v in res.fine_grained.items()}
         gaps = np.array([float(res.bias) + fg["X"] - float(bias), fg["Xeps"] - float(var), fg["P"], fg["PX"],
                          fg["PXeps"]])

@@ -21,11 +21,7 @@ import pytest
 from rmt import Problem
 from rmt.theory._ntk_linear import _conditional, gate_rule
 from rmt.theory.ntk import linear_scaling
-from tests.theory._sim_checks import check_against_simulation
-
-
-def lin_problem(act, n1, phi, ridge, noise, signal=1.0):
-    return Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=act, noise=noise, signal=signal)
+from tests.theory._ntk_refs import check_against_simulation, lin_problem
 
 
 def ridgeless_linear(t, signal, noise):
@@ -220,7 +216,6 @@ def _allowance(n1, m):
     """Relative finite-size allowance: the limit drops the ~n1^2 + n1 features in the span of W and the second-layer
     features, a relative correction of order n1^2 / m (measured up to +5.6% at n1 = 3, m = 200)."""
     return 0.02 + n1 * n1 / m
-
 
 
 @pytest.mark.slow

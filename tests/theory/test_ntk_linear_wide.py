@@ -10,35 +10,14 @@ with ``n1``.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pytest
-import scipy.integrate
 
 from rmt import Problem, constants
 from rmt.theory.ntk import linear_scaling
-from tests.theory._sim_checks import check_against_simulation
-
-
-def _mp_integral(f, ratio):
-    a, b = (1 - math.sqrt(ratio)) ** 2, (1 + math.sqrt(ratio)) ** 2
-    dens = lambda s: math.sqrt(max((b - s) * (s - a), 0.0)) / (2 * math.pi * ratio * s)  # noqa: E731
-    val = scipy.integrate.quad(lambda s: f(s) * dens(s), a, b, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
-    return val + max(0.0, 1.0 - 1.0 / ratio) * f(0.0)
-
-
-def linear_ridge_error(phi, lam, signal, noise):
-    """Linear ridge ``(X^T X/n0 + lam)^-1`` with ``phi = n0/m``, by quadrature of the Marchenko-Pastur law."""
-    t = phi * lam
-    G = _mp_integral(lambda s: 1 / (s + t), phi)
-    K = _mp_integral(lambda s: 1 / (s + t) ** 2, phi)
-    return signal * t * t * K + noise * phi * (G - t * K)
-
-
-def lin_problem(act, n1, phi, ridge, noise, signal=1.0):
-    return Problem(n0=phi, n1=n1, m=1.0, ridge=ridge, activation=act, noise=noise, signal=signal)
+from tests.theory._ntk_refs import check_against_simulation, lin_problem, linear_ridge
 
 
 @pytest.mark.parametrize("n1,pm", [(1, 0.5), (2, 2.0), (3, 1.3)])
@@ -59,7 +38,7 @@ def test_tends_to_linear_ridge_as_width_grows(act):
     phi, gamma, noise, r = 1.5 / 100, 0.02, 0.1, 1.0  # phi fixed: p/m = n1 phi grows with n1
     c = constants(act)
     lam = (gamma + r * (float(c.mean_sq_derivative) - float(c.zeta))) / (r * float(c.zeta))
-    target = linear_ridge_error(phi, lam, 1.0, noise)
+    target = linear_ridge(phi, lam, 1.0, noise)[0]
     res = [linear_scaling(lin_problem(act, n1, phi, gamma, noise), a_points=256) for n1 in (300, 1000, 3000)]
     gaps = [float(r.test_error) - target for r in res]
     ses = [float(r.quadrature_stderr) for r in res]
@@ -169,7 +148,6 @@ def test_cli_linear_width_beyond_ten(capsys):
 
 WIDE_ALLOWANCE = 0.06  # relative: the wide formulation's O(1/n1) error (measured up to 5% against the exact one at
 # n1 = 8) plus the finite-n0 correction of the linear scaling (order n1^2 / m; measured +1.5% at n1 = 16, m = 1600)
-
 
 
 @pytest.mark.slow
