@@ -38,7 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 
 import numpy as np  # noqa: E402
 
-TERMS = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
+from benchmarks._rates import matmul_rate  # noqa: E402
+from rmt.quantities import FINE_GRAINED_KEYS as TERMS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -72,23 +73,6 @@ def device_info() -> dict[str, Any]:
             "jax": jax.__version__, "host": platform.node(), "cpus": os.cpu_count()}
 
 
-def matmul_rate(n: int, dtype: str, repeat: int = 5) -> float:
-    """Best FLOP/s of an ``n x n`` product in ``dtype`` on the default device."""
-    import jax
-
-    with jax.enable_x64(True):
-        a = jax.random.normal(jax.random.key(0), (n, n), dtype)
-        b = jax.random.normal(jax.random.key(1), (n, n), dtype)
-        f = jax.jit(lambda x, y: x @ y)
-        f(a, b).block_until_ready()
-        best = math.inf
-        for _ in range(repeat):
-            t = time.perf_counter()
-            f(a, b).block_until_ready()
-            best = min(best, time.perf_counter() - t)
-    return 2.0 * n**3 / best
-
-
 def engine_speed(sizes: Sizes) -> dict[str, Any]:
     """Matmul fraction of both engines in float64 and float32."""
     from rmt.montecarlo import simulate_ntk, simulate_rf
@@ -101,7 +85,7 @@ def engine_speed(sizes: Sizes) -> dict[str, Any]:
     problem = Problem(n0=n0, n1=n1, m=m, ridge=0.1, activation="relu", noise=0.25)
     out: dict[str, Any] = {"n0": n0, "n1": n1, "m": m, "n_test": n_test, "trials": list(trials)}
     for dtype in ("float64", "float32"):
-        mm = matmul_rate(max(n1, m), dtype)
+        mm = matmul_rate(max(n1, m), dtype=dtype)
         row = {"matmul_flops_per_s": mm}
         for name, run, flops in (
                 ("rf", lambda s: simulate_rf(problem, trials=trials, reps=1, n_test=n_test, taus=False, dtype=dtype,

@@ -25,27 +25,11 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 
 from rmt.montecarlo import _engine as eng  # noqa: E402
 from rmt.montecarlo.random_features import rf_flops, simulate_rf  # noqa: E402
-from rmt.numerics import jax_float64  # noqa: E402
 from rmt.problem import Problem  # noqa: E402
-
-
-@jax_float64
-def matmul_rate(n: int, repeat: int) -> float:
-    """Best FLOP/s of a float64 n x n matrix product."""
-    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float64)
-    b = jax.random.normal(jax.random.key(1), (n, n), jnp.float64)
-    f = jax.jit(lambda x, y: x @ y)
-    f(a, b).block_until_ready()
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f(a, b).block_until_ready()
-        best = min(best, time.perf_counter() - t)
-    return 2.0 * n**3 / best
+from benchmarks._rates import matmul_rate  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,25 +20,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 
 from rmt.montecarlo.ntk import ntk_flops, simulate_ntk  # noqa: E402
 from rmt.problem import Problem  # noqa: E402
-
-
-def matmul_rate(n: int, repeat: int, dtype: str = "float64") -> float:
-    """Best FLOP/s of an n x n matrix product in ``dtype``."""
-    with jax.enable_x64(True):
-        a = jax.random.normal(jax.random.key(0), (n, n), dtype)
-        b = jax.random.normal(jax.random.key(1), (n, n), dtype)
-        f = jax.jit(lambda x, y: x @ y)
-        f(a, b).block_until_ready()
-        best = float("inf")
-        for _ in range(repeat):
-            t = time.perf_counter()
-            f(a, b).block_until_ready()
-            best = min(best, time.perf_counter() - t)
-    return 2.0 * n**3 / best
+from benchmarks._rates import matmul_rate  # noqa: E402
 
 
 def measure(n0: int, n1: int, m: int, n_test: int, trials: tuple[int, int, int], reps: int, repeat: int,

@@ -26,6 +26,7 @@ import numpy as np
 from rmt._validation import check_nonnegative, check_positive, check_positive_int
 from rmt.activations import get_activation
 from rmt.figures._shift_common import ACTIVATION, HARMFUL, HELPFUL, NOISE, setup_matplotlib, write_csv
+from rmt.quantities import FINE_GRAINED_KEYS
 from rmt.theory.covariate_shift import shift_fine_grained
 
 __all__ = ["ShiftFineGrainedConfig", "compute", "default_config", "draw", "make"]
@@ -98,7 +99,7 @@ def compute(*, mc: bool, quick: bool, seed: int = 0, widths: Any = None,
         curves[sh.name] = fg
         for k, w in enumerate(widths):
             rows.append(["theory", sh.name, w, phi / w, "bias", float(fg.ood_bias[k]), float(fg.iid_bias[k]), "", ""])
-            for t in ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps"):
+            for t in FINE_GRAINED_KEYS:
                 rows.append(["theory", sh.name, w, phi / w, t, float(fg.ood[t][k]), float(fg.iid[t][k]), "", ""])
     sims = []
     if mc:
@@ -117,7 +118,7 @@ def compute(*, mc: bool, quick: bool, seed: int = 0, widths: Any = None,
                 sims.append((sh.name, w, res))
                 rows.append(["simulation", sh.name, w, phi / w, "bias", res.ood.bias, res.iid.bias,
                              res.ood.stderr["bias"], res.iid.stderr["bias"]])
-                for t in ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps"):
+                for t in FINE_GRAINED_KEYS:
                     rows.append(["simulation", sh.name, w, phi / w, t, res.ood.fine_grained[t],
                                  res.iid.fine_grained[t], res.ood.stderr["fine_grained"][t],
                                  res.iid.stderr["fine_grained"][t]])

@@ -8,7 +8,7 @@ message with exit code 2.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ __all__ = [
     "check_positive",
     "check_nonnegative",
     "check_in_range",
+    "check_point",
     "check_positive_int",
     "check_probability",
 ]
@@ -67,6 +68,13 @@ def check_ridge(value: Any, name: str = "ridge") -> np.ndarray:
         raise ValueError(f"{name} must be 0 or at least {SMALLEST_RIDGE:.6g} (float64's smallest normal number; a "
                          f"subnormal ridge has no float64 precision), got {bad!r}")
     return arr
+
+
+def check_point(value: Any, name: str, check: Callable[[Any, str], np.ndarray]) -> float:
+    """One number of a problem description that is one point (not a grid): a scalar passing ``check``."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a single number (one problem is one point), got {value!r}")
+    return float(check(value, name))
 
 
 def check_nonnegative(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from rmt._validation import check_nonnegative, check_positive
+from rmt._validation import check_nonnegative, check_point, check_positive
 
 __all__ = ["HEA_KERNELS", "HEAProblem", "hea_target"]
 
@@ -81,14 +81,9 @@ class HEAProblem:
         if not tgt:
             raise ValueError("target must contain at least one monomial")
         object.__setattr__(self, "target", tgt)
-        for name in ("n", "ridge", "noise", "bandwidth"):
-            if np.ndim(getattr(self, name)) != 0:
-                raise ValueError(f"{name} must be a single number (one problem is one point), got "
-                                 f"{getattr(self, name)!r}")
-        object.__setattr__(self, "n", float(check_positive(self.n, "n")))
-        object.__setattr__(self, "ridge", float(check_nonnegative(self.ridge, "ridge")))
-        object.__setattr__(self, "noise", float(check_nonnegative(self.noise, "noise")))
-        object.__setattr__(self, "bandwidth", float(check_positive(self.bandwidth, "bandwidth")))
+        for name, check in (("n", check_positive), ("ridge", check_nonnegative), ("noise", check_nonnegative),
+                            ("bandwidth", check_positive)):
+            object.__setattr__(self, name, check_point(getattr(self, name), name, check))
 
     @property
     def dimension(self) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rmt._validation import check_nonnegative, check_positive, check_positive_int
+from rmt._validation import check_nonnegative, check_point, check_positive, check_positive_int
 
 __all__ = ["TransferProblem", "TransferSetting", "feature_scales"]
 
@@ -128,13 +128,8 @@ class TransferProblem:
         b = np.array(feature_scales(self.features, self.setting.eigenvalues), dtype=float)
         b.setflags(write=False)
         object.__setattr__(self, "features", b)
-        for name in ("n", "ridge", "noise"):
-            if np.ndim(getattr(self, name)) != 0:
-                raise ValueError(f"{name} must be a single number (one problem is one point), got "
-                                 f"{getattr(self, name)!r}")
-        object.__setattr__(self, "n", float(check_positive(self.n, "n")))
-        object.__setattr__(self, "ridge", float(check_nonnegative(self.ridge, "ridge")))
-        object.__setattr__(self, "noise", float(check_nonnegative(self.noise, "noise")))
+        for name, check in (("n", check_positive), ("ridge", check_nonnegative), ("noise", check_nonnegative)):
+            object.__setattr__(self, name, check_point(getattr(self, name), name, check))
 
     @classmethod
     def power_law(cls, alpha: float, beta: float, modes: int, features: Any = "identity", *, n: float,

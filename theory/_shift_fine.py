@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FINE_GRAINED_KEYS", "shift_terms"]
+from rmt.quantities import FINE_GRAINED_KEYS
 
-FINE_GRAINED_KEYS = ("P", "X", "eps", "PX", "Peps", "Xeps", "PXeps")
+__all__ = ["FINE_GRAINED_KEYS", "shift_terms"]
 
 
 def shift_terms(*, phi: np.ndarray, ridge: np.ndarray, noise: np.ndarray, signal: np.ndarray, rho: np.ndarray,
