@@ -114,6 +114,19 @@ def _record_slots(K: int, slots: tuple[int, ...]) -> tuple[int, jax.Array]:
     return len(slots), jnp.asarray(slot_of_step)
 
 
+def _recorded_scan(step: Callable[[jax.Array, jax.Array], jax.Array], w0: jax.Array, slot_arr: jax.Array,
+                   n_rec: int, K: int) -> tuple[jax.Array, jax.Array]:
+    """Run ``w <- step(w, k)`` for ``k = 0..K`` in one ``jax.lax.scan``, recording ``w`` before each step in its slot
+    (:func:`_record_slots`): ``(w after the last step, records (n_rec, dim))``."""
+    def body(carry, k):
+        w, rec = carry
+        rec = rec.at[slot_arr[k]].set(w, mode="drop")
+        return (step(w, k), rec), None
+
+    (w_last, rec), _ = jax.lax.scan(body, (w0, jnp.zeros((n_rec,) + w0.shape, w0.dtype)), jnp.arange(K + 1))
+    return w_last, rec
+
+
 @functools.lru_cache(maxsize=32)
 def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int, ...], runs: int
             ) -> Callable[[jax.Array, Mapping[str, Any]], Mapping[str, jax.Array]]:
@@ -127,14 +140,8 @@ def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int
             Z = A * sl
             H = Z @ Z.T / n
             b = Z @ (ws * sl) / math.sqrt(n)
-
-            def pbody(carry, k):
-                th, rec = carry
-                rec = rec.at[slot_arr[k]].set(th, mode="drop")
-                return (th - lr * (H @ th - b), rec), None
-
-            (_, rec), _ = jax.lax.scan(pbody, (jnp.zeros(n, jnp.float64), jnp.zeros((n_rec, n), jnp.float64)),
-                                       jnp.arange(K + 1))
+            _, rec = _recorded_scan(lambda th, k: th - lr * (H @ th - b), jnp.zeros(n, jnp.float64), slot_arr,
+                                    n_rec, K)
             u = sl * ws - (rec @ Z) / math.sqrt(n)
             return {"test": jnp.sum(u * u, axis=1), "train": jnp.zeros(n_rec)}
         if algorithm != "online-sgd":
@@ -162,14 +169,7 @@ def _rep_fn(algorithm: str, n: int, M: int, batch: int, K: int, slots: tuple[int
                 yb = Xb @ ws + jnp.sqrt(noise) * jax.random.normal(k2, (batch,), jnp.float64)
                 return w - (lr / batch) * (Xb.T @ (Xb @ w - yb))
 
-        def body(carry, k):
-            w, rec = carry
-            rec = rec.at[slot_arr[k]].set(w, mode="drop")
-            return (step(w, k), rec), None
-
-        w0 = jnp.zeros(M, jnp.float64)
-        rec0 = jnp.zeros((n_rec, M), jnp.float64)
-        (w_last, rec), _ = jax.lax.scan(body, (w0, rec0), jnp.arange(K + 1))
+        w_last, rec = _recorded_scan(step, jnp.zeros(M, jnp.float64), slot_arr, n_rec, K)
         e = rec - ws
         test = jnp.sum(e * e * sl * sl, axis=1)
         if algorithm == "online-sgd":
@@ -289,14 +289,7 @@ def _scaling_rep_fn(P: int, N: int, M: int, K: int, slots: tuple[int, ...], runs
         F = X @ A.T / math.sqrt(N)
         H = F.T @ F / P
         b = F.T @ y / P
-
-        def body(carry, k):
-            th, rec = carry
-            rec = rec.at[slot_arr[k]].set(th, mode="drop")
-            return (th - lr * (H @ th - b), rec), None
-
-        (_, rec), _ = jax.lax.scan(body, (jnp.zeros(N, jnp.float64), jnp.zeros((n_rec, N), jnp.float64)),
-                                   jnp.arange(K + 1))
+        _, rec = _recorded_scan(lambda th, k: th - lr * (H @ th - b), jnp.zeros(N, jnp.float64), slot_arr, n_rec, K)
         e = (rec @ A) / math.sqrt(N) - ws
         test = jnp.sum(e * e * sl * sl, axis=1)
         r = rec @ F.T - y
